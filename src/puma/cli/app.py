@@ -1,0 +1,83 @@
+"""The `puma` console script: builds the Typer app and maps PumaError to exit codes.
+
+Each command module exposes `register(app)`; adding a command group is one module and one line
+in COMMAND_MODULES.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from puma import __version__
+from puma.errors import ExitCode, PumaError
+
+COMMAND_MODULES = (
+    "puma.cli.doctor",
+    "puma.cli.run",
+    "puma.cli.spec",
+    "puma.cli.suites",
+    "puma.cli.ledger",
+    "puma.cli.evaluate",
+    "puma.cli.submission",
+)
+
+stderr = Console(stderr=True)
+
+app = typer.Typer(
+    name="puma",
+    help="Benchmark local language models on project-management work, with verifiable results.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"puma {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """PUMA: run → eval → share-results → verify-hash."""
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Entry point: run the app; a PumaError becomes its message and its documented exit code."""
+    try:
+        app(standalone_mode=False)
+    except PumaError as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        stderr.print("interrupted; every completed call is in the ledger (resume with --resume)")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        stderr.print("aborted")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(int(ExitCode.BAD_INPUT))
+        raise
+
+
+if __name__ == "__main__":
+    main()
