@@ -40,8 +40,9 @@ class GenerationOptions:
 class Prompt:
     """One prompt in both shapes: completion text (base models) and chat messages (chat runtimes).
 
-    `choices` are the answer strings whose probabilities the runtime should score, when it can
-    (triage labels); `choice_prefix` is the text each choice continues (e.g. "Priority:").
+    `choices` are the answer labels whose probabilities the runtime should score when it can
+    (classification tasks). A completion runtime scores the continuation `" " + choice` after
+    `text` (which ends with the answer cue, e.g. "Priority:", and no trailing space).
     """
 
     text: str
