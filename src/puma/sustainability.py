@@ -1,0 +1,118 @@
+"""Energy and CO2 of a run, measured with CodeCarbon in offline mode, written to `emissions.json`.
+
+CodeCarbon measures where the hardware exposes power (RAPL, NVML, powermetrics) and otherwise
+estimates from TDP and load; `measured` says which, so an estimate is never passed off as a reading.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+EMISSIONS_SCHEMA = "emissions-1.0"
+DEFAULT_COUNTRY = "USA"
+# CodeCarbon CPU modes that read a power counter rather than estimating from TDP and load.
+_MEASURING_CPU_MODES = {"intel_rapl", "intel_power_gadget", "apple_powermetrics", "amd_rapl"}
+# Energy of a 2-core laptop-class CPU at full load, for the estimate when CodeCarbon is missing.
+_FALLBACK_WATTS = 15.0
+_FALLBACK_G_CO2_PER_KWH = 400.0
+
+
+class Emissions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    schema_version: str = EMISSIONS_SCHEMA
+    measured: bool
+    energy_kwh: float
+    co2_g: float
+    tracking_mode: str  # machine | process | estimate
+    country_iso: str | None
+    codecarbon_version: str | None
+    duration_s: float
+    note: str
+
+    def plus(self, other: Emissions) -> Emissions:
+        """Add a resumed segment's figures; measured only if both were."""
+        return self.model_copy(
+            update={
+                "measured": self.measured and other.measured,
+                "energy_kwh": self.energy_kwh + other.energy_kwh,
+                "co2_g": self.co2_g + other.co2_g,
+                "duration_s": self.duration_s + other.duration_s,
+                "note": self.note if self.note == other.note else f"{self.note}; {other.note}",
+            }
+        )
+
+
+class EnergyMeter:
+    """Start at the first call, stop at the last. Never fails a run: an unusable CodeCarbon
+    degrades to a clearly marked estimate."""
+
+    def __init__(self, country_iso: str | None = None, tracking_mode: str = "machine"):
+        self.country_iso = (country_iso or os.environ.get("PUMA_COUNTRY_ISO") or DEFAULT_COUNTRY)
+        self.tracking_mode = tracking_mode
+        self._tracker: Any = None
+        self._started = 0.0
+        self._problem: str | None = None
+
+    def start(self) -> None:
+        self._started = time.monotonic()
+        try:
+            from codecarbon import OfflineEmissionsTracker
+
+            logging.getLogger("codecarbon").setLevel(logging.ERROR)
+            self._tracker = OfflineEmissionsTracker(
+                country_iso_code=self.country_iso,
+                save_to_file=False,
+                log_level="error",
+                tracking_mode=self.tracking_mode,
+                measure_power_secs=5,
+            )
+            self._tracker.start()
+        except Exception as exc:  # CodeCarbon absent or refusing this machine
+            self._tracker = None
+            self._problem = f"CodeCarbon unavailable ({type(exc).__name__}: {exc})"
+
+    def stop(self) -> Emissions:
+        duration = time.monotonic() - self._started
+        if self._tracker is not None:
+            try:
+                self._tracker.stop()
+                data = self._tracker.final_emissions_data
+                modes = {getattr(h, "_mode", None) for h in self._tracker._hardware}
+                kinds = {type(h).__name__ for h in self._tracker._hardware}
+                measured = bool(modes & _MEASURING_CPU_MODES) or "GPU" in kinds
+                import codecarbon
+
+                return Emissions(
+                    measured=measured,
+                    energy_kwh=float(data.energy_consumed),
+                    co2_g=float(data.emissions) * 1000.0,
+                    tracking_mode=self.tracking_mode,
+                    country_iso=self.country_iso,
+                    codecarbon_version=codecarbon.__version__,
+                    duration_s=duration,
+                    note=(
+                        "measured by CodeCarbon from hardware power counters"
+                        if measured
+                        else "estimated by CodeCarbon from CPU TDP and load (no power counter "
+                        f"readable here: CPU mode {sorted(m for m in modes if m)})"
+                    ),
+                )
+            except Exception as exc:
+                self._problem = f"CodeCarbon failed at stop ({type(exc).__name__}: {exc})"
+        energy = _FALLBACK_WATTS * duration / 3600.0 / 1000.0
+        return Emissions(
+            measured=False,
+            energy_kwh=energy,
+            co2_g=energy * _FALLBACK_G_CO2_PER_KWH,
+            tracking_mode="estimate",
+            country_iso=None,
+            codecarbon_version=None,
+            duration_s=duration,
+            note=f"rough estimate ({_FALLBACK_WATTS:.0f} W x wall time, "
+            f"{_FALLBACK_G_CO2_PER_KWH:.0f} g/kWh): {self._problem}",
+        )
