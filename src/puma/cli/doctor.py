@@ -1,7 +1,66 @@
-"""Placeholder: the `doctor` commands are being written."""
+"""`puma doctor`: a ✓/✗/! table of what a run needs on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from puma.doctor import run_checks
+from puma.errors import ExitCode
+from puma.spec import RuntimeSpec, load_spec
+
+console = Console()
+MARKS = {"ok": "[green]✓[/]", "fail": "[red]✗[/]", "warn": "[yellow]![/]"}
+
+
+def doctor(
+    spec_file: Annotated[
+        Path | None, typer.Argument(help="Check what this run spec needs (default: embedded).")
+    ] = None,
+    runtime: Annotated[
+        str | None, typer.Option("--runtime", help="Check a runtime: embedded, ollama, openai.")
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="The runtime's base URL.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="A model that must be present.")
+    ] = None,
+) -> None:
+    """Check Python, extras, the embedded model, disk, CodeCarbon and the runtime.
+
+    Exit 0 when everything the spec (or runtime) needs is there, 1 otherwise.
+    """
+    runtime_spec: RuntimeSpec | None = None
+    output = Path("runs")
+    if spec_file is not None:
+        spec = load_spec(spec_file)
+        runtime_spec, output = spec.runtime, Path(spec.output)
+    if runtime is not None or url is not None or model is not None:
+        base = runtime_spec.model_dump() if runtime_spec else {}
+        update = {"kind": runtime or base.get("kind", "ollama"), "url": url or base.get("url")}
+        if model:
+            update.update(model=model, models=None)
+        elif update["kind"] != "embedded" and not (base.get("model") or base.get("models")):
+            update["models"] = []  # reachability only
+        runtime_spec = RuntimeSpec.model_construct(**{**base, **update})
+    checks = run_checks(runtime_spec, output)
+    table = Table(title="puma doctor", show_header=True)
+    table.add_column("")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("fix")
+    for check in checks:
+        table.add_row(MARKS[check.status], check.name, check.detail, check.fix or "")
+    console.print(table)
+    failed = [c for c in checks if c.status == "fail"]
+    if failed:
+        console.print(f"[red]{len(failed)} check(s) failed[/]: run the commands in 'fix'.")
+        raise typer.Exit(int(ExitCode.FAILED_CHECK))
+    console.print("[green]ready[/]")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("doctor")(doctor)

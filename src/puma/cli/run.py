@@ -1,7 +1,142 @@
-"""Placeholder: the `run` commands are being written."""
+"""`puma run`: run a spec (or resume a run) with a progress bar and a closing summary."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from puma.errors import InputFileError
+from puma.run_summary import RunSummary, summarize_run
+from puma.runner import RunResult, resume_run, start_run
+from puma.runner.execute import CallOutcome
+from puma.spec import load_spec
+
+console = Console()
+
+
+class _RateColumn(TextColumn):
+    """Calls per second since the bar started."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task: Any) -> Any:
+        from rich.text import Text
+
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:5.2f} calls/s", style="progress.data.speed")
+
+
+def run_command(
+    spec_file: Annotated[
+        Path | None, typer.Argument(help="Run spec (YAML), e.g. specs/runs/demo_publication.yaml")
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option("--resume", help="Resume this run folder: make only the calls "
+                                  "that have no successful ledger line yet.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Override the model: a GGUF path for the "
+                                 "embedded runtime, a model name for servers.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Override every suite's item limit.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Override the output folder (spec: output).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object (for scripts).")
+    ] = False,
+) -> None:
+    """Run a spec against its runtime and write a run folder (exit 3: finished with failures)."""
+    if (spec_file is None) == (resume is None):
+        raise InputFileError("give a spec file, or --resume RUN_DIR (not both)",
+                             hint="puma run specs/runs/demo_publication.yaml")
+    show_progress = not (quiet or as_json)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        _RateColumn(),
+        TextColumn("errors: {task.fields[errors]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show_progress,
+    )
+    task_id = progress.add_task("calls", total=None, errors=0)
+    errors = 0
+
+    def on_plan(todo: int, done: int) -> None:
+        progress.update(task_id, total=todo + done, completed=done)
+        if done and show_progress:
+            console.print(f"resuming: {done} calls already done, {todo} to make")
+        progress.reset(task_id, total=todo + done, completed=done)
+
+    def on_outcome(outcome: CallOutcome) -> None:
+        nonlocal errors
+        errors += 0 if outcome.ok else 1
+        progress.update(task_id, advance=1, errors=errors)
+
+    started = time.monotonic()
+    with progress:
+        if resume is not None:
+            result = resume_run(resume, on_plan=on_plan, on_outcome=on_outcome)
+        else:
+            assert spec_file is not None
+            spec = load_spec(spec_file)
+            result = start_run(
+                spec, spec_file, {"model": model, "limit": limit, "output": out},
+                on_plan=on_plan, on_outcome=on_outcome,
+            )
+    summary = summarize_run(result, wall_s=time.monotonic() - started)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), sort_keys=True))
+    elif not quiet:
+        _render(result, summary)
+    raise typer.Exit(int(result.exit_code))
+
+
+def _render(result: RunResult, summary: RunSummary) -> None:
+    table = Table(title=f"run {result.manifest.run_id}", show_lines=False)
+    for column in ("suite", "model", "n", "score", "parse failures", "errors"):
+        table.add_column(column, justify="left" if column in ("suite", "model") else "right")
+    for cell in summary.cells:
+        table.add_row(cell.suite_id, cell.model, str(cell.n), cell.score_text,
+                      f"{cell.parse_failure_rate:.1%}", str(cell.errors))
+    console.print(table)
+    console.print(
+        f"calls {summary.calls} · errors {summary.errors} · wall {summary.wall_s:.1f} s · "
+        f"generation {summary.generation_tps_text}"
+    )
+    console.print(f"run folder: [bold]{result.folder.root}[/]")
+    if summary.errors:
+        console.print(f"[yellow]{summary.errors} calls failed after every retry.[/] Fix the "
+                      f"runtime, then: puma run --resume {result.folder.root}")
+    else:
+        console.print(f"next: puma eval {result.folder.root}   then   puma share-results "
+                      f"{result.folder.root} --dry-run --out submission/")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("run")(run_command)

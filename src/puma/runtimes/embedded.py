@@ -90,20 +90,22 @@ class EmbeddedRuntime(Runtime):
 
     async def ensure_model(self, model: str) -> ModelInfo:
         path = resolve_model_path(model)
-        await asyncio.to_thread(self._load, model)
+        await asyncio.to_thread(self._load, model, self._n_ctx)
         return ModelInfo(name=model, digest=None, size_bytes=path.stat().st_size,
                          details={"path": path.name})
 
-    def _load(self, model: str) -> Any:
+    def _load(self, model: str, n_ctx: int) -> Any:
+        """The loaded model for (model, context size); a new context size reloads it."""
+        key = f"{model}@{n_ctx}"
         with self._lock:
-            if model not in self._models:
+            if key not in self._models:
                 import llama_cpp
 
                 path = resolve_model_path(model)
                 try:
-                    self._models[model] = llama_cpp.Llama(
+                    self._models[key] = llama_cpp.Llama(
                         model_path=str(path),
-                        n_ctx=self._n_ctx,
+                        n_ctx=n_ctx,
                         n_threads=self._n_threads,
                         verbose=False,
                     )
@@ -112,10 +114,10 @@ class EmbeddedRuntime(Runtime):
                         f"llama.cpp could not load {path.name}: {exc}",
                         hint="check that the file is a valid GGUF model",
                     ) from exc
-            return self._models[model]
+            return self._models[key]
 
     async def generate(self, request: CompletionRequest) -> Completion:
-        llm = await asyncio.to_thread(self._load, request.model)
+        llm = await asyncio.to_thread(self._load, request.model, request.options.num_ctx)
         return await asyncio.to_thread(self._generate_locked, llm, request)
 
     def _generate_locked(self, llm: Any, request: CompletionRequest) -> Completion:

@@ -1,0 +1,204 @@
+"""Making the calls: bounded concurrency, retries with backoff, one ledger line per attempt.
+
+Runs on one asyncio event loop; the ledger writer is only touched from that loop, so lines are
+never interleaved and `seq` increases strictly whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from puma.predictions import canonical_number
+from puma.runner.ledger import LedgerWriter
+from puma.runner.manifest import utc_now
+from puma.runner.plan import PlannedCall
+from puma.runtimes.base import (
+    Completion,
+    CompletionRequest,
+    GenerationOptions,
+    Runtime,
+    RuntimeCallError,
+)
+from puma.scenarios import parse_output
+from puma.spec import SpecFile
+from puma.suites import TaskKind
+
+BACKOFF_BASE_S = 0.5
+BACKOFF_CAP_S = 30.0
+PHASE_PREDICT = "predict"
+
+
+@dataclass
+class CallOutcome:
+    planned: PlannedCall
+    event: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.event["error"] is None
+
+
+@dataclass
+class ExecutionStats:
+    calls: int = 0
+    attempts: int = 0
+    failed: int = 0
+    completion_tokens: int = 0
+    generation_ms: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+
+
+ProgressCallback = Callable[[CallOutcome], None]
+
+
+def generation_options(spec: SpecFile, planned: PlannedCall) -> GenerationOptions:
+    g = spec.generation
+    stop = tuple(dict.fromkeys([*planned.prompt.stop, *(g.stop or [])]))
+    return GenerationOptions(
+        temperature=g.temperature,
+        top_p=g.top_p,
+        top_k=g.top_k,
+        seed=g.seed,
+        max_tokens=g.max_tokens,
+        stop=stop,
+        num_ctx=g.num_ctx,
+    )
+
+
+def backoff_delay(attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
+    """Exponential backoff with full jitter; a server's Retry-After wins when it is longer."""
+    delay = rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempt - 1)))
+    return max(delay, retry_after_s or 0.0)
+
+
+def _probabilities(completion: Completion) -> dict[str, float] | None:
+    if not completion.choice_logprobs:
+        return None
+    return {k: round(math.exp(v), 6) for k, v in completion.choice_logprobs.items()}
+
+
+def call_record(
+    planned: PlannedCall,
+    spec: SpecFile,
+    options: GenerationOptions,
+    attempt: int,
+    completion: Completion | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """The ledger line of one attempt (without type/seq/prev_hash, which the writer adds)."""
+    record: dict[str, Any] = {
+        "ts": utc_now(),
+        "phase": PHASE_PREDICT,
+        "suite_id": planned.key.suite_id,
+        "instance_id": planned.key.instance_id,
+        "model": planned.key.model,
+        "perturbation": planned.key.perturbation,
+        "repetition": planned.key.repetition,
+        "attempt": attempt,
+        "prompt_hash": planned.prompt_hash,
+        "options": options.as_record(),
+        "output_text": None,
+        "parse_status": "error",
+        "parsed_label": None,
+        "predicted_value": None,
+        "label_probs": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "tokens_counted_locally": None,
+        "ttft_ms": None,
+        "total_ms": None,
+        "prompt_tps": None,
+        "generation_tps": None,
+        "runtime_timings": {},
+        "warnings": [],
+        "error": error,
+    }
+    if completion is None:
+        return record
+    parsed = parse_output(planned.suite, completion.text, spec.strategy)
+    probs = _probabilities(completion)
+    if planned.suite.task is TaskKind.ESTIMATION:
+        value = canonical_number(parsed.value)
+    else:
+        value = probs.get(parsed.label) if probs and parsed.label else None
+    record.update(
+        output_text=completion.text,
+        parse_status=parsed.status,
+        parsed_label=parsed.label,
+        predicted_value=value,
+        label_probs=probs,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        tokens_counted_locally=completion.tokens_counted_locally,
+        ttft_ms=_round(completion.ttft_ms),
+        total_ms=_round(completion.total_ms),
+        prompt_tps=_round(completion.prompt_tokens_per_s),
+        generation_tps=_round(completion.generation_tokens_per_s),
+        runtime_timings=completion.runtime_timings,
+        warnings=completion.warnings,
+    )
+    return record
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+async def execute_calls(
+    calls: list[PlannedCall],
+    runtime: Runtime,
+    ledger: LedgerWriter,
+    spec: SpecFile,
+    on_outcome: ProgressCallback | None = None,
+) -> ExecutionStats:
+    """Make every planned call; each attempt becomes one ledger line. Returns totals."""
+    limit = spec.concurrency
+    if runtime.max_parallel is not None:
+        limit = min(limit, runtime.max_parallel)
+    semaphore = asyncio.Semaphore(limit)
+    stats = ExecutionStats()
+    rng = random.Random(spec.generation.seed)  # jitter only; never touches model outputs
+    chat = spec.runtime.uses_chat
+
+    async def one(planned: PlannedCall) -> None:
+        options = generation_options(spec, planned)
+        request = CompletionRequest(planned.key.model, planned.prompt, options, chat=chat)
+        async with semaphore:
+            for attempt in range(1, spec.retries + 2):
+                stats.attempts += 1
+                completion: Completion | None = None
+                error: str | None = None
+                retryable, retry_after = False, None
+                try:
+                    completion = await asyncio.wait_for(
+                        runtime.generate(request), timeout=spec.timeout_s
+                    )
+                except RuntimeCallError as exc:
+                    error, retryable, retry_after = str(exc), exc.retryable, exc.retry_after_s
+                except TimeoutError:
+                    error, retryable = f"timed out after {spec.timeout_s:g} s", True
+                event = ledger.append(
+                    "call", call_record(planned, spec, options, attempt, completion, error)
+                )
+                last_attempt = attempt == spec.retries + 1
+                if error is None or not retryable or last_attempt:
+                    stats.calls += 1
+                    if error is None:
+                        stats.completion_tokens += event["completion_tokens"] or 0
+                        stats.generation_ms += event["total_ms"] or 0.0
+                    else:
+                        stats.failed += 1
+                    if on_outcome:
+                        on_outcome(CallOutcome(planned, event))
+                    return
+                await asyncio.sleep(backoff_delay(attempt, retry_after, rng))
+
+    await asyncio.gather(*(one(planned) for planned in calls))
+    return stats
+

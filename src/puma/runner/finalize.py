@@ -1,0 +1,106 @@
+"""Run end: turn the ledger into `predictions_full.parquet` and `predictions.jsonl`.
+
+For each planned call the last successful attempt wins; a call with no success is kept as a row
+with its error (an unanswered item is a wrong answer, never a dropped one).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from puma.jsonio import dumps_line, write_text_atomic
+from puma.predictions import BASELINE, FULL_SCHEMA
+from puma.runfolder import RunFolder
+from puma.runner.plan import CallKey, PlannedCall
+
+
+def final_events(events: list[dict[str, Any]]) -> dict[CallKey, dict[str, Any]]:
+    """The deciding ledger line of each call: its last success, else its last attempt."""
+    chosen: dict[CallKey, dict[str, Any]] = {}
+    for event in events:
+        if event.get("type") != "call":
+            continue
+        key = CallKey.of(event)
+        previous = chosen.get(key)
+        if previous is None or event["error"] is None or previous["error"] is not None:
+            chosen[key] = event
+    return chosen
+
+
+def completed_keys(events: list[dict[str, Any]]) -> set[CallKey]:
+    return {key for key, event in final_events(events).items() if event["error"] is None}
+
+
+def write_predictions(
+    folder: RunFolder, run_id: str, strategy: str, plan: list[PlannedCall],
+    events: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Write both prediction files for every planned call; returns the full rows."""
+    decided = final_events(events)
+    rows = []
+    for planned in sorted(plan, key=lambda p: p.key.sort_key()):
+        event = decided.get(planned.key)
+        if event is None:  # never attempted (cannot happen after a completed execution)
+            continue
+        rows.append(
+            {
+                "run_id": run_id,
+                "suite_id": planned.key.suite_id,
+                "task": planned.suite.task.value,
+                "model": planned.key.model,
+                "strategy": strategy,
+                "phase": event["phase"],
+                "perturbation": planned.key.perturbation,
+                "repetition": planned.key.repetition,
+                "instance_id": planned.key.instance_id,
+                "gold": planned.gold,
+                "slices": planned.slices,
+                "prompt_hash": planned.prompt_hash,
+                "output_text": event["output_text"],
+                "parse_status": event["parse_status"],
+                "predicted_label": event["parsed_label"],
+                "predicted_value": event["predicted_value"],
+                "label_probs": None if event["label_probs"] is None
+                else json.dumps(event["label_probs"], sort_keys=True),
+                "prompt_tokens": event["prompt_tokens"],
+                "completion_tokens": event["completion_tokens"],
+                "tokens_counted_locally": event["tokens_counted_locally"],
+                "ttft_ms": event["ttft_ms"],
+                "total_ms": event["total_ms"],
+                "prompt_tps": event["prompt_tps"],
+                "generation_tps": event["generation_tps"],
+                "attempt": event["attempt"],
+                "error": event["error"],
+                "runtime_timings": json.dumps(event["runtime_timings"], sort_keys=True),
+                "warnings": json.dumps(event["warnings"]),
+                "seq": event["seq"],
+            }
+        )
+    table = pa.Table.from_pylist(rows, schema=FULL_SCHEMA)
+    tmp = folder.predictions_full.with_name(folder.predictions_full.name + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(folder.predictions_full)
+
+    canonical = sorted(
+        (r for r in rows if r["perturbation"] == BASELINE and r["repetition"] == 0),
+        key=lambda r: (r["suite_id"], r["model"], r["instance_id"]),
+    )
+    lines = [
+        dumps_line(
+            {
+                "instance_id": r["instance_id"],
+                "predicted_label": r["predicted_label"],
+                "predicted_value": r["predicted_value"],
+                "prompt_hash": r["prompt_hash"],
+                "suite_id": r["suite_id"],
+                "model": r["model"],
+            }
+        )
+        for r in canonical
+    ]
+    write_text_atomic(folder.predictions, "".join(line + "\n" for line in lines))
+    return rows
