@@ -13,7 +13,7 @@ from puma.stats.point import classification_scores, regression_scores
 from puma.suites.model import FIBONACCI_POINTS
 
 if TYPE_CHECKING:
-    from puma.runner import RunResult
+    from puma.runner.session import RunResult
 
 
 @dataclass(frozen=True)

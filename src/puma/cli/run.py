@@ -22,7 +22,7 @@ from rich.table import Table
 
 from puma.errors import InputFileError
 from puma.run_summary import RunSummary, summarize_run
-from puma.runner import RunResult, resume_run, start_run
+from puma.runner.session import RunResult, resume_run, start_run
 from puma.runner.execute import CallOutcome
 from puma.spec import load_spec
 

@@ -1,0 +1,247 @@
+"""A run session: plan the calls, open the runtime, make the calls, write the files.
+
+`start_run` begins a run; `resume_run` continues one from its ledger, making only the calls that
+have no successful line yet. Both return a RunResult; nothing here renders output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from puma.errors import ExitCode, InputFileError
+from puma.hardware import auto_device_tag, probe_hardware
+from puma.jsonio import read_json, write_json
+from puma.runfolder import RunFolder
+from puma.runner.execute import CallOutcome, ExecutionStats, execute_calls
+from puma.runner.finalize import completed_keys, write_predictions
+from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter, read_ledger
+from puma.runner.manifest import (
+    Manifest,
+    ModelRecord,
+    SuiteRecord,
+    platform_record,
+    short_hostname,
+    tool_record,
+    utc_now,
+)
+from puma.runner.plan import PlannedCall, build_plan
+from puma.runtimes import create_runtime
+from puma.runtimes.base import Runtime
+from puma.spec import SpecFile
+from puma.suites import Suite
+from puma.suites.select import resolve_suite
+from puma.sustainability import Emissions, EnergyMeter
+
+PlanCallback = Callable[[int, int], None]  # (calls to make now, calls already done)
+
+
+@dataclass
+class RunResult:
+    folder: RunFolder
+    manifest: Manifest
+    stats: ExecutionStats
+    rows: list[dict[str, Any]]
+    skipped_done: int  # calls a resume found already completed
+
+    @property
+    def exit_code(self) -> ExitCode:
+        failed = sum(1 for row in self.rows if row["error"] is not None)
+        return ExitCode.COMPLETED_WITH_FAILURES if failed else ExitCode.OK
+
+
+def apply_overrides(spec: SpecFile, overrides: dict[str, Any]) -> SpecFile:
+    """The spec with command-line overrides (model, limit, output) applied."""
+    runtime, suites, top = spec.runtime, list(spec.suites), {}
+    if overrides.get("model"):
+        runtime = runtime.model_copy(update={"model": overrides["model"], "models": None})
+    if overrides.get("limit"):
+        suites = [s.model_copy(update={"limit": overrides["limit"]}) for s in suites]
+    if overrides.get("output"):
+        top["output"] = str(overrides["output"])
+    return SpecFile.model_validate(
+        {**spec.model_dump(), **top, "runtime": runtime.model_dump(),
+         "suites": [s.model_dump() for s in suites]}
+    )
+
+
+def start_run(
+    spec: SpecFile,
+    spec_path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_plan: PlanCallback | None = None,
+    on_outcome: Callable[[CallOutcome], None] | None = None,
+) -> RunResult:
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    effective = apply_overrides(spec, overrides)
+    return asyncio.run(_start(spec, effective, spec_path, overrides, on_plan, on_outcome))
+
+
+def resume_run(
+    run_dir: Path,
+    on_plan: PlanCallback | None = None,
+    on_outcome: Callable[[CallOutcome], None] | None = None,
+) -> RunResult:
+    folder = RunFolder.open(run_dir)
+    if not folder.ledger.is_file():
+        raise InputFileError("the run has no ledger (run.jsonl) to resume from",
+                             where=str(folder.root))
+    return asyncio.run(_resume(folder, on_plan, on_outcome))
+
+
+async def _open_runtime(spec: SpecFile) -> tuple[Runtime, dict[str, Any], list[ModelRecord]]:
+    runtime = create_runtime(spec.runtime, spec.timeout_s)
+    try:
+        info = await runtime.info()
+        models = []
+        for name in spec.runtime.model_names:
+            model = await runtime.ensure_model(name)
+            models.append(ModelRecord(name=name, digest=model.digest, size_bytes=model.size_bytes))
+    except BaseException:
+        await runtime.aclose()
+        raise
+    record = {"kind": spec.runtime.kind, "url": info.url, "version": info.version,
+              "build": info.build}
+    return runtime, record, models
+
+
+async def _start(
+    canonical: SpecFile,
+    spec: SpecFile,
+    spec_path: Path | None,
+    overrides: dict[str, Any],
+    on_plan: PlanCallback | None,
+    on_outcome: Callable[[CallOutcome], None] | None,
+) -> RunResult:
+    suites = [resolve_suite(s) for s in spec.suites]
+    plan = build_plan(spec, suites, spec.runtime.model_names)
+    runtime, runtime_record, models = await _open_runtime(spec)
+    try:
+        hardware = probe_hardware(runtime_build=runtime_record["build"])
+        folder = RunFolder.create(Path(spec.output))
+        manifest = Manifest(
+            run_id=folder.run_id,
+            tool=tool_record(),
+            spec=spec.model_dump(mode="json"),
+            spec_hash=spec.content_hash(),
+            spec_path=str(spec_path) if spec_path else None,
+            suites=[_suite_record(s) for s in suites],
+            runtime=runtime_record,
+            models=models,
+            strategy=spec.strategy,
+            generation=spec.generation.model_dump(mode="json"),
+            seed=spec.generation.seed,
+            perturbations=list(spec.perturbations),
+            repetitions=spec.repetitions,
+            concurrency=spec.concurrency,
+            canonical=canonical.generation.model_dump(mode="json"),
+            overrides=overrides,
+            phases=["predict"],
+            submitter=spec.submitter,
+            device_tag=auto_device_tag(hardware) if spec.device_tag == "auto"
+            else spec.device_tag,
+            hostname=short_hostname(),
+            platform=platform_record(),
+            started_at=utc_now(),
+        )
+        manifest.save(folder)
+        write_json(folder.hardware, hardware.model_dump(mode="json"))
+        ledger = LedgerWriter.create(folder.ledger)
+        ledger.append("meta", {"schema_version": LEDGER_SCHEMA, "run_id": folder.run_id,
+                               "spec_hash": manifest.spec_hash, "tool": manifest.tool,
+                               "ts": manifest.started_at, "planned_calls": len(plan)})
+        return await _execute(folder, manifest, spec, plan, runtime, ledger, [], on_plan,
+                              on_outcome)
+    finally:
+        await runtime.aclose()
+
+
+async def _resume(
+    folder: RunFolder,
+    on_plan: PlanCallback | None,
+    on_outcome: Callable[[CallOutcome], None] | None,
+) -> RunResult:
+    manifest = Manifest.load(folder)
+    spec = SpecFile.model_validate(manifest.spec)
+    suites = [resolve_suite(s) for s in spec.suites]
+    for suite, record in zip(suites, manifest.suites, strict=True):
+        if suite.content_hash != record.content_hash:
+            raise InputFileError(
+                f"suite {suite.id} changed since the run started "
+                f"({record.content_hash[:12]} then, {suite.content_hash[:12]} now)",
+                where=str(folder.manifest),
+                hint="resume with the suite data the run started with, or start a new run",
+            )
+    plan = build_plan(spec, suites, spec.runtime.model_names)
+    ledger = LedgerWriter.reopen(folder.ledger)
+    previous = read_ledger(folder.ledger).events
+    done = completed_keys(previous)
+    remaining = [p for p in plan if p.key not in done]
+    runtime, _, _ = await _open_runtime(spec)
+    try:
+        now = utc_now()
+        manifest = manifest.model_copy(update={"resumed_at": [*manifest.resumed_at, now],
+                                               "completed_at": None})
+        manifest.save(folder)
+        ledger.append("resume", {"ts": now, "planned_calls": len(plan),
+                                 "remaining_calls": len(remaining)})
+        return await _execute(folder, manifest, spec, remaining, runtime, ledger, previous,
+                              on_plan, on_outcome, full_plan=plan)
+    finally:
+        await runtime.aclose()
+
+
+async def _execute(
+    folder: RunFolder,
+    manifest: Manifest,
+    spec: SpecFile,
+    calls: list[PlannedCall],
+    runtime: Runtime,
+    ledger: LedgerWriter,
+    previous_events: list[dict[str, Any]],
+    on_plan: PlanCallback | None,
+    on_outcome: Callable[[CallOutcome], None] | None,
+    full_plan: list[PlannedCall] | None = None,
+) -> RunResult:
+    full_plan = full_plan if full_plan is not None else calls
+    if on_plan:
+        on_plan(len(calls), len(full_plan) - len(calls))
+    meter = EnergyMeter()
+    meter.start()
+    try:
+        stats = await execute_calls(calls, runtime, ledger, spec, on_outcome)
+    finally:
+        emissions = meter.stop()
+        _save_emissions(folder, emissions, accumulate=bool(previous_events))
+    completed_at = utc_now()
+    events = read_ledger(folder.ledger).events
+    rows = write_predictions(folder, manifest.run_id, spec.strategy, full_plan, events)
+    failed = sum(1 for row in rows if row["error"] is not None)
+    ledger.append("footer", {"ts": completed_at, "planned_calls": len(full_plan),
+                             "calls_this_session": stats.calls, "attempts": stats.attempts,
+                             "failed_calls": failed})
+    ledger.close()
+    manifest = manifest.model_copy(update={"completed_at": completed_at})
+    manifest.save(folder)
+    return RunResult(folder, manifest, stats, rows, skipped_done=len(full_plan) - len(calls))
+
+
+def _suite_record(suite: Suite) -> SuiteRecord:
+    return SuiteRecord(
+        id=suite.id,
+        version=suite.version,
+        task=suite.task.value,
+        labels=list(suite.labels),
+        content_hash=suite.content_hash,
+        n_items=len(suite.items),
+        source=suite.source,
+    )
+
+
+def _save_emissions(folder: RunFolder, emissions: Emissions, accumulate: bool) -> None:
+    if accumulate and folder.emissions.is_file():
+        emissions = Emissions.model_validate(read_json(folder.emissions)).plus(emissions)
+    write_json(folder.emissions, emissions.model_dump(mode="json"))
