@@ -11,6 +11,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from puma import __version__
 from puma.errors import ExitCode, PumaError
@@ -58,25 +59,23 @@ for _name in COMMAND_MODULES:
 def main() -> None:
     """Entry point: run the app; a PumaError becomes its message and its documented exit code."""
     try:
-        app(standalone_mode=False)
+        result = app(standalone_mode=False)
     except PumaError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
         stderr.print("interrupted; every completed call is in the ledger (resume with --resume)")
         sys.exit(int(ExitCode.INTERRUPTED))
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        stderr.print("aborted")
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:
+        # Usage errors from Typer's (vendored) Click: they know how to show themselves.
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(int(ExitCode.BAD_INPUT))
+        if type(exc).__name__ == "Abort":
+            stderr.print("aborted")
+            sys.exit(int(ExitCode.INTERRUPTED))
         raise
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":

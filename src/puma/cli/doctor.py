@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from puma.doctor import run_checks
@@ -53,7 +54,8 @@ def doctor(
     table.add_column("result")
     table.add_column("fix")
     for check in checks:
-        table.add_row(MARKS[check.status], check.name, check.detail, check.fix or "")
+        table.add_row(MARKS[check.status], escape(check.name), escape(check.detail),
+                      escape(check.fix or ""))
     console.print(table)
     failed = [c for c in checks if c.status == "fail"]
     if failed:

