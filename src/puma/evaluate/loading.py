@@ -1,0 +1,237 @@
+"""Reading a run folder for scoring: its manifest and its predictions, as rows of FULL_SCHEMA.
+
+Reads `predictions_full.parquet`, or `predictions.jsonl` plus the suite's gold (puma.suites) when
+the parquet is absent. Never needs the model or the runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from puma.errors import InputFileError, PumaError, SuiteError
+from puma.evaluate.rows import SPEED_COLUMNS, SuiteInfo
+from puma.jsonio import iter_jsonl, read_json
+from puma.predictions import BASELINE
+from puma.runfolder import RunFolder
+
+# The columns scoring reads; output_text and the runtime's raw timings stay on disk.
+SCORED_COLUMNS = (
+    "run_id",
+    "suite_id",
+    "task",
+    "model",
+    "strategy",
+    "phase",
+    "perturbation",
+    "repetition",
+    "instance_id",
+    "gold",
+    "slices",
+    "parse_status",
+    "predicted_label",
+    "predicted_value",
+    "label_probs",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens_counted_locally",
+    *SPEED_COLUMNS,
+    "error",
+)
+REQUIRED_COLUMNS = ("suite_id", "model", "instance_id", "gold", "predicted_label")
+
+
+class ManifestSuite(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    task: str
+    labels: list[str] = Field(default_factory=list)
+    version: str | None = None
+    content_hash: str | None = None
+
+
+class ManifestModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    digest: str | None = None
+
+
+class Manifest(BaseModel):
+    """The part of a run's manifest.json (written by the runner) that evaluation reads."""
+
+    model_config = ConfigDict(extra="allow")
+
+    schema_version: str
+    run_id: str
+    suites: list[ManifestSuite]
+    models: list[ManifestModel] = Field(default_factory=list)
+    strategy: str = "zero-shot"
+    seed: int | None = None
+    spec: dict[str, Any] = Field(default_factory=dict)
+    submitter: str | None = None
+    device_tag: str = "unknown"
+
+
+@dataclass
+class LoadedRun:
+    folder: RunFolder
+    manifest: Manifest
+    rows: list[dict[str, Any]]
+    source: Path  # the predictions file the rows came from
+    suites: dict[str, SuiteInfo]
+
+
+def read_manifest(folder: RunFolder) -> Manifest:
+    try:
+        return Manifest.model_validate(read_json(folder.manifest))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputFileError(f"{where}: {first['msg']}", where=str(folder.manifest)) from exc
+
+
+def suite_infos(manifest: Manifest) -> dict[str, SuiteInfo]:
+    return {
+        s.id: SuiteInfo(s.id, s.task, tuple(s.labels), s.version, s.content_hash)
+        for s in manifest.suites
+    }
+
+
+def predictions_source(folder: RunFolder) -> Path | None:
+    """The file a run's predictions are read from, or None when it has neither."""
+    if folder.predictions_full.is_file():
+        return folder.predictions_full
+    if folder.predictions.is_file():
+        return folder.predictions
+    return None
+
+
+def load_run(folder: RunFolder) -> LoadedRun:
+    """Manifest and prediction rows of a run folder; InputFileError when it has no predictions."""
+    manifest = read_manifest(folder)
+    suites = suite_infos(manifest)
+    source = predictions_source(folder)
+    if source is None:
+        raise InputFileError(
+            "no predictions: neither predictions_full.parquet nor predictions.jsonl",
+            where=str(folder.root),
+            hint="a run writes its predictions when it ends; resume it with `puma run --resume`",
+        )
+    if source == folder.predictions_full:
+        rows = read_full_predictions(source)
+    else:
+        rows = _rows_from_canonical(source, manifest, suites)
+    return LoadedRun(folder, manifest, rows, source, suites)
+
+
+def read_full_predictions(path: Path) -> list[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputFileError(f"not a readable parquet file: {exc}", where=str(path)) from exc
+    missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
+    if missing:
+        raise InputFileError(
+            f"missing column(s) {', '.join(missing)}",
+            where=str(path),
+            hint="predictions_full.parquet follows puma.predictions.FULL_SCHEMA",
+        )
+    columns = [c for c in SCORED_COLUMNS if c in schema.names]
+    try:
+        table = pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputFileError(f"cannot read parquet: {exc}", where=str(path)) from exc
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows
+
+
+def _rows_from_canonical(
+    path: Path, manifest: Manifest, suites: dict[str, SuiteInfo]
+) -> list[dict[str, Any]]:
+    """Rows from predictions.jsonl: gold comes from the suite itself, loaded via puma.suites; the
+    file carries no timings, perturbations or repetitions."""
+    try:
+        from puma.suites import load_suite  # type: ignore[attr-defined]
+    except ImportError as exc:  # pragma: no cover - only while the suites package is incomplete
+        raise InputFileError(
+            "predictions_full.parquet is missing and suites cannot be loaded to find the gold",
+            where=str(path),
+        ) from exc
+    slice_fields = _slice_fields(manifest)
+    loaded: dict[str, Any] = {}
+    rows = []
+    for lineno, record in iter_jsonl(path):
+        where = f"{path}:{lineno}"
+        for name in ("suite_id", "model", "instance_id"):
+            if not isinstance(record.get(name), str):
+                raise InputFileError(f"missing or non-text {name!r}", where=where)
+        suite_id = record["suite_id"]
+        if suite_id not in suites:
+            raise InputFileError(f"suite {suite_id!r} is not in the manifest", where=where)
+        if suite_id not in loaded:
+            try:
+                loaded[suite_id] = load_suite(suite_id)
+            except PumaError:
+                raise
+            except Exception as exc:
+                raise SuiteError(f"cannot load suite {suite_id!r}: {exc}", where=where) from exc
+            declared = suites[suite_id].content_hash
+            if declared and loaded[suite_id].content_hash != declared:
+                raise SuiteError(
+                    f"suite {suite_id!r} on this machine is not the one the run used "
+                    f"(content hash {loaded[suite_id].content_hash[:12]} vs {declared[:12]})",
+                    where=str(manifest_path_of(path)),
+                    hint="install the PUMA version that ran it, or re-run the suite",
+                )
+        items = loaded[suite_id].item_by_id()
+        item = items.get(record["instance_id"])
+        if item is None:
+            raise InputFileError(
+                f"instance {record['instance_id']!r} is not in suite {suite_id!r}", where=where
+            )
+        slices = {
+            f: str(item[f]) for f in slice_fields.get(suite_id, []) if item.get(f) is not None
+        }
+        label = record.get("predicted_label")
+        rows.append(
+            {
+                "run_id": manifest.run_id,
+                "suite_id": suite_id,
+                "task": suites[suite_id].task,
+                "model": record["model"],
+                "strategy": manifest.strategy,
+                "phase": "predict",
+                "perturbation": BASELINE,
+                "repetition": 0,
+                "instance_id": record["instance_id"],
+                "gold": str(item["gold"]),
+                "slices": slices or None,
+                "parse_status": "ok" if label is not None else "unparsed",
+                "predicted_label": None if label is None else str(label),
+                "predicted_value": record.get("predicted_value"),
+                "label_probs": None,
+                "error": None,
+            }
+        )
+    return rows
+
+
+def manifest_path_of(predictions: Path) -> Path:
+    return predictions.parent / "manifest.json"
+
+
+def _slice_fields(manifest: Manifest) -> dict[str, list[str]]:
+    """Slice fields per suite id, from the resolved spec's suites[].slices."""
+    out: dict[str, list[str]] = {}
+    for entry in manifest.spec.get("suites", []) or []:
+        if isinstance(entry, dict) and entry.get("slices"):
+            out[str(entry.get("id"))] = [str(f) for f in entry["slices"]]
+    return out

@@ -1,0 +1,549 @@
+"""Scoring: every cell, slice, model pair, perturbation and group gap of a set of predictions, with
+intervals from one resampling engine per suite.
+
+Reads grouped rows (puma.evaluate.rows), returns plain dicts in the metrics-1.0 layout; the
+callers (evaluate_run, merge_runs) add the run's identity and write the files.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from puma.evaluate.rows import SPEED_COLUMNS, CellKey, CellRows, SuiteRows
+from puma.predictions import BASELINE
+from puma.stats.calibration import CalibrationStats, recalibration_scores, reliability_table
+from puma.stats.intervals import IntervalMethod, clean_float, summarize
+from puma.stats.metrics import (
+    ClassificationStats,
+    EstimationStats,
+    item_sums,
+    quantile_from_counts,
+    ratio,
+    ratio_se,
+    spearman_from_counts,
+    spearman_se,
+)
+from puma.stats.paired import Correction, adjust, mcnemar_exact
+from puma.stats.point import confusion_matrix
+from puma.stats.resample import ResamplingEngine, SumFunction
+
+# Perturbation pairs whose gap is a fairness measure: group -> (a, b), reported as a - b.
+FAIRNESS_GROUPS: dict[str, tuple[str, str]] = {"gender": ("gender-male", "gender-female")}
+
+Lazy = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    resamples: int = 10_000
+    seed: int = 42
+    level: float = 0.95
+    method: IntervalMethod = "bca"
+    permutations: int = 10_000
+    correction: Correction = "holm"
+    calibration_bins: int = 10
+    calibration_folds: int = 5
+
+
+@dataclass
+class Scores:
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    robustness: list[dict[str, Any]] = field(default_factory=list)
+    fairness: list[dict[str, Any]] = field(default_factory=list)
+    # Raw per-call timings of baseline cells (model -> column -> values), for the report's plots.
+    speed_samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+
+def resolve(value: Any) -> Any:
+    """Replace every Lazy (a zero-argument callable) inside dicts and lists by its result."""
+    if callable(value):
+        return resolve(value())
+    if isinstance(value, dict):
+        return {k: resolve(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v) for v in value]
+    return value
+
+
+def score_suites(suites: list[SuiteRows], options: ScoringOptions) -> Scores:
+    scores = Scores()
+    for suite_rows in suites:
+        _SuitePlan(suite_rows, options).score_into(scores)
+    _correct_comparisons(scores.comparisons, options.correction)
+    return scores
+
+
+def _correct_comparisons(comparisons: list[dict[str, Any]], correction: Correction) -> None:
+    """Adjust p-values within each family: one suite, strategy and metric (all model pairs)."""
+    families: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for c in comparisons:
+        families.setdefault((c["suite_id"], c["strategy"], c["metric"]), []).append(c)
+    for members in families.values():
+        tested = [c for c in members if c["p_value"] is not None]
+        for c, p in zip(tested, adjust([c["p_value"] for c in tested], correction), strict=True):
+            c["p_adjusted"] = clean_float(p)
+            c["correction"] = correction
+
+
+class _SuitePlan:
+    """Registers every statistic of one suite with one engine, runs it, then builds the dicts."""
+
+    def __init__(self, rows: SuiteRows, options: ScoringOptions):
+        self.rows = rows
+        self.suite = rows.suite
+        self.options = options
+        self.n = rows.n
+        self.engine = ResamplingEngine(
+            self.n,
+            resamples=options.resamples,
+            seed=options.seed,
+            key=self.suite.id,
+            permutations=options.permutations,
+        )
+        self.classification = ClassificationStats(self.suite.labels)
+        self.estimation = EstimationStats(self.suite.scale)
+
+    # Building blocks --------------------------------------------------------------------------
+
+    def _columns(self, rows: CellRows) -> np.ndarray:
+        stats = self.classification if self.suite.is_classification else self.estimation
+        return stats.columns(rows.item, rows.gold, rows.pred, self.n)
+
+    def _summary(self, handle: int, se: float | Lazy | None = None) -> Lazy:
+        def build() -> dict[str, Any]:
+            d = self.engine.distribution(handle)
+            value = se() if callable(se) else se
+            return summarize(
+                d.point,
+                d.boot,
+                d.jack,
+                level=self.options.level,
+                method=self.options.method,
+                n=d.n,
+                seed=self.options.seed,
+                se_analytic=value,
+            )
+
+        return build
+
+    def _sum_metric(
+        self, columns: np.ndarray, mask: np.ndarray, fn: SumFunction, se: float | None = None
+    ) -> Lazy:
+        return self._summary(self.engine.add_sum(columns, mask, fn), se)
+
+    def _quantile(self, rows: CellRows, values: np.ndarray, q: float) -> Lazy | None:
+        keep = np.isfinite(values)
+        if not keep.any():
+            return None
+        mask = np.zeros(self.n, dtype=bool)
+        mask[rows.item[keep]] = True
+        position = np.searchsorted(np.flatnonzero(mask), rows.item[keep])
+        handle = self.engine.add_counts(mask, quantile_from_counts(values[keep], position, q))
+        summary = self._summary(handle)
+        count = int(keep.sum())
+
+        def build() -> dict[str, Any]:
+            # n counts calls here, not items: a speed figure is a property of calls.
+            return {**summary(), "n": count}
+
+        return build
+
+    # Cells ------------------------------------------------------------------------------------
+
+    def score_into(self, scores: Scores) -> None:
+        cells: list[dict[str, Any]] = []
+        for rows in self.rows.cells.values():
+            mask = rows.mask(self.n)
+            columns = self._columns(rows)
+            overall = self._cell(rows, columns, mask, slice_=None)
+            overall["speed"] = self._speed(rows)
+            if self.suite.is_classification:
+                overall["metrics"]["calibration"] = self._calibration(rows)
+            cells.append(overall)
+            for name in sorted(self.rows.slice_values):
+                column = np.array(self.rows.slice_values[name], dtype=object)
+                for value in sorted({v for v in column[mask] if v is not None}):
+                    members = mask & (column == value)
+                    # The cell's own columns under the slice's mask: the engine then shares
+                    # one column set between the cell and all its slices.
+                    part = rows.subset(members[rows.item])
+                    cell = self._cell(part, columns, members, slice_={name: value})
+                    cell["speed"] = None
+                    if self.suite.is_classification:
+                        cell["metrics"]["calibration"] = None
+                    cells.append(cell)
+        comparisons = self._comparisons()
+        robustness = self._robustness()
+        fairness = self._fairness()
+        self.engine.run()
+        scores.cells.extend(resolve(cells))
+        scores.comparisons.extend(resolve(comparisons))
+        scores.robustness.extend(resolve(robustness))
+        scores.fairness.extend(resolve(fairness))
+        for key, rows in self.rows.cells.items():
+            if key.perturbation == BASELINE:
+                ok = ~rows.error
+                samples = scores.speed_samples.setdefault(key.model, {c: [] for c in SPEED_COLUMNS})
+                for c in SPEED_COLUMNS:
+                    values = rows.speed[c][ok]
+                    samples[c].extend(float(v) for v in values[np.isfinite(values)])
+
+    def _cell(
+        self, rows: CellRows, columns: np.ndarray, mask: np.ndarray, slice_: dict[str, str] | None
+    ) -> dict[str, Any]:
+        metrics = (
+            self._classification_metrics(rows, columns, mask)
+            if self.suite.is_classification
+            else self._estimation_metrics(rows, columns, mask)
+        )
+        cell = {
+            "cell": rows.key.as_dict(slice_),
+            "n": int(mask.sum()),
+            "n_rows": len(rows),
+            "metrics": metrics,
+        }
+        return cell
+
+    def _classification_metrics(
+        self, rows: CellRows, columns: np.ndarray, mask: np.ndarray
+    ) -> dict[str, Any]:
+        cs = self.classification
+        L = len(cs.labels)
+        m = columns[mask]
+        count = m[:, 0]
+        metrics: dict[str, Any] = {
+            "accuracy": self._sum_metric(
+                columns, mask, cs.accuracy, ratio_se(m[:, 2 : 2 + L].sum(axis=1), count)
+            ),
+            "f1_macro": self._sum_metric(columns, mask, cs.f1_macro),
+            "kappa": self._sum_metric(columns, mask, cs.kappa, cs.kappa_se(m.sum(axis=0))),
+            "parse_failure_rate": self._sum_metric(
+                columns, mask, cs.parse_failure_rate, ratio_se(m[:, 1], count)
+            ),
+        }
+        per_class: dict[str, Any] = {}
+        for i, label in enumerate(cs.labels):
+            tp, predicted, gold = m[:, 2 + i], m[:, 2 + L + i], m[:, 2 + 2 * L + i]
+            per_class[label] = {
+                "precision": self._sum_metric(
+                    columns, mask, cs.precision(i), ratio_se(tp, predicted)
+                ),
+                "recall": self._sum_metric(columns, mask, cs.recall(i), ratio_se(tp, gold)),
+                "f1": self._sum_metric(columns, mask, cs.f1(i)),
+            }
+        metrics["per_class"] = per_class
+        gold_text = [cs.labels[g] for g in rows.gold]
+        metrics["confusion_matrix"] = {
+            "labels": list(cs.labels),
+            "matrix": confusion_matrix(gold_text, rows.answer, cs.labels),
+        }
+        return metrics
+
+    def _estimation_metrics(
+        self, rows: CellRows, columns: np.ndarray, mask: np.ndarray
+    ) -> dict[str, Any]:
+        es = self.estimation
+        m = columns[mask]
+        count = m[:, 0]
+        metrics: dict[str, Any] = {
+            "mae": self._sum_metric(columns, mask, es.mae, ratio_se(m[:, 2], count)),
+            "within_one_step": self._sum_metric(
+                columns, mask, es.within_one_step, ratio_se(m[:, 3], count)
+            ),
+            "parse_failure_rate": self._sum_metric(
+                columns, mask, es.parse_failure_rate, ratio_se(m[:, 1], count)
+            ),
+        }
+        scored = es.impute(rows.gold, rows.pred)
+        errors = np.abs(scored - rows.gold)
+        position = np.searchsorted(np.flatnonzero(mask), rows.item)
+        # Medians and rho have no sufficient statistics: they are functions of the counts.
+        for name, values in (("mdae", errors), ("mdmre", errors / rows.gold)):
+            handle = self.engine.add_counts(mask, quantile_from_counts(values, position, 0.5))
+            metrics[name] = self._summary(handle)
+        rho = self.engine.add_counts(mask, spearman_from_counts(scored, rows.gold, position))
+        metrics["spearman"] = self._summary(
+            rho, lambda: spearman_se(self.engine.distribution(rho).point, len(rows))
+        )
+        return metrics
+
+    def _speed(self, rows: CellRows) -> dict[str, Any]:
+        """Per-call speed over the cell's successful calls; failed calls are only counted."""
+        ok = rows.subset(~rows.error)
+        speed: dict[str, Any] = {"n_calls": len(rows), "n_errors": int(rows.error.sum())}
+        figures = (
+            ("ttft_ms_p50", "ttft_ms", 0.5),
+            ("prompt_tps_p50", "prompt_tps", 0.5),
+            ("generation_tps_p50", "generation_tps", 0.5),
+            ("latency_ms_p50", "total_ms", 0.5),
+            ("latency_ms_p90", "total_ms", 0.9),
+            ("latency_ms_p99", "total_ms", 0.99),
+        )
+        for name, column, q in figures:
+            speed[name] = self._quantile(ok, ok.speed[column], q) if len(ok) else None
+        return speed
+
+    def _calibration(self, rows: CellRows) -> dict[str, Any] | None:
+        if rows.probs is None:
+            return None
+        has = ~np.isnan(rows.probs).any(axis=1)
+        part = rows.subset(has)
+        assert part.probs is not None
+        stats = CalibrationStats(self.options.calibration_bins)
+        correct = part.correct
+        columns = item_sums(
+            part.item, stats.row_columns(part.confidence, correct, part.probs, part.gold), self.n
+        )
+        mask = part.mask(self.n)
+        per_item = columns[mask]
+        out: dict[str, Any] = {"n": int(mask.sum()), "n_rows": len(part), "bins": stats.bins}
+        out["ece"] = self._sum_metric(columns, mask, stats.ece)
+        out["adaptive_ece"] = self._sum_metric(columns, mask, stats.adaptive_ece)
+        out["brier"] = self._sum_metric(
+            columns, mask, stats.brier, ratio_se(per_item[:, -2], per_item[:, 0])
+        )
+        out["nll"] = self._sum_metric(
+            columns, mask, stats.nll, ratio_se(per_item[:, -1], per_item[:, 0])
+        )
+        out["reliability"] = [
+            {k: clean_float(v) if isinstance(v, float) else v for k, v in row.items()}
+            for row in reliability_table(part.confidence, correct, stats.bins)
+        ]
+        recalibration = recalibration_scores(
+            part.probs,
+            part.gold,
+            part.pred,
+            part.item,
+            folds=self.options.calibration_folds,
+            seed=self.options.seed,
+            bins=stats.bins,
+        )
+        out["recalibration"] = _clean(recalibration)
+        return out
+
+    # Pairs ------------------------------------------------------------------------------------
+
+    def _paired_metrics(self) -> list[tuple[str, SumFunction, bool]]:
+        """(name, function, binary) of the metrics compared between paired sides; a binary one
+        gets McNemar's exact test when every item has one row per side."""
+        if self.suite.is_classification:
+            cs = self.classification
+            return [
+                ("accuracy", cs.accuracy, True),
+                ("f1_macro", cs.f1_macro, False),
+                ("kappa", cs.kappa, False),
+            ]
+        es = self.estimation
+        return [("mae", es.mae, False), ("within_one_step", es.within_one_step, True)]
+
+    def _outcome(self, rows: CellRows) -> np.ndarray:
+        """Per row 0/1: right answer (classification) or within one step (estimation)."""
+        if self.suite.is_classification:
+            return rows.correct
+        return self.estimation.row_columns(rows.gold, rows.pred)[:, 3] > 0
+
+    def _paired(
+        self, a: CellRows, b: CellRows, *, tests: bool
+    ) -> tuple[np.ndarray, dict[str, tuple[Lazy, int | None, str, Lazy]]] | None:
+        """Restrict both sides to the items they share and register a - b for each paired metric:
+        name -> (difference summary, sign-flip test handle, test name, McNemar result)."""
+        shared = a.mask(self.n) & b.mask(self.n)
+        if not shared.any():
+            return None
+        # Columns of the whole sides under the shared mask: identical to the cells' own columns,
+        # so the engine computes nothing twice.
+        ca, cb = self._columns(a), self._columns(b)
+        a = a.subset(shared[a.item])
+        b = b.subset(shared[b.item])
+        single = len(a) == int(shared.sum()) == len(b)
+        out: dict[str, tuple[Lazy, int | None, str, Lazy]] = {}
+        for name, fn, binary in self._paired_metrics():
+            ha = self.engine.add_sum(ca, shared, fn)
+            hb = self.engine.add_sum(cb, shared, fn)
+            se = None
+            if name in ("accuracy", "mae", "within_one_step"):
+                column = {"accuracy": None, "mae": 2, "within_one_step": 3}[name]
+                if column is None:
+                    na = ca[shared][:, 2 : 2 + len(self.suite.labels)].sum(axis=1)
+                    nb = cb[shared][:, 2 : 2 + len(self.suite.labels)].sum(axis=1)
+                else:
+                    na, nb = ca[shared][:, column], cb[shared][:, column]
+                if np.array_equal(ca[shared][:, 0], cb[shared][:, 0]):
+                    se = ratio_se(na - nb, ca[shared][:, 0])
+            difference = self._difference(ha, hb, se)
+            if not tests:
+                out[name] = (difference, None, "", lambda: None)
+            elif binary and single:
+                oa, ob = self._outcome(a), self._outcome(b)
+                out[name] = (
+                    difference,
+                    None,
+                    "mcnemar-exact",
+                    lambda oa=oa, ob=ob: clean_float(mcnemar_exact(oa, ob)[0]),
+                )
+            else:
+                test = self.engine.add_sign_flip_test(ha, hb)
+                out[name] = (difference, test, "sign-flip-permutation", lambda t=test: self._p(t))
+        return shared, out
+
+    def _p(self, test: int) -> float | None:
+        return clean_float(self.engine.p_value(test)) if self.options.permutations > 0 else None
+
+    def _difference(self, ha: int, hb: int, se: float | None) -> Lazy:
+        def build() -> dict[str, Any]:
+            d = self.engine.distribution(ha).minus(self.engine.distribution(hb))
+            return summarize(
+                d.point,
+                d.boot,
+                d.jack,
+                level=self.options.level,
+                method=self.options.method,
+                n=d.n,
+                seed=self.options.seed,
+                se_analytic=se,
+            )
+
+        return build
+
+    def _comparisons(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        baseline = [k for k in self.rows.cells if k.perturbation == BASELINE]
+        for strategy in sorted({k.strategy for k in baseline}):
+            keys = sorted((k for k in baseline if k.strategy == strategy), key=lambda k: k.model)
+            for ka, kb in itertools.combinations(keys, 2):
+                paired = self._paired(self.rows.cells[ka], self.rows.cells[kb], tests=True)
+                if paired is None:
+                    continue
+                shared, metrics = paired
+                for name, (difference, _, test, p_value) in metrics.items():
+                    out.append(
+                        {
+                            "suite_id": self.suite.id,
+                            "strategy": strategy,
+                            "a": ka.model,
+                            "b": kb.model,
+                            "metric": name,
+                            "n": int(shared.sum()),
+                            "difference": difference,
+                            "p_value": p_value,
+                            "p_adjusted": None,
+                            "test": test,
+                            "correction": self.options.correction,
+                        }
+                    )
+        return out
+
+    # Robustness and fairness ------------------------------------------------------------------
+
+    def _robustness(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for key, rows in self.rows.cells.items():
+            if key.perturbation == BASELINE:
+                continue
+            base_key = CellKey(key.suite_id, key.task, key.model, key.strategy, BASELINE)
+            if base_key not in self.rows.cells:
+                continue
+            base = self.rows.cells[base_key].first_repetition()
+            pert = rows.first_repetition()
+            paired = self._paired(pert, base, tests=False)
+            if paired is None:
+                continue
+            shared, metrics = paired
+            entry: dict[str, Any] = {
+                "suite_id": self.suite.id,
+                "task": key.task,
+                "model": key.model,
+                "strategy": key.strategy,
+                "perturbation": key.perturbation,
+                "n_pairs": int(shared.sum()),
+                "changes": {name: m[0] for name, m in metrics.items()},
+            }
+            entry.update(
+                self._flips(base.subset(shared[base.item]), pert.subset(shared[pert.item]))
+            )
+            out.append(entry)
+        return out
+
+    def _flips(self, base: CellRows, pert: CellRows) -> dict[str, Any]:
+        """Per shared item: did correctness change, in which direction, is the answer the same."""
+        before = np.zeros(self.n)
+        after = np.zeros(self.n)
+        before[base.item] = self._outcome(base)
+        after[pert.item] = self._outcome(pert)
+        answers_before = dict(zip(base.item.tolist(), base.answer, strict=True))
+        same = np.zeros(self.n)
+        for i, answer in zip(pert.item.tolist(), pert.answer, strict=True):
+            same[i] = answers_before[i] == answer
+        mask = np.zeros(self.n, dtype=bool)
+        mask[pert.item] = True
+        ones = mask.astype(np.float64)
+        to_correct = (after > before) * ones
+        to_incorrect = (after < before) * ones
+        columns = np.column_stack(
+            [ones, to_correct + to_incorrect, to_correct, to_incorrect, same * ones]
+        )
+
+        def rate(j: int) -> Lazy:
+            se = ratio_se(columns[mask, j], ones[mask])
+            return self._sum_metric(columns, mask, lambda s: ratio(s[..., j], s[..., 0]), se)
+
+        return {
+            "flip_rate": rate(1),
+            "flips_to_correct": rate(2),
+            "flips_to_incorrect": rate(3),
+            "consistency": rate(4),
+            "flip_counts": {
+                "to_correct": int(to_correct.sum()),
+                "to_incorrect": int(to_incorrect.sum()),
+            },
+        }
+
+    def _fairness(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        cells = self.rows.cells
+        for key in cells:
+            if key.perturbation != BASELINE:
+                continue
+            for group, (name_a, name_b) in FAIRNESS_GROUPS.items():
+                ka = CellKey(key.suite_id, key.task, key.model, key.strategy, name_a)
+                kb = CellKey(key.suite_id, key.task, key.model, key.strategy, name_b)
+                if ka not in cells or kb not in cells:
+                    continue
+                paired = self._paired(
+                    cells[ka].first_repetition(), cells[kb].first_repetition(), tests=True
+                )
+                if paired is None:
+                    continue
+                shared, metrics = paired
+                out.append(
+                    {
+                        "suite_id": self.suite.id,
+                        "task": key.task,
+                        "model": key.model,
+                        "strategy": key.strategy,
+                        "group": group,
+                        "a": name_a,
+                        "b": name_b,
+                        "n_pairs": int(shared.sum()),
+                        "gaps": {name: m[0] for name, m in metrics.items()},
+                        "p_values": {name: m[3] for name, m in metrics.items()},
+                        "tests": {name: m[2] for name, m in metrics.items()},
+                    }
+                )
+        return out
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        return clean_float(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value

@@ -1,0 +1,139 @@
+"""Merging many run folders or sweep shards into one evaluation: DIR/merged/metrics.json and
+report.html, with every model compared with every other on the same suite.
+
+Each shard must hand back its predictions; a missing one fails loudly unless allowed. The same
+(model, strategy, perturbation, instance, repetition) in two runs (e.g. two seeds) becomes two
+repetitions of that item, so the bootstrap still resamples items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from puma.errors import CheckFailed, InputFileError
+from puma.evaluate import metrics_document
+from puma.evaluate.loading import load_run, predictions_source
+from puma.evaluate.rows import SuiteInfo, group_rows
+from puma.evaluate.scoring import ScoringOptions, score_suites
+from puma.jsonio import write_json, write_text_atomic
+from puma.predictions import BASELINE
+from puma.runfolder import find_run_folders
+
+MERGED_DIR = "merged"
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    output: Path
+    metrics_path: Path
+    report_path: Path
+    runs: list[str]
+    skipped: list[str]
+    document: dict[str, Any]
+
+
+def _merge_suite(known: dict[str, SuiteInfo], suite: SuiteInfo, where: str) -> None:
+    other = known.setdefault(suite.id, suite)
+    if (other.task, other.labels) != (suite.task, suite.labels) or (
+        other.content_hash and suite.content_hash and other.content_hash != suite.content_hash
+    ):
+        raise InputFileError(
+            f"suite {suite.id!r} differs from the same suite in another run "
+            "(task, labels or content hash)",
+            where=where,
+            hint="merge only runs of the same suite version",
+        )
+
+
+def merge_runs(
+    root: Path, options: ScoringOptions | None = None, *, allow_missing: bool = False
+) -> MergeResult:
+    """Score every run folder under root together and write root/merged/."""
+    from puma.report import render_report
+
+    options = options or ScoringOptions()
+    root = Path(root)
+    if not root.is_dir():
+        raise InputFileError("no such folder", where=str(root))
+    output = root / MERGED_DIR
+    folders = [f for f in find_run_folders(root) if output not in f.root.parents]
+    if not folders:
+        raise InputFileError(
+            "no run folders (folders with a manifest.json) under this folder", where=str(root)
+        )
+    missing = [f for f in folders if predictions_source(f) is None]
+    if missing and not allow_missing:
+        names = ", ".join(str(f.root) for f in missing)
+        raise CheckFailed(
+            f"{len(missing)} run folder(s) have no predictions: {names}",
+            where=str(root),
+            hint="every shard must hand back predictions_full.parquet; "
+            "--allow-missing merges the others",
+        )
+    suites: dict[str, SuiteInfo] = {}
+    rows: list[dict[str, Any]] = []
+    sources = []
+    # Repetitions already taken per (suite, model, strategy, perturbation, instance).
+    taken: dict[tuple[str, str, str, str, str], set[int]] = {}
+    for folder in folders:
+        if folder in missing:
+            continue
+        run = load_run(folder)
+        for suite in run.suites.values():
+            _merge_suite(suites, suite, str(folder.manifest))
+        rows.extend(_renumber(run.rows, taken))
+        sources.append(
+            {
+                "run_id": run.manifest.run_id,
+                "predictions": run.source.relative_to(root).as_posix(),
+            }
+        )
+    grouped = group_rows(rows, suites, str(root))
+    if not grouped:
+        raise InputFileError("no benchmark predictions (phase 'predict') to score", where=str(root))
+    scores = score_suites(grouped, options)
+    skipped = [{"path": f.root.relative_to(root).as_posix()} for f in missing]
+    document = metrics_document("merged", scores, options, sources, skipped)
+    output.mkdir(exist_ok=True)
+    metrics_path = output / "metrics.json"
+    report_path = output / "report.html"
+    write_json(metrics_path, document)
+    title = f"PUMA merged evaluation — {len(sources)} run(s)"
+    write_text_atomic(report_path, render_report(document, scores.speed_samples, title=title))
+    return MergeResult(
+        output,
+        metrics_path,
+        report_path,
+        [s["run_id"] for s in sources],
+        [s["path"] for s in skipped],
+        document,
+    )
+
+
+def _renumber(
+    rows: list[dict[str, Any]], taken: dict[tuple[str, str, str, str, str], set[int]]
+) -> list[dict[str, Any]]:
+    """Rows of one run; where another run already holds the same call, move this run's
+    repetitions past the ones taken (two seeds of one model are repetitions of its items)."""
+
+    def key(r: dict[str, Any]) -> tuple[str, str, str, str, str]:
+        return (
+            str(r["suite_id"]),
+            str(r["model"]),
+            str(r.get("strategy") or "zero-shot"),
+            str(r.get("perturbation") or BASELINE),
+            str(r["instance_id"]),
+        )
+
+    clash = any(int(r.get("repetition") or 0) in taken.get(key(r), set()) for r in rows)
+    offset = 0
+    if clash:
+        offset = 1 + max(max(reps) for reps in taken.values() if reps)
+    out = []
+    for r in rows:
+        repetition = int(r.get("repetition") or 0) + offset
+        taken.setdefault(key(r), set()).add(repetition)
+        out.append({**r, "repetition": repetition})
+    return out

@@ -1,0 +1,238 @@
+"""Metrics as functions of per-item sufficient statistics, for the resampling engine.
+
+Each task kind has a column layout (per-item sums over that item's rows) and metric functions of
+the summed columns, so the same function gives the point (all counts 1), every bootstrap resample
+and every jackknife value. Quantiles and Spearman rho are functions of the counts matrix instead.
+An unparsed prediction is a wrong answer here exactly as in puma.stats.point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from puma.stats.resample import CountFunction
+
+
+def ratio(numerator: np.ndarray, denominator: np.ndarray, empty: float = np.nan) -> np.ndarray:
+    """numerator / denominator, `empty` where the denominator is 0 (no warnings)."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    out = np.full(np.broadcast(numerator, denominator).shape, empty, dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+def item_sums(item: np.ndarray, values: np.ndarray, n_items: int) -> np.ndarray:
+    """Sum row values (rows, k) into per-item rows (n_items, k): repetitions of an item add up,
+    so the bootstrap resamples items (clusters), never single calls."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    out = np.zeros((n_items, values.shape[1]))
+    np.add.at(out, np.asarray(item, dtype=np.int64), values)
+    return out
+
+
+def ratio_se(numerator: np.ndarray, denominator: np.ndarray) -> float | None:
+    """Delta-method standard error of sum(a)/sum(b) from per-item a, b (for 0/1 outcomes with one
+    row per item this is sqrt(p(1-p)/n))."""
+    a = np.asarray(numerator, dtype=np.float64)
+    b = np.asarray(denominator, dtype=np.float64)
+    total = b.sum()
+    if total <= 0:
+        return None
+    r = a.sum() / total
+    return float(np.sqrt(np.sum((a - r * b) ** 2)) / total)
+
+
+class ClassificationStats:
+    """Per-item columns: count, unparsed, tp[L], predicted[L], gold[L]. Everything a confusion
+    matrix's margins and diagonal say is a function of these sums."""
+
+    def __init__(self, labels: Sequence[str]):
+        self.labels = tuple(labels)
+        L = len(self.labels)
+        self.width = 2 + 3 * L
+        self._tp = slice(2, 2 + L)
+        self._pred = slice(2 + L, 2 + 2 * L)
+        self._gold = slice(2 + 2 * L, 2 + 3 * L)
+
+    def row_columns(self, gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Per-row indicators; gold and pred are label indices, pred -1 when unparsed."""
+        rows = len(gold)
+        L = len(self.labels)
+        out = np.zeros((rows, self.width))
+        out[:, 0] = 1.0
+        out[:, 1] = pred < 0
+        index = np.arange(rows)
+        parsed = pred >= 0
+        out[index[parsed], 2 + L + pred[parsed]] = 1.0
+        out[index, 2 + 2 * L + gold] = 1.0
+        hit = parsed & (pred == gold)
+        out[index[hit], 2 + gold[hit]] = 1.0
+        return out
+
+    def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+        return item_sums(item, self.row_columns(gold, pred), n)
+
+    def accuracy(self, s: np.ndarray) -> np.ndarray:
+        return ratio(s[..., self._tp].sum(axis=-1), s[..., 0])
+
+    def parse_failure_rate(self, s: np.ndarray) -> np.ndarray:
+        return ratio(s[..., 1], s[..., 0])
+
+    def f1_per_class(self, s: np.ndarray) -> np.ndarray:
+        # 2tp / (2tp + fp + fn) = 2tp / (gold + predicted); 0 when the class never occurs.
+        return ratio(2.0 * s[..., self._tp], s[..., self._gold] + s[..., self._pred], empty=0.0)
+
+    def f1_macro(self, s: np.ndarray) -> np.ndarray:
+        """The mean F1 over the classes present in gold (in this resample), as point.py does."""
+        present = s[..., self._gold] > 0
+        return ratio((self.f1_per_class(s) * present).sum(axis=-1), present.sum(axis=-1), 0.0)
+
+    def kappa(self, s: np.ndarray) -> np.ndarray:
+        """Cohen's kappa; an unparsed answer is a category of its own that gold never takes."""
+        total = s[..., 0]
+        observed = ratio(s[..., self._tp].sum(axis=-1), total)
+        expected = ratio((s[..., self._gold] * s[..., self._pred]).sum(axis=-1), total**2)
+        return ratio(observed - expected, 1.0 - expected)
+
+    def precision(self, label: int) -> CountFunction:
+        return lambda s: ratio(s[..., 2 + label], s[..., self._pred.start + label], empty=0.0)
+
+    def recall(self, label: int) -> CountFunction:
+        return lambda s: ratio(s[..., 2 + label], s[..., self._gold.start + label], empty=0.0)
+
+    def f1(self, label: int) -> CountFunction:
+        return lambda s: self.f1_per_class(s)[..., label]
+
+    def kappa_se(self, totals: np.ndarray) -> float | None:
+        """The usual large-sample approximation sqrt(po(1-po) / (n (1-pe)^2))."""
+        n = float(totals[0])
+        if n <= 0:
+            return None
+        po = float(self.accuracy(totals))
+        pe = float((totals[self._gold] * totals[self._pred]).sum() / n**2)
+        if pe >= 1.0:
+            return None
+        return float(np.sqrt(po * (1 - po) / (n * (1 - pe) ** 2)))
+
+
+class EstimationStats:
+    """Per-item columns: count, unparsed, absolute error, within one scale step. An unparsed
+    estimate is scored as the scale point farthest from gold (point.py's rule)."""
+
+    width = 4
+
+    def __init__(self, scale: Sequence[float]):
+        self.scale = np.asarray(scale, dtype=np.float64)
+
+    def impute(self, gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """pred with NaN (unparsed) replaced by the worst scale point for that gold value."""
+        gold = np.asarray(gold, dtype=np.float64)
+        pred = np.asarray(pred, dtype=np.float64)
+        distance = np.abs(self.scale[None, :] - gold[:, None])
+        # max() in point.py keeps the first of equally far points: argmax does too.
+        worst = self.scale[np.argmax(distance, axis=1)]
+        return np.where(np.isnan(pred), worst, pred)
+
+    def step(self, values: np.ndarray) -> np.ndarray:
+        return np.argmin(np.abs(self.scale[None, :] - values[:, None]), axis=1)
+
+    def row_columns(self, gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        scored = self.impute(gold, pred)
+        out = np.zeros((len(gold), self.width))
+        out[:, 0] = 1.0
+        out[:, 1] = np.isnan(pred)
+        out[:, 2] = np.abs(scored - gold)
+        out[:, 3] = np.abs(self.step(scored) - self.step(gold)) <= 1
+        return out
+
+    def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+        return item_sums(item, self.row_columns(gold, pred), n)
+
+    @staticmethod
+    def parse_failure_rate(s: np.ndarray) -> np.ndarray:
+        return ratio(s[..., 1], s[..., 0])
+
+    @staticmethod
+    def mae(s: np.ndarray) -> np.ndarray:
+        return ratio(s[..., 2], s[..., 0])
+
+    @staticmethod
+    def within_one_step(s: np.ndarray) -> np.ndarray:
+        return ratio(s[..., 3], s[..., 0])
+
+
+def quantile_from_counts(values: np.ndarray, position: np.ndarray, q: float) -> CountFunction:
+    """The q-quantile of row values whose item has column `position` in the counts: each row
+    weighs its item's count. The definition is NumPy's "averaged_inverted_cdf" (for q = 0.5 with
+    unit weights, np.median), extended to integer weights."""
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    sorted_position = np.asarray(position)[order]
+
+    def fn(counts: np.ndarray) -> np.ndarray:
+        if len(sorted_values) == 0:
+            return np.full(counts.shape[0], np.nan)
+        weights = counts[:, sorted_position].astype(np.float64)
+        cumulative = np.cumsum(weights, axis=1)
+        target = q * cumulative[:, -1:]
+        below = cumulative >= target
+        above = cumulative > target
+        low = np.argmax(below, axis=1)
+        # With q < 1 some row always passes `above`; guard q = 1 anyway.
+        high = np.where(above.any(axis=1), np.argmax(above, axis=1), len(sorted_values) - 1)
+        out = (sorted_values[low] + sorted_values[high]) / 2.0
+        out[cumulative[:, -1] == 0] = np.nan
+        return out
+
+    return fn
+
+
+def _weighted_midranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Average ranks (ties share the mean rank) of the sample in which row j appears weights[:, j]
+    times; one row of ranks per row of weights."""
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    group = np.cumsum(np.r_[True, sorted_values[1:] != sorted_values[:-1]]) - 1
+    group_weight = np.add.reduceat(weights[:, order], starts, axis=1)
+    before = np.cumsum(group_weight, axis=1) - group_weight
+    mid = before + (group_weight + 1.0) / 2.0
+    ranks = np.empty_like(weights)
+    ranks[:, order] = mid[:, group]
+    return ranks
+
+
+def spearman_from_counts(x: np.ndarray, y: np.ndarray, position: np.ndarray) -> CountFunction:
+    """Spearman's rho of the resampled rows: the Pearson correlation of midranks, computed from the
+    counts (row j appears count[item j] times) with no gather of resampled indices."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    position = np.asarray(position)
+
+    def fn(counts: np.ndarray) -> np.ndarray:
+        w = counts[:, position].astype(np.float64)
+        rx = _weighted_midranks(x, w)
+        ry = _weighted_midranks(y, w)
+        total = w.sum(axis=1, keepdims=True)
+        mx = ratio((w * rx).sum(axis=1, keepdims=True), total)
+        my = ratio((w * ry).sum(axis=1, keepdims=True), total)
+        dx = rx - mx
+        dy = ry - my
+        cov = (w * dx * dy).sum(axis=1)
+        var = (w * dx * dx).sum(axis=1) * (w * dy * dy).sum(axis=1)
+        return ratio(cov, np.sqrt(var))
+
+    return fn
+
+
+def spearman_se(rho: float, n: int) -> float | None:
+    """Bonett and Wright's variance of Fisher's z, (1 + rho^2/2) / (n - 3), mapped back to rho."""
+    if n <= 3 or not np.isfinite(rho):
+        return None
+    return float((1 - rho**2) * np.sqrt((1 + rho**2 / 2) / (n - 3)))
