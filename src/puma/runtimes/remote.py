@@ -1,0 +1,113 @@
+"""What the remote runtimes (ollama, openai) share beyond HTTP: the per-call clock, the
+context-edge and empty-answer warnings, and choice probabilities from streamed top-k logprobs.
+
+A server cannot score arbitrary continuations the way the embedded runtime does, but it can list
+the k most likely tokens at each generated position. At the first position that is not bare
+whitespace, each answer choice gets the probability mass of the listed tokens that spell it (or
+its start); choices outside the top k get the smallest listed log-probability (an upper bound).
+The result is normalised over the choices, like the embedded runtime's.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+CHOICE_METHOD = (
+    "top-k at the first answer token; choices outside the top k get its smallest logprob"
+)
+TOP_LOGPROBS = 20  # the most Ollama and vLLM (by default) return
+CONTEXT_WARNING_SHARE = 0.9  # warn when a prompt fills this share of the context or more
+
+
+@dataclass
+class CallClock:
+    """Wall-clock figures of one streamed call: time to first content and total time."""
+
+    started: float = field(default_factory=time.perf_counter)
+    first_content: float | None = None
+
+    def saw_content(self) -> None:
+        if self.first_content is None:
+            self.first_content = time.perf_counter()
+
+    @property
+    def ttft_ms(self) -> float | None:
+        if self.first_content is None:
+            return None
+        return (self.first_content - self.started) * 1000.0
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0
+
+
+def context_warning(
+    prompt_tokens: int | None, completion_tokens: int | None, context: int
+) -> str | None:
+    """A warning when the prompt came within 10% of the context, or prompt+answer filled it."""
+    if prompt_tokens is None or context <= 0:
+        return None
+    used = prompt_tokens + (completion_tokens or 0)
+    if prompt_tokens >= context or used >= context:
+        return (
+            f"context full: prompt {prompt_tokens} + answer {completion_tokens or 0} tokens "
+            f"reached the context of {context}; the runtime may have truncated the prompt"
+        )
+    if prompt_tokens >= CONTEXT_WARNING_SHARE * context:
+        return (
+            f"prompt near the context limit: {prompt_tokens} of {context} tokens "
+            f"({prompt_tokens / context:.0%}); raise generation.num_ctx"
+        )
+    return None
+
+
+def empty_completion_warning(finish_reason: str | None) -> str:
+    """An empty answer is a valid call (recorded, scored as unparseable), flagged for review."""
+    return f"empty completion: the model produced no text (finish_reason={finish_reason})"
+
+
+@dataclass(frozen=True)
+class TokenPosition:
+    """One generated position: the sampled token and the top-k alternatives (token -> logprob)."""
+
+    token: str
+    top: dict[str, float]
+
+
+def choice_logprobs(
+    positions: Sequence[TokenPosition], choices: Sequence[str]
+) -> dict[str, float] | None:
+    """Normalised log-probability per choice, or None when no listed token spells any choice."""
+    position = next((p for p in positions if p.token.strip()), None)
+    if position is None or not position.top or not choices:
+        return None
+    masses: dict[str, list[float]] = {choice: [] for choice in choices}
+    for token, logprob in position.top.items():
+        owner = _owner(token, choices)
+        if owner is not None:
+            masses[owner].append(logprob)
+    if not any(masses.values()):
+        return None
+    floor = min(position.top.values())
+    raw = {choice: _logsumexp(values) if values else floor for choice, values in masses.items()}
+    total = _logsumexp(list(raw.values()))
+    return {choice: value - total for choice, value in raw.items()}
+
+
+def _owner(token: str, choices: Sequence[str]) -> str | None:
+    """The choice a token spells exactly, else the only choice it begins, else None."""
+    text = token.strip().lower()
+    if not text:
+        return None
+    exact = [c for c in choices if c.strip().lower() == text]
+    if exact:
+        return exact[0]
+    starts = [c for c in choices if c.strip().lower().startswith(text)]
+    return starts[0] if len(starts) == 1 else None
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
