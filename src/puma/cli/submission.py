@@ -1,7 +1,226 @@
-"""Placeholder: the `submission` commands are being written."""
+"""`puma share-results`, `puma verify-hash` and `puma submission validate`: the publication path.
+
+Thin commands: each parses its arguments, calls one function of puma.submission and renders the
+result with Rich. Exit codes: 0 ok, 1 a check said no, 2 unreadable or invalid input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from puma.errors import CheckFailed, InputFileError
+
+if TYPE_CHECKING:  # the builder pulls in numpy and pyarrow: load on use
+    from puma.submission.builder import Consents
+
+console = Console()
+stderr = Console(stderr=True)
+
+CONSENT_TEXTS = (
+    ("public_release", "publish this result, with your alias, on PUMA's public leaderboard"),
+    ("redistribution", "let anyone redistribute it under the CC-BY-4.0 licence"),
+    ("research_use", "let researchers use it in studies and papers"),
+)
+_YES_HELP = (
+    "Give the three consents schema v1 requires without being asked: "
+    + "; ".join(f"({i}) {text}" for i, (_, text) in enumerate(CONSENT_TEXTS, start=1))
+    + "."
+)
+
+submission_app = typer.Typer(
+    name="submission",
+    help="Work with submission packages (schema v1).",
+    no_args_is_help=True,
+)
+
+
+def share_results(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder (runs/run-<uuid>).")],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Write the package locally and send nothing (the only mode for now; "
+            "publishing comes with `puma publish`).",
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the package (default: RUN_DIR/share)."),
+    ] = None,
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="The suite to share, when the run has several.")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="The model to share, when the run has several.")
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="Your public alias: 3-64 of A-Z a-z 0-9 . _ - (default: the run's submitter).",
+        ),
+    ] = None,
+    affiliation: Annotated[
+        str | None, typer.Option("--affiliation", help="Optional affiliation (<= 128 chars).")
+    ] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", help="Optional public contact (<= 128 chars).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=_YES_HELP)] = False,
+) -> None:
+    """Package one model on one suite of a run as a PUMA schema v1 submission.
+
+    Writes <id>.json, <id>.predictions.jsonl and <id>.provenance.json; no network.
+    """
+    from puma.submission.builder import Consents, build_submission
+
+    if not dry_run:
+        raise InputFileError(
+            "share-results only packages for now; nothing is sent",
+            hint=f"run `puma share-results {run_dir} --dry-run`",
+        )
+    consents = Consents.all_given() if yes else _ask_consents()
+    package = build_submission(
+        run_dir,
+        out if out is not None else Path(run_dir) / "share",
+        consents=consents,
+        suite_id=suite,
+        model=model,
+        name=name,
+        affiliation=affiliation,
+        contact=contact,
+    )
+    sub = package.submission
+    run = sub.run_metadata
+    pairs = [
+        ("submission", str(package.files.submission)),
+        ("predictions", str(package.files.predictions)),
+        ("provenance", str(package.files.provenance)),
+        ("describes", f"{run.model} on {run.scenario} ({run.strategy}), n={run.n_instances}"),
+    ]
+    for metric in ("accuracy", "f1_macro", "ece", "mae", "mdae"):
+        value = getattr(sub.metrics, metric)
+        if value is not None:
+            pairs.append((metric, f"{value:.4f}"))
+    pairs.append(("predictions hash", sub.integrity.predictions_summary_hash))
+    console.print("[bold]Submission package[/] (dry run: nothing was sent)")
+    _print_pairs(pairs)
+    console.print(f"next: puma verify-hash {package.files.submission}", soft_wrap=True)
+
+
+def _print_pairs(pairs: list[tuple[str, str]]) -> None:
+    """Label and value per line, never wrapped, so paths and hashes can be copied."""
+    width = max(len(label) for label, _ in pairs)
+    for label, value in pairs:
+        console.print(f"  [cyan]{label:<{width}}[/]  {value}", soft_wrap=True, highlight=False)
+
+
+def _ask_consents() -> Consents:
+    from puma.submission.builder import Consents
+
+    console.print("A PUMA submission needs three consents:")
+    answers = {}
+    for key, text in CONSENT_TEXTS:
+        try:
+            answers[key] = typer.confirm(f"Do you agree to {text}?", default=False)
+        except typer.Abort:
+            answers[key] = False
+        if not answers[key]:
+            raise InputFileError(
+                "a submission needs all three consents; nothing was written",
+                hint="answer yes to each, or pass --yes to give them (see --help)",
+            )
+    return Consents(**answers)
+
+
+def verify_hash(
+    submission: Annotated[Path, typer.Argument(help="The submission file (<id>.json).")],
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions", help="The predictions file (default: <id>.predictions.jsonl beside)."
+        ),
+    ] = None,
+    rescore: Annotated[
+        bool,
+        typer.Option(
+            "--rescore",
+            help="Also recompute the metrics from the predictions and the suite's gold answers; "
+            "fail (1) when the declared metrics differ by more than 1e-6.",
+        ),
+    ] = False,
+    suite: Annotated[
+        str | None,
+        typer.Option(
+            "--suite",
+            help="Suite to re-score against (id or local file; default: from the provenance "
+            "sidecar, else from the scenario).",
+        ),
+    ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote",
+            help="Also ask the registry verifier at this URL (POST URL/api/v1/verify); the local "
+            "result stays authoritative and a disagreement is a warning.",
+        ),
+    ] = None,
+) -> None:
+    """Recompute a submission's predictions hash: exit 0 match, 1 mismatch, 2 unreadable."""
+    from puma.submission.verify import raise_for, verify_submission
+
+    result = verify_submission(
+        submission, predictions, rescore=rescore, suite=suite, remote_url=remote
+    )
+    check = result.check
+    pairs = [
+        ("submission", str(result.submission)),
+        ("predictions", f"{result.predictions} ({check.n_rows} rows)"),
+        ("declared", check.declared),
+        ("computed", check.computed),
+        ("hash", "[green]match[/]" if check.match else "[red]MISMATCH[/]"),
+    ]
+    if result.rescore is not None:
+        state = "[green]as declared[/]" if result.rescore.ok else "[red]DIFFER[/]"
+        pairs.append(("metrics", f"{state} (re-scored against suite {result.rescore.suite_id})"))
+    if result.remote is not None:
+        pairs.append(("remote", "match" if result.remote.match else "mismatch"))
+    _print_pairs(pairs)
+    for warning in result.warnings:
+        stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    raise_for(result)
+    console.print("[green]verified[/]: the predictions are the ones the submission declares")
+
+
+def validate(
+    file: Annotated[Path, typer.Argument(help="A submission file (<id>.json).")],
+) -> None:
+    """Check a submission against schema v1 (JSON Schema and models): 0 valid, 1 invalid,
+    2 unreadable."""
+    from puma.submission.schema import validate_submission_file
+
+    problems = validate_submission_file(file)
+    if not problems:
+        console.print(f"[green]valid[/]: {file} follows submission schema v1.0.0")
+        return
+    table = Table(title=f"{file}: not a valid schema v1 submission")
+    table.add_column("field", style="cyan")
+    table.add_column("problem", overflow="fold")
+    table.add_column("checked by")
+    for problem in problems:
+        table.add_row(problem.where, problem.message, problem.checker)
+    console.print(table)
+    raise CheckFailed(f"{len(problems)} problem(s) with {file}")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("share-results")(share_results)
+    app.command("verify-hash")(verify_hash)
+    submission_app.command("validate")(validate)
+    app.add_typer(submission_app)
