@@ -1,8 +1,26 @@
 """Suites: bundled project-management data sets with content hashes, and loaders for user data.
 
-Public: `Suite`, `load_suite(id_or_path)`, `list_suites()`.
+Public: `Suite`, `load_suite(id)`, `list_suites()`, `resolve_suite(spec)` (bundled or local, with
+subset and limit), `load_local_suite(path, format, columns)`.
 """
 
-from puma.suites.model import Suite, TaskKind
+from puma.suites.bundled import SuiteManifest, list_suites, load_suite, suite_overview
+from puma.suites.local import load_local_suite
+from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS, Suite, TaskKind
+from puma.suites.select import resolve_suite, select_items, selection_record
 
-__all__ = ["Suite", "TaskKind"]
+__all__ = [
+    "FIBONACCI_POINTS",
+    "PAIR_LABELS",
+    "TRIAGE_LABELS",
+    "Suite",
+    "SuiteManifest",
+    "TaskKind",
+    "list_suites",
+    "load_local_suite",
+    "load_suite",
+    "resolve_suite",
+    "select_items",
+    "selection_record",
+    "suite_overview",
+]
