@@ -9,6 +9,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import jinja2
+
 from puma.errors import SuiteError
 from puma.runtimes.base import Prompt
 from puma.scenarios.parsing import (
@@ -124,11 +126,19 @@ class Scenario(abc.ABC):
             **task_context,
         }
         module = task_module(self.template, **task_context)
+        try:
+            text, messages = render("completion.j2", **context), chat_messages(**context)
+        except jinja2.UndefinedError as exc:
+            raise SuiteError(
+                f"item {item['instance_id']!r} lacks a field the {self.task} prompt needs: "
+                f"{exc.message}",
+                hint="the fields each task needs are listed in docs/commands/scenarios.md",
+            ) from None
         return Prompt(
-            text=render("completion.j2", **context),
-            messages=chat_messages(**context),
+            text=text,
+            messages=messages,
             stop=tuple(module.reasoning_stop if strategy.reasoning else module.stop),
-            # A chain-of-thought prompt ends at "Reasoning:", where a label cannot be scored.
+            # A chain-of-thought prompt ends at its reasoning cue, where no label can be scored.
             choices=() if strategy.reasoning else self.choices(suite),
         )
 

@@ -10,7 +10,13 @@ from typing import Any
 
 from puma.predictions import canonical_number, canonical_number_text
 from puma.scenarios.base import Scenario, register_scenario
-from puma.scenarios.parsing import ParsedOutput, plausible_estimate, tolerant_number, trim_answer
+from puma.scenarios.parsing import (
+    ParsedOutput,
+    ParseStatus,
+    plausible_estimate,
+    tolerant_number,
+    trim_answer,
+)
 from puma.suites.model import FIBONACCI_POINTS, Suite, TaskKind
 
 
@@ -30,20 +36,17 @@ class EstimationScenario(Scenario):
         number = canonical_number(trim_answer(answer))
         if number is None:
             return None
-        return _estimate(number, on_scale_status="ok")
+        return _estimate(number, strict=True)
 
     def tolerant(self, suite: Suite, text: str) -> ParsedOutput | None:
         label = tolerant_number(text)
         number = canonical_number(label)
-        return None if number is None else _estimate(number, on_scale_status="fuzzy")
+        return None if number is None else _estimate(number, strict=False)
 
 
-def _estimate(number: int | float, *, on_scale_status: str) -> ParsedOutput | None:
+def _estimate(number: int | float, *, strict: bool) -> ParsedOutput | None:
+    """Only a number alone and on the scale is "ok"; off the scale it is kept but "fuzzy"."""
     if not plausible_estimate(float(number)):
         return None
-    on_scale = number in FIBONACCI_POINTS
-    return ParsedOutput(
-        label=str(number),
-        value=float(number),
-        status="ok" if on_scale and on_scale_status == "ok" else "fuzzy",
-    )
+    status: ParseStatus = "ok" if strict and number in FIBONACCI_POINTS else "fuzzy"
+    return ParsedOutput(label=str(number), value=float(number), status=status)

@@ -61,7 +61,10 @@ def strip_think(text: str) -> tuple[str, bool]:
 
 
 def final_answer_segments(text: str, cue_words: Sequence[str]) -> list[tuple[str, bool]]:
-    """Answers written after an answer cue line ("Priority: Major"), last one first.
+    """Answers written after an answer cue line ("Priority: Major"), in text order.
+
+    The first one that reads as an answer counts: a base model commits to its answer on the
+    first answer line and then often keeps writing more "Priority: …" lines that mean nothing.
 
     Each entry is (the rest of the cue's line, or the next non-empty line when the cue ends its
     line; whether text came before the cue, i.e. reasoning was skipped).
@@ -75,7 +78,7 @@ def final_answer_segments(text: str, cue_words: Sequence[str]) -> list[tuple[str
             following = [line for line in text[match.end() :].splitlines() if line.strip()]
             segment = following[0].strip() if following else ""
         found.append((segment, bool(text[: match.start()].strip())))
-    return found[::-1]
+    return found
 
 
 # --- strict ------------------------------------------------------------------------------------
@@ -224,6 +227,20 @@ _WORD_NUMBER = re.compile(
 )
 _UNIT = re.compile(r"^\s*-?\s*(?:story[\s-]*points?|points?|pts?|sp)\b", re.I)
 _GLUED_LETTERS = re.compile(r"^[A-Za-z]+")
+_COUNT_AFTER = re.compile(
+    r"^\s*(?:minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|seconds?|secs?|ms|percent|"
+    r"files?|lines?|times|people|persons?|developers?|devs?|engineers?|users?|nodes?|agents?|"
+    r"servers?|steps?|tests?|bugs?|issues?|tickets?|classes|methods?|modules?|components?|"
+    r"services?|endpoints?|dollars?|usd|eur|[kmgt]b)\b",
+    re.I,
+)
+_IDENTIFIER_BEFORE = re.compile(
+    r"\b(?:agent|node|server|step|version|v|release|issue|bug|ticket|sprint|phase|part|item|"
+    r"option|line|page|section|chapter|task|iteration|stage|level|tier|case|example|test|no|"
+    r"number|id|jdk|java|python|port|row|column|attempt|round|day|week|month|year|top|priority|"
+    r"p|rank|team|group|epic)\s*[.#:]?\s*$",
+    re.I,
+)
 _LIST_MARKER_AFTER = re.compile(r"^[.)]\s+\S")
 _NUMBER_CUE_WORDS = (
     "story points",
@@ -262,9 +279,14 @@ def number_mentions(text: str) -> list[NumberMention]:
     found: list[NumberMention] = []
     for match in _DIGITS.finditer(text):
         rest = text[match.end() :]
+        if _COUNT_AFTER.match(rest) or _IDENTIFIER_BEFORE.search(text[: match.start()]):
+            continue  # "10 minutes", "3 files", "agent 1", "step 2" count or name something else
         glued = _GLUED_LETTERS.match(rest)
         if glued and not _UNIT.match(rest):  # "3rd", "2x", "10k" are not estimates
             continue
+        before = text[max(0, match.start() - 2) : match.start()]
+        if before.endswith("-") and not before[:-1].isalnum():
+            continue  # "-3" is a negative number; "5-8" is a range and keeps its 8
         line_start = text.rfind("\n", 0, match.start()) + 1
         if not text[line_start : match.start()].strip() and _LIST_MARKER_AFTER.match(rest):
             continue  # "1. First step" / "2) then" at a line start is a list, not points
