@@ -233,7 +233,7 @@ class FakeOllama(FakeServer):
     """Speaks Ollama's native API with the documented payloads; knobs set the answers."""
 
     def __init__(self) -> None:
-        self.version = "0.12.6"
+        self.version = "0.13.0"  # recent enough for logprobs (0.12.11+)
         self.answer = ["The", " sky", " is", " blue"]
         self.metrics: dict[str, Any] = dict(OLLAMA_FINAL_METRICS)
         self.done_reason = "stop"
@@ -249,6 +249,16 @@ class FakeOllama(FakeServer):
             return Reply.json(OLLAMA_TAGS)
         if path == "/api/ps":
             return Reply.json(OLLAMA_PS)
+        if path == "/v1/models":  # Ollama's OpenAI-compatible listing (docs/openai.md)
+            return Reply.json(
+                {
+                    "object": "list",
+                    "data": [
+                        {"id": m["name"], "object": "model", "created": 1, "owned_by": "library"}
+                        for m in OLLAMA_TAGS["models"]
+                    ],
+                }
+            )
         if path == "/api/show":
             if not self._known(body["model"]):
                 return Reply.json({"error": f"model '{body['model']}' not found"}, 404)

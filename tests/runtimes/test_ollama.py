@@ -46,7 +46,7 @@ async def test_info_reports_version_models_digests_and_loaded_models(ollama: Oll
     info = await ollama.info()
 
     assert info.name == "ollama"
-    assert info.version == "0.12.6"
+    assert info.version == "0.13.0"
     assert [m.name for m in info.models] == ["codellama:13b", "llama3:latest"]
     assert info.models[1].digest == (
         "fe938a131f40e6f6d40083c9f0f430a515233eb2edaa6d72eb85c50d64f2300e"

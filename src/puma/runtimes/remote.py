@@ -2,9 +2,9 @@
 context-edge and empty-answer warnings, and choice probabilities from streamed top-k logprobs.
 
 A server cannot score arbitrary continuations the way the embedded runtime does, but it can list
-the k most likely tokens at each generated position. At the first position that is not bare
-whitespace, each answer choice gets the probability mass of the listed tokens that spell it (or
-its start); choices outside the top k get the smallest listed log-probability (an upper bound).
+the k most likely tokens at each generated position. At the answer position, each choice gets the
+probability mass of the listed tokens that spell it (or its start); choices outside the top k get
+the smallest listed log-probability (an upper bound).
 The result is normalised over the choices, like the embedded runtime's.
 """
 
@@ -15,9 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-CHOICE_METHOD = (
-    "top-k at the first answer token; choices outside the top k get its smallest logprob"
-)
+CHOICE_METHOD = "top-k at the answer position; choices outside the top k get its smallest logprob"
 TOP_LOGPROBS = 20  # the most Ollama and vLLM (by default) return
 CONTEXT_WARNING_SHARE = 0.9  # warn when a prompt fills this share of the context or more
 
@@ -79,21 +77,25 @@ class TokenPosition:
 def choice_logprobs(
     positions: Sequence[TokenPosition], choices: Sequence[str]
 ) -> dict[str, float] | None:
-    """Normalised log-probability per choice, or None when no listed token spells any choice."""
-    position = next((p for p in positions if p.token.strip()), None)
-    if position is None or not position.top or not choices:
-        return None
-    masses: dict[str, list[float]] = {choice: [] for choice in choices}
-    for token, logprob in position.top.items():
-        owner = _owner(token, choices)
-        if owner is not None:
-            masses[owner].append(logprob)
-    if not any(masses.values()):
-        return None
-    floor = min(position.top.values())
-    raw = {choice: _logsumexp(values) if values else floor for choice, values in masses.items()}
-    total = _logsumexp(list(raw.values()))
-    return {choice: value - total for choice, value in raw.items()}
+    """Normalised log-probability per choice, or None when no listed token spells any choice.
+
+    The answer position is the first one whose top-k spells a choice, looking no further than
+    the first non-whitespace token generated (a model may emit a bare space before the label).
+    """
+    for position in positions:
+        masses: dict[str, list[float]] = {choice: [] for choice in choices}
+        for token, logprob in position.top.items():
+            owner = _owner(token, choices)
+            if owner is not None:
+                masses[owner].append(logprob)
+        if any(masses.values()):
+            floor = min(position.top.values())
+            raw = {c: _logsumexp(values) if values else floor for c, values in masses.items()}
+            total = _logsumexp(list(raw.values()))
+            return {choice: value - total for choice, value in raw.items()}
+        if position.token.strip():
+            return None
+    return None
 
 
 def _owner(token: str, choices: Sequence[str]) -> str | None:
