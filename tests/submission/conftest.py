@@ -307,3 +307,9 @@ def run_factory(tmp_path: Path) -> Callable[..., Path]:
 def puma_cli() -> Path:
     """The installed console script: tests run it as a user would."""
     return PUMA
+
+
+@pytest.fixture
+def make_items() -> Callable[..., list[tuple[str, Any]]]:
+    """Synthetic (instance_id, gold) items for a task: `make_items("triage", 10)`."""
+    return synthetic_items
