@@ -28,7 +28,7 @@ suites_app = typer.Typer(
 
 
 def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 @suites_app.command("list")
