@@ -2830,46 +2830,37 @@ PAIR_ISSUE_FIELDS = ("project", "component", "title", "description")
 PAIR_FIELDS = ("instance_id", "a", "b", "source_ids", "gold")
 
 
-def build_triage(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+Rows = list[dict[str, Any]]
+
+
+def build_pools(
+    templates: dict[Any, Sequence[Any]],
+    counts: dict[Any, tuple[int, int]],
+    render: Callable[[Any, random.Random], dict[str, Any]],
+    fields: Sequence[str],
+    first_key: int,
+    labels: Sequence[Any],
+    rng: random.Random,
+) -> tuple[Rows, Rows]:
+    """Items and examples for every gold value, keyed and ordered (see demo_order)."""
     seen: set[tuple[str, str]] = set()
-    items: list[dict[str, Any]] = []
-    examples: list[dict[str, Any]] = []
-    for label, (n_items, n_examples) in TRIAGE_COUNTS.items():
-        rows = generate_pool(ISSUE_TEMPLATES[label], n_items + n_examples, render_issue, seen, rng)
+    items: Rows = []
+    examples: Rows = []
+    for gold, (n_items, n_examples) in counts.items():
+        rows = generate_pool(templates[gold], n_items + n_examples, render, seen, rng)
         for row in rows:
-            row["gold"] = label
+            row["gold"] = gold
         # Every template reaches both pools: examples take every k-th row, not a block.
         step = (n_items + n_examples) // n_examples
         chosen = set(range(0, step * n_examples, step))
         examples += [r for i, r in enumerate(rows) if i in chosen]
         items += [r for i, r in enumerate(rows) if i not in chosen]
-    assign_keys(items + examples, 1000, rng)
-    items = demo_order(items, TRIAGE_LABELS, rng)
-    examples = demo_order(examples, TRIAGE_LABELS, rng)
+    assign_keys(items + examples, first_key, rng)
+    items = demo_order(items, labels, rng)
+    examples = demo_order(examples, labels, rng)
     return (
-        [with_field_order(r, TRIAGE_FIELDS) for r in items],
-        [with_field_order(r, TRIAGE_FIELDS) for r in examples],
-    )
-
-
-def build_estimation(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    seen: set[tuple[str, str]] = set()
-    items: list[dict[str, Any]] = []
-    examples: list[dict[str, Any]] = []
-    for points, (n_items, n_examples) in ESTIMATION_COUNTS.items():
-        rows = generate_pool(STORIES[points], n_items + n_examples, render_story, seen, rng)
-        for row in rows:
-            row["gold"] = points
-        step = (n_items + n_examples) // n_examples
-        chosen = set(range(0, step * n_examples, step))
-        examples += [r for i, r in enumerate(rows) if i in chosen]
-        items += [r for i, r in enumerate(rows) if i not in chosen]
-    assign_keys(items + examples, 5000, rng)
-    items = demo_order(items, (), rng)
-    examples = demo_order(examples, (), rng)
-    return (
-        [with_field_order(r, ESTIMATION_FIELDS) for r in items],
-        [with_field_order(r, ESTIMATION_FIELDS) for r in examples],
+        [with_field_order(r, fields) for r in items],
+        [with_field_order(r, fields) for r in examples],
     )
 
 
@@ -3121,8 +3112,12 @@ COMMON_LIMITS = (
 
 def build_suites() -> list[SuiteBuild]:
     rng = random.Random(SEED)
-    triage_items, triage_examples = build_triage(rng)
-    estimation_items, estimation_examples = build_estimation(rng)
+    triage_items, triage_examples = build_pools(
+        ISSUE_TEMPLATES, TRIAGE_COUNTS, render_issue, TRIAGE_FIELDS, 1000, TRIAGE_LABELS, rng
+    )
+    estimation_items, estimation_examples = build_pools(
+        STORIES, ESTIMATION_COUNTS, render_story, ESTIMATION_FIELDS, 5000, (), rng
+    )
     pair_items = build_pairs(triage_items, PAIR_COUNTS[0], rng)
     pair_examples = build_pairs(triage_examples, PAIR_COUNTS[1], rng)
     return [

@@ -125,6 +125,12 @@ def test_story_points_off_the_fibonacci_scale_are_rejected_not_snapped(
     assert "'storypoint'" in caught.value.message
 
 
+def test_a_csv_with_a_byte_order_mark_reads_its_first_column(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfkey,summary,priority\nA-1,x,Minor\n")
+    assert load_local_suite(path, "jira").items[0]["instance_id"] == "A-1"
+
+
 def test_story_points_written_as_decimals_are_accepted(tmp_path: Path) -> None:
     path = write(tmp_path / "s.csv", "issuekey,title,storypoint\nM-1,a,5.0\nM-2,b, 13 \n")
     suite = load_local_suite(path, "tawos")

@@ -129,6 +129,10 @@ def load_suite(suite_id: str, *, data_dir: Path = DATA_DIR) -> Suite:
 
 def load_suite_folder(folder: Path) -> Suite:
     """Load a suite folder; a file whose bytes do not match suite.json raises SuiteError."""
+    return _load_checked(folder)[1]
+
+
+def _load_checked(folder: Path) -> tuple[SuiteManifest, Suite]:
     manifest = read_manifest(folder)
     files = {name: _read_hashed_file(folder / name, manifest) for name in HASHED_FILES}
     actual = suite_content_hash(files)
@@ -146,7 +150,7 @@ def load_suite_folder(folder: Path) -> Suite:
             f"instance ids in both items and examples: {', '.join(sorted(overlap)[:5])}",
             where=str(folder),
         )
-    return Suite(
+    return manifest, Suite(
         id=manifest.id,
         version=manifest.version,
         task=manifest.task,
@@ -162,8 +166,7 @@ def load_suite_folder(folder: Path) -> Suite:
 def suite_overview(suite_id: str, *, data_dir: Path = DATA_DIR) -> SuiteOverview:
     """A bundled suite's manifest, datasheet summary, gold distribution and first item."""
     folder = suite_folder(suite_id, data_dir)
-    suite = load_suite_folder(folder)
-    manifest = read_manifest(folder)
+    manifest, suite = _load_checked(folder)
     counts = Counter(str(item["gold"]) for item in suite.items)
     datasheet = folder / DATASHEET_NAME
     return SuiteOverview(

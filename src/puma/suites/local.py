@@ -7,6 +7,7 @@ raises SuiteError naming the file, the row or line, and the column.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -127,12 +128,13 @@ def _read_rows(path: Path, data: bytes) -> Iterator[Row]:
 
 
 def _csv_rows(path: Path, data: bytes) -> Iterator[Row]:
+    body = data.removeprefix(codecs.BOM_UTF8)  # spreadsheet exports often start with one
     try:
-        text = data.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = body[: exc.start].count(b"\n") + 1
         raise SuiteError(
-            f"not UTF-8 (byte 0x{data[exc.start]:02x})",
+            f"not UTF-8 (byte 0x{body[exc.start]:02x})",
             where=f"{path}:{line}",
             hint="save the file as UTF-8",
         ) from exc
@@ -171,10 +173,8 @@ def _resolve_columns(
     explicit: Mapping[str, str],
 ) -> dict[str, str]:
     """Canonical name -> the file's column, from the explicit mapping or the known synonyms."""
-    present: dict[str, str] = {}
-    for row in rows:  # JSONL rows may differ in keys; a column exists if any row has it
-        for name in row.cells:
-            present.setdefault(name, name)
+    # JSONL rows may differ in keys: a column exists if any row has it.
+    present = list(dict.fromkeys(name for row in rows for name in row.cells))
     unknown = [name for name in explicit if name not in known]
     if unknown:
         raise SuiteError(
