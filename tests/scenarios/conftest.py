@@ -44,17 +44,28 @@ def _triage_issue(prefix: str, index: int) -> dict[str, Any]:
     }
 
 
+def _suite(
+    task: TaskKind, items: list[dict[str, Any]], examples: list[dict[str, Any]], **fields: Any
+) -> Suite:
+    return Suite(
+        id=f"pm-{task}-test",
+        version="1",
+        task=task,
+        content_hash="0" * 64,
+        items=tuple(items),
+        examples=tuple(examples),
+        source="bundled",
+        **fields,
+    )
+
+
 @pytest.fixture(scope="session")
 def triage_suite() -> Suite:
-    return Suite(
-        id="pm-triage-test",
-        version="1",
-        task=TaskKind.TRIAGE,
+    return _suite(
+        TaskKind.TRIAGE,
+        [_triage_issue("HDFS", i) for i in range(4)],
+        [_triage_issue("EX", i) for i in range(12)],
         labels=TRIAGE_LABELS,
-        content_hash="0" * 64,
-        items=tuple(_triage_issue("HDFS", i) for i in range(4)),
-        examples=tuple(_triage_issue("EX", i) for i in range(12)),
-        source="bundled",
     )
 
 
@@ -71,14 +82,10 @@ def _story(prefix: str, index: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def estimation_suite() -> Suite:
-    return Suite(
-        id="pm-estimation-test",
-        version="1",
-        task=TaskKind.ESTIMATION,
-        content_hash="1" * 64,
-        items=tuple(_story("MESOS", i) for i in range(3)),
-        examples=tuple(_story("EX", i) for i in range(14)),
-        source="bundled",
+    return _suite(
+        TaskKind.ESTIMATION,
+        [_story("MESOS", i) for i in range(3)],
+        [_story("EX", i) for i in range(14)],
     )
 
 
@@ -96,15 +103,11 @@ def _pair(prefix: str, index: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def prioritization_suite() -> Suite:
-    return Suite(
-        id="pm-prioritization-test",
-        version="1",
-        task=TaskKind.PRIORITIZATION,
+    return _suite(
+        TaskKind.PRIORITIZATION,
+        [_pair("P", i) for i in range(3)],
+        [_pair("EX", i) for i in range(6)],
         labels=PAIR_LABELS,
-        content_hash="2" * 64,
-        items=tuple(_pair("P", i) for i in range(3)),
-        examples=tuple(_pair("EX", i) for i in range(6)),
-        source="bundled",
     )
 
 

@@ -19,7 +19,7 @@ pytest.importorskip("llama_cpp")
 def runtime():
     from puma.runtimes.embedded import EmbeddedRuntime
 
-    runtime = EmbeddedRuntime(n_ctx=2048, n_threads=2)
+    runtime = EmbeddedRuntime(n_ctx=1024, n_threads=2)
     yield runtime
     asyncio.run(runtime.aclose())
 
@@ -29,7 +29,7 @@ def _complete(runtime, suite: Suite, strategy: str) -> list:
         results = []
         for item in suite.items:
             prompt = build_prompt(suite, item, strategy, seed=11)
-            options = GenerationOptions(max_tokens=6, stop=prompt.stop, num_ctx=2048)
+            options = GenerationOptions(max_tokens=4, stop=prompt.stop, num_ctx=1024)
             request = CompletionRequest(model="embedded-default", prompt=prompt, options=options)
             results.append((prompt, await runtime.generate(request)))
         return results
@@ -37,13 +37,15 @@ def _complete(runtime, suite: Suite, strategy: str) -> list:
     return asyncio.run(run_all())
 
 
-@pytest.mark.parametrize("task", [TaskKind.TRIAGE, TaskKind.PRIORITIZATION])
+@pytest.mark.parametrize(
+    ("task", "strategy"), [(TaskKind.TRIAGE, "few-shot-4"), (TaskKind.PRIORITIZATION, "few-shot-2")]
+)
 def test_base_model_answers_a_few_shot_prompt_with_a_strict_label(
-    runtime, suites: dict[TaskKind, Suite], task: TaskKind
+    runtime, suites: dict[TaskKind, Suite], task: TaskKind, strategy: str
 ) -> None:
     suite = suites[task]
-    for prompt, completion in _complete(runtime, suite, "few-shot-4"):
-        parsed = parse_output(suite, completion.text, "few-shot-4")
+    for prompt, completion in _complete(runtime, suite, strategy):
+        parsed = parse_output(suite, completion.text, strategy)
         assert parsed.status == "ok", completion.text
         assert "\n" not in completion.text  # the stop sequence ended the answer line
         # The runtime scored every label right after the answer cue.

@@ -49,8 +49,13 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
+@cache
 def task_module(task_template: str, **context: Any) -> Any:
-    """The variables and macros a `<task>.j2` file defines (answer cue, stop sequences)."""
+    """The variables and macros a `<task>.j2` file defines (answer cue, stop sequences).
+
+    Cached: parsing asks for the answer cue on every reply, and the context (labels or points,
+    as tuples) takes only a few values.
+    """
     return environment().get_template(task_template).make_module(context)
 
 
