@@ -13,6 +13,7 @@ from puma.suites.bundled import (
     EXAMPLES_NAME,
     ITEMS_NAME,
     MANIFEST_NAME,
+    load_bundled_suite,
     load_suite_folder,
     read_manifest,
     suite_content_hash,
@@ -103,14 +104,14 @@ def test_an_edited_item_with_a_matching_file_hash_still_fails_the_content_hash(
 def test_loading_by_id_reads_from_the_given_data_dir(data_copy: Path) -> None:
     flip_byte(data_copy / "pm-estimation" / ITEMS_NAME)
     with pytest.raises(SuiteError, match="do not match"):
-        load_suite("pm-estimation", data_dir=data_copy)
-    assert load_suite("pm-triage", data_dir=data_copy).id == "pm-triage"
+        load_bundled_suite("pm-estimation", data_dir=data_copy)
+    assert load_bundled_suite("pm-triage", data_dir=data_copy).id == "pm-triage"
 
 
 def test_a_missing_data_file_is_a_suite_error(data_copy: Path) -> None:
     (data_copy / "pm-triage" / EXAMPLES_NAME).unlink()
     with pytest.raises(SuiteError, match="cannot read") as caught:
-        load_suite("pm-triage", data_dir=data_copy)
+        load_bundled_suite("pm-triage", data_dir=data_copy)
     assert caught.value.where is not None and caught.value.where.endswith(EXAMPLES_NAME)
 
 
@@ -118,7 +119,7 @@ def test_an_invalid_manifest_names_the_field(data_copy: Path) -> None:
     manifest = data_copy / "pm-triage" / MANIFEST_NAME
     manifest.write_text(manifest.read_text().replace('"task": "triage"', '"task": "poetry"'))
     with pytest.raises(SuiteError, match="task"):
-        load_suite("pm-triage", data_dir=data_copy)
+        load_bundled_suite("pm-triage", data_dir=data_copy)
 
 
 @pytest.mark.parametrize("suite_id", ["pm-nothing", "", "..", "pm-triage/../pm-triage"])

@@ -8,7 +8,7 @@ import pytest
 
 from puma.errors import SuiteError
 from puma.spec import SuiteSpec
-from puma.suites import load_suite, resolve_suite, select_items, selection_record
+from puma.suites import TaskKind, load_suite, resolve_suite, select_items, selection_record
 
 
 def test_limit_takes_the_first_items_in_file_order_and_keeps_the_full_hash() -> None:
@@ -91,4 +91,32 @@ def test_selection_record_describes_what_was_kept() -> None:
         != selection_record(resolve_suite(SuiteSpec(id="pm-triage", limit=14)), spec)[
             "selected_ids_hash"
         ]
+    )
+
+
+def test_load_suite_takes_a_bundled_id_a_suite_folder_or_a_local_file(
+    data_copy: Path, fixtures_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_suite("pm-triage").source == "bundled"
+    folder = load_suite(str(data_copy / "pm-estimation"))
+    assert folder.content_hash == load_suite("pm-estimation").content_hash
+    jira = load_suite(str(fixtures_dir / "jira_issues.jsonl"))
+    assert jira.task is TaskKind.TRIAGE and jira.source == str(fixtures_dir / "jira_issues.jsonl")
+    assert load_suite(str(fixtures_dir / "tawos_stories.parquet")).task is TaskKind.ESTIMATION
+    # A bare id is always bundled, even with a same-named folder in the working directory.
+    monkeypatch.chdir(data_copy)
+    (data_copy / "pm-triage" / "items.jsonl").write_bytes(b"tampered\n")
+    assert load_suite("pm-triage").source == "bundled"
+    with pytest.raises(SuiteError, match="do not match"):
+        load_suite("./pm-triage")
+
+
+def test_a_local_file_of_unclear_shape_needs_a_format(tmp_path: Path) -> None:
+    path = tmp_path / "both.csv"
+    path.write_text("key,summary,priority,storypoint\nA-1,x,Major,3\n", encoding="utf-8")
+    with pytest.raises(SuiteError, match="cannot tell") as caught:
+        load_suite(str(path))
+    assert "jira or tawos" in (caught.value.hint or "")
+    assert (
+        resolve_suite(SuiteSpec(id="local", path=str(path), format="tawos")).items[0]["gold"] == 3
     )

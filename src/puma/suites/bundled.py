@@ -122,7 +122,7 @@ def suite_folder(suite_id: str, data_dir: Path = DATA_DIR) -> Path:
     return folder
 
 
-def load_suite(suite_id: str, *, data_dir: Path = DATA_DIR) -> Suite:
+def load_bundled_suite(suite_id: str, *, data_dir: Path = DATA_DIR) -> Suite:
     """A bundled suite by id, after checking its bytes against its content hash."""
     return load_suite_folder(suite_folder(suite_id, data_dir))
 

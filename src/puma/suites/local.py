@@ -61,15 +61,17 @@ class Row:
 
 
 def load_local_suite(
-    path: Path, format: LocalFormat, columns: Mapping[str, str] | None = None
+    path: Path, format: LocalFormat | None = None, columns: Mapping[str, str] | None = None
 ) -> Suite:
     """Read a Jira (triage) or TAWOS (estimation) file into a Suite.
 
-    `columns` maps canonical names (see JIRA_COLUMNS / TAWOS_COLUMNS) to the file's own column
-    names. The content hash is the SHA-256 of the file's bytes; examples are the rows whose
-    instance id hashes lowest (about one in ten, at most 40), so they never overlap the items."""
+    Without `format`, a file with a priority column is Jira and one with a story-point column is
+    TAWOS. `columns` maps canonical names (see JIRA_COLUMNS / TAWOS_COLUMNS) to the file's own
+    column names. The content hash is the SHA-256 of the file's bytes; examples are the rows
+    whose instance id hashes lowest (about one in ten, at most 40), so they never overlap the
+    items."""
     path = Path(path)
-    if format not in REQUIRED:
+    if format is not None and format not in REQUIRED:
         raise SuiteError(
             f"unknown local format {format!r}; expected jira or tawos", where=str(path)
         )
@@ -82,6 +84,8 @@ def load_local_suite(
         raise SuiteError(
             "no data rows", where=str(path), hint="the file must hold at least one issue"
         )
+    if format is None:
+        format = _infer_format(path, rows, columns or {})
     known = JIRA_COLUMNS if format == "jira" else TAWOS_COLUMNS
     mapping = _resolve_columns(path, rows, known, REQUIRED[format], columns or {})
     make = _jira_item if format == "jira" else _tawos_item
@@ -159,6 +163,19 @@ def _parquet_rows(path: Path, data: bytes) -> Iterator[Row]:
         raise SuiteError(f"not a readable Parquet file: {exc}", where=str(path)) from exc
     for number, record in enumerate(table.to_pylist(), start=1):
         yield Row(f"{path}, row {number}", record)
+
+
+def _infer_format(path: Path, rows: list[Row], explicit: Mapping[str, str]) -> LocalFormat:
+    names = {_normal(name) for row in rows for name in row.cells}
+    jira = "priority" in explicit or bool(names & set(JIRA_COLUMNS["priority"]))
+    tawos = "storypoint" in explicit or bool(names & set(TAWOS_COLUMNS["storypoint"]))
+    if jira == tawos:
+        raise SuiteError(
+            "cannot tell whether this is Jira (priority) or TAWOS (story points) data",
+            where=str(path),
+            hint="give the format: jira or tawos",
+        )
+    return "jira" if jira else "tawos"
 
 
 def _normal(name: str) -> str:

@@ -1,4 +1,5 @@
-"""From a spec's suite entry to the Suite a run uses: bundled or local, then `subset` and `limit`.
+"""From a spec entry or a reference to the Suite a run uses: bundled or local, then `subset` and
+`limit`.
 
 The selected Suite keeps the full suite's content hash (it names the data, not the selection);
 `selection_record` describes the selection for the run manifest.
@@ -13,9 +14,23 @@ from typing import Any
 from puma.errors import SuiteError
 from puma.hashing import sha256_hex
 from puma.spec import SuiteSpec
-from puma.suites.bundled import load_suite
+from puma.suites.bundled import MANIFEST_NAME, load_bundled_suite, load_suite_folder
 from puma.suites.local import load_local_suite
 from puma.suites.model import Suite
+
+
+def load_suite(ref: str) -> Suite:
+    """A suite by reference: a bundled id (`pm-triage`), a suite folder holding suite.json, or a
+    local Jira/TAWOS data file (its format told by its columns).
+
+    A bare id is always a bundled suite, even if a folder of that name exists here."""
+    path = Path(ref).expanduser()
+    looks_like_path = path.name != ref or bool(path.suffix)
+    if looks_like_path and path.is_file():
+        return load_local_suite(path)
+    if looks_like_path and (path / MANIFEST_NAME).is_file():
+        return load_suite_folder(path)
+    return load_bundled_suite(ref)
 
 
 def resolve_suite(spec: SuiteSpec, *, base_dir: Path | None = None) -> Suite:
@@ -30,7 +45,7 @@ def resolve_suite(spec: SuiteSpec, *, base_dir: Path | None = None) -> Suite:
             path = base_dir / path
         suite = load_local_suite(path, spec.format, spec.columns)
     else:
-        suite = load_suite(spec.id)
+        suite = load_bundled_suite(spec.id)
     return select_items(suite, subset=spec.subset, limit=spec.limit)
 
 
