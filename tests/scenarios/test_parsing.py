@@ -49,6 +49,9 @@ TRIAGE_TABLE = [
     ("Not Critical or Major: Minor", parsed("Minor", "fuzzy")),
     ("non-critical issue; Minor", parsed("Minor", "fuzzy")),
     ("Critical - no, Major", parsed("Major", "fuzzy")),
+    ("I'd say Major: worse than Minor, yet below Critical.", parsed("Major", "fuzzy")),
+    ("**Priority:** Major\n\n**Why:** critical for a few users only", parsed("Major", "fuzzy")),
+    ("The priority of this issue is **Minor**.", parsed("Minor", "fuzzy")),
     # unparsed: nothing, only negations, or two labels equally plausible
     ("", parsed(None, "unparsed")),
     ("I cannot tell.", parsed(None, "unparsed")),
@@ -95,6 +98,8 @@ ESTIMATION_TABLE = [
     ("1. Read the code\n2. Estimate: 5", parsed("5", "fuzzy", 5.0)),
     ("It touches 3 files, so 5 points", parsed("5", "fuzzy", 5.0)),
     ("8\n\nIt touches 3 services.", parsed("8", "fuzzy", 8.0)),
+    ("**Story Points: 5**\n\nThe story involves 3 components.", parsed("5", "fuzzy", 5.0)),
+    ("I estimate this at 8 story points.", parsed("8", "fuzzy", 8.0)),
     # unparsed
     ("1. Read the code", parsed(None, "unparsed")),
     ("2) Write tests", parsed(None, "unparsed")),
@@ -286,3 +291,21 @@ def test_any_plausible_number_alone_round_trips(estimation_suite: Suite, value: 
     result = parse_output(estimation_suite, f"{value}", "zero-shot")
     assert result.value == pytest.approx(float(value))
     assert result.status == ("ok" if value in (1, 2, 3, 5, 8, 13, 21) else "fuzzy")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pair=st.permutations(["Critical", "Major", "Minor", "Trivial"]).map(lambda p: p[:2]),
+    template=st.sampled_from(
+        ["not {wrong}, {right}", "{wrong}? No — {right}", "{right}, not {wrong}",
+         "It isn't {wrong}. {right}.", "Not {wrong} but {right}", "{right} (rather than {wrong})"]
+    ),
+    case=st.sampled_from([str, str.lower, str.upper]),
+)  # fmt: skip
+def test_a_negated_label_never_wins_over_the_affirmed_one(
+    triage_suite: Suite, pair: list[str], template: str, case
+) -> None:
+    wrong, right = pair
+    text = template.format(wrong=case(wrong), right=case(right))
+    result = parse_output(triage_suite, text, "zero-shot")
+    assert (result.label, result.status) == (right, "fuzzy")

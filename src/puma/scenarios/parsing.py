@@ -108,7 +108,8 @@ def clean_markup(text: str) -> str:
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|neither|nor|hardly|cannot|rather\s+than|instead\s+of|other\s+than|"
-    r"except|(?:is|are|was|were|wo|would|should|ca|do|does|did)n'?t)\b",
+    r"except|(?:is|are|was|were|wo|would|should|ca|do|does|did)n'?t|above|below|beyond|"
+    r"(?:more|less|higher|lower|worse|better|bigger|smaller|greater)\s+than)\b",
     re.I,
 )
 _CLAUSE_BREAK = re.compile(
