@@ -9,22 +9,30 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import multiprocessing
 import operator
+import os
 import re
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice, repeat
 from pathlib import Path
 from typing import Any, TypeVar
 
 from puma.errors import InputFileError
-from puma.predictions import CANONICAL_COLUMNS
 
-HASH_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS
+# PUMA 4.0's hashed columns, fixed by its schema; the same as puma.predictions.CANONICAL_COLUMNS
+# (a test holds them equal). Not imported from there: worker processes import this module alone,
+# and puma.predictions would pull in pyarrow.
+HASH_COLUMNS: tuple[str, ...] = ("instance_id", "predicted_label", "predicted_value", "prompt_hash")
 BLOCK_BYTES = 1 << 20  # read size; a block holds whole lines only
 MAX_LINE_BYTES = 1 << 20  # a prediction row is ~100 bytes; a longer line is not a predictions file
 SORT_RUN_ROWS = 200_000  # an unsorted file is sorted in runs of this many rows, then merged
+PARALLEL_MIN_BYTES = 16 << 20  # from this size, parsing is spread over worker processes
+MAX_WORKERS = 4
 ROW_DIGEST_HEX = 16
 
 _T = TypeVar("_T")
@@ -406,12 +414,106 @@ def hash_predictions_file(path: Path) -> PredictionsDigest:
             raise InputFileError("no prediction rows: the file is empty", where=str(path))
         return digest.hexdigest(), n_rows
 
+    workers = _worker_count(path)
     try:
-        sha, n_rows = consume(_in_order_or_raise(path))
+        if workers > 1:
+            sha, n_rows = _hash_in_parallel(path, workers)
+        else:
+            sha, n_rows = consume(_in_order_or_raise(path))
         return PredictionsDigest(sha256=sha, n_rows=n_rows, in_order=True)
     except _NotSorted:
         sha, n_rows = consume(_externally_sorted(path))
         return PredictionsDigest(sha256=sha, n_rows=n_rows, in_order=False)
+
+
+def _worker_count(path: Path) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 1  # let the single-process path say what is wrong with the file
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, MAX_WORKERS) if size >= PARALLEL_MIN_BYTES else 1
+
+
+# --- the same, block by block in worker processes ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _RenderedBlock:
+    """What a worker returns for one block: its CSV rows (UTF-8, LF-joined) and its key range, or
+    the error to raise (an exception would lose `where` and `hint` on the way back)."""
+
+    text: bytes
+    n_rows: int
+    first_key: str | None
+    last_key: str | None
+    in_order: bool
+    error: tuple[str, str | None, str | None] | None = None
+
+
+def _render_block(path_text: str, first_lineno: int, block: bytes) -> _RenderedBlock:
+    path = Path(path_text)
+    try:
+        rows = _parse_block_fast(block)
+        linenos: Sequence[int]
+        if rows is None:
+            rows, linenos = _parse_block_slow(path, first_lineno, block)
+        else:
+            linenos = range(first_lineno, first_lineno + len(rows))
+        if not rows:
+            return _RenderedBlock(b"", 0, None, None, True)
+        batch = _render_batch(path, rows, linenos)
+        text = _encode_lines(path, batch)
+    except InputFileError as exc:
+        return _RenderedBlock(b"", 0, None, None, True, (exc.message, exc.where, exc.hint))
+    keys = batch.keys
+    in_order = not any(map(operator.ge, keys, islice(keys, 1, None)))
+    return _RenderedBlock(text, len(keys), keys[0], keys[-1], in_order)
+
+
+def _rendered_blocks(path: Path, workers: int) -> Iterator[_RenderedBlock]:
+    """Blocks rendered by `workers` processes, in file order, with a bounded number in flight
+    (so memory stays flat however large the file)."""
+    methods = multiprocessing.get_all_start_methods()
+    # forkserver: workers fork from a clean process that imported only this module, never from
+    # a parent holding threads (pyarrow's, numpy's) where fork is unsafe.
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        context.set_forkserver_preload([__name__])
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pending: deque[Future[_RenderedBlock]] = deque()
+    try:
+        for first_lineno, block in _raw_blocks(path):
+            pending.append(pool.submit(_render_block, str(path), first_lineno, block))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _hash_in_parallel(path: Path, workers: int) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    n_rows = 0
+    previous: str | None = None
+    for block in _rendered_blocks(path, workers):
+        if block.error is not None:
+            message, where, hint = block.error
+            raise InputFileError(message, where=where, hint=hint)
+        if not block.n_rows:
+            continue
+        assert block.first_key is not None
+        if not block.in_order or (previous is not None and block.first_key <= previous):
+            raise _NotSorted
+        previous = block.last_key
+        if n_rows:
+            digest.update(b"\n")
+        digest.update(block.text)
+        n_rows += block.n_rows
+    if n_rows == 0:
+        raise InputFileError("no prediction rows: the file is empty", where=str(path))
+    return digest.hexdigest(), n_rows
 
 
 def _encode_lines(path: Path, batch: _Batch) -> bytes:

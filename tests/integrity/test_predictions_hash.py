@@ -378,3 +378,46 @@ def test_first_difference_names_the_changed_missing_or_extra_instance(tmp_path: 
         first_difference(write_jsonl(tmp_path / "c", extra), reference)
     )
     assert first_difference(write_jsonl(tmp_path / "d", rows), reference) is None
+
+
+# --- the parallel path -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spread even a small file over two worker processes, in small blocks."""
+    monkeypatch.setattr(integrity, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(integrity, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(integrity, "_worker_count", lambda path: 2)
+
+
+def test_worker_processes_give_the_same_hash_as_one_process(tmp_path: Path, parallel: None):
+    rows = [row(f"ID-{i:05d}", label=f"l{i % 7}", value=i / 9) for i in range(3000)]
+    digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows))
+    assert (digest.sha256, digest.n_rows, digest.in_order) == (
+        predictions_summary_hash(rows),
+        3000,
+        True,
+    )
+
+
+def test_worker_processes_fall_back_to_sorting_an_unsorted_file(tmp_path: Path, parallel: None):
+    rows = [row(f"ID-{i:05d}") for i in range(2000)]
+    swapped = rows[:1500] + rows[1600:] + rows[1500:1600]  # out of order across blocks
+    digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", swapped))
+    assert digest.sha256 == predictions_summary_hash(rows) and digest.in_order is False
+
+
+def test_worker_processes_report_errors_with_their_line(tmp_path: Path, parallel: None):
+    rows = [row(f"ID-{i:05d}") for i in range(2000)]
+    path = write_jsonl(tmp_path / "p.jsonl", rows)
+    path.write_text(path.read_text() + "{broken\n", encoding="utf-8")
+    assert "p.jsonl:2001" in error_for(path)
+    duplicated = write_jsonl(tmp_path / "d.jsonl", [*rows[:1000], rows[999], *rows[1000:]])
+    assert "appears twice (lines 1000 and 1001)" in error_for(duplicated)
+
+
+def test_the_hashed_columns_are_the_canonical_prediction_columns():
+    from puma.predictions import CANONICAL_COLUMNS
+
+    assert integrity.HASH_COLUMNS == CANONICAL_COLUMNS

@@ -1,0 +1,349 @@
+"""The publication commands as a user runs them: the installed `puma` script in a subprocess,
+every documented exit code, and never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from puma.integrity import predictions_summary_hash
+from puma.submission import Consents, build_submission
+
+RunFactory = Callable[..., Path]
+
+# Runs a command and prints the peak resident memory of that command alone (in KiB).
+PEAK_RSS = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:]).returncode
+print(f"peak_rss_kib={resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def puma(cli: Path, *args: Any, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(cli), *map(str, args)],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    return result
+
+
+def shared(cli: Path, run: Path, out: Path) -> Path:
+    result = puma(cli, "share-results", run, "--dry-run", "--out", out, "--yes")
+    assert result.returncode == 0, result.stderr
+    (submission,) = [p for p in out.glob("*.json") if not p.name.endswith(".provenance.json")]
+    return submission
+
+
+@pytest.fixture
+def submission(run_factory: RunFactory, tmp_path: Path) -> Path:
+    """A package written by the library (the CLI's own run is tested above): faster setup."""
+    package = build_submission(
+        run_factory(n_items=16), tmp_path / "out", consents=Consents.all_given()
+    )
+    return package.files.submission
+
+
+def predictions_of(submission: Path) -> Path:
+    return submission.with_name(submission.name.removesuffix(".json") + ".predictions.jsonl")
+
+
+# --- share-results -----------------------------------------------------------------------------
+
+
+def test_share_results_writes_the_package_and_says_what_to_run_next(
+    puma_cli: Path, run_factory: RunFactory, tmp_path: Path
+):
+    out = tmp_path / "out"
+    result = puma(puma_cli, "share-results", run_factory(), "--dry-run", "--out", out, "--yes")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name.split(".", 1)[1] for p in out.iterdir())
+    assert names == ["json", "predictions.jsonl", "provenance.json"]
+    assert "nothing was sent" in result.stdout and "puma verify-hash" in result.stdout
+
+
+def test_share_results_asks_each_consent_and_writes_nothing_when_one_is_refused(
+    puma_cli: Path, run_factory: RunFactory, tmp_path: Path
+):
+    run = run_factory()
+    agreed = puma(
+        puma_cli, "share-results", run, "--dry-run", "--out", tmp_path / "a", stdin="y\ny\ny\n"
+    )
+    assert agreed.returncode == 0, agreed.stderr
+    assert agreed.stdout.count("Do you agree") == 3
+    refused = puma(
+        puma_cli, "share-results", run, "--dry-run", "--out", tmp_path / "b", stdin="y\nn\n"
+    )
+    assert refused.returncode == 2 and "three consents" in refused.stderr
+    assert not (tmp_path / "b").exists()
+    no_answer = puma(puma_cli, "share-results", run, "--dry-run", "--out", tmp_path / "c")
+    assert no_answer.returncode == 2 and "--yes" in no_answer.stderr
+
+
+def test_share_results_help_spells_out_the_consents_given_by_yes(puma_cli: Path):
+    help_text = " ".join(puma(puma_cli, "share-results", "--help").stdout.split())
+    for words in ("leaderboard", "CC-BY-4.0", "research"):
+        assert words in help_text
+
+
+@pytest.mark.parametrize(
+    ("options", "needle"),
+    [
+        ((), "--dry-run"),  # publishing is not there yet: say so, send nothing
+        (("--dry-run", "--yes", "--strategy-typo"), "No such option"),
+    ],
+)
+def test_share_results_misuse_is_exit_2(
+    puma_cli: Path, run_factory: RunFactory, tmp_path: Path, options: tuple[str, ...], needle: str
+):
+    result = puma(puma_cli, "share-results", run_factory(), "--out", tmp_path / "o", *options)
+    assert result.returncode == 2 and needle in result.stderr + result.stdout
+
+
+def test_share_results_on_a_run_with_two_models_lists_them(
+    puma_cli: Path, run_factory: RunFactory, tmp_path: Path
+):
+    run = run_factory(models=("qwen2.5:3b", "gemma3:4b"))
+    result = puma(puma_cli, "share-results", run, "--dry-run", "--yes", "--out", tmp_path / "o")
+    assert result.returncode == 2 and "--model (qwen2.5:3b, gemma3:4b)" in result.stderr
+    chosen = puma(
+        puma_cli,
+        "share-results",
+        run,
+        "--dry-run",
+        "--yes",
+        "--out",
+        tmp_path / "o",
+        "--model",
+        "gemma3:4b",
+    )
+    assert chosen.returncode == 0, chosen.stderr
+
+
+def test_share_results_on_something_that_is_not_a_run_folder_is_exit_2(
+    puma_cli: Path, tmp_path: Path
+):
+    result = puma(puma_cli, "share-results", tmp_path, "--dry-run", "--yes")
+    assert result.returncode == 2 and "manifest.json is missing" in result.stderr
+
+
+# --- verify-hash -------------------------------------------------------------------------------
+
+
+def test_verify_hash_exit_0_on_the_package_as_written(puma_cli: Path, submission: Path):
+    result = puma(puma_cli, "verify-hash", submission)
+    assert result.returncode == 0, result.stderr
+    assert "match" in result.stdout and "(16 rows)" in result.stdout
+
+
+def test_verify_hash_exit_1_names_the_first_differing_instance(puma_cli: Path, submission: Path):
+    path = predictions_of(submission)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[4])
+    row["predicted_label"] = "Critical" if row["predicted_label"] != "Critical" else "Minor"
+    lines[4] = json.dumps(row)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = puma(puma_cli, "verify-hash", submission)
+    assert result.returncode == 1 and "MISMATCH" in result.stdout
+    assert f"instance {row['instance_id']!r} (line 5)" in result.stderr
+
+
+def test_verify_hash_exit_1_says_the_row_count_differs(
+    puma_cli: Path, submission: Path, tmp_path: Path
+):
+    short = tmp_path / "short.jsonl"
+    short.write_text("".join(predictions_of(submission).read_text().splitlines(True)[:10]))
+    result = puma(puma_cli, "verify-hash", submission, "--predictions", short)
+    assert result.returncode == 1
+    assert "declares 16 instances, the file has 10 rows" in result.stderr
+
+
+def test_verify_hash_accepts_an_upper_case_declared_hash(puma_cli: Path, submission: Path):
+    data = json.loads(submission.read_text())
+    data["integrity"]["predictions_summary_hash"] = data["integrity"][
+        "predictions_summary_hash"
+    ].upper()
+    submission.write_text(json.dumps(data))
+    assert puma(puma_cli, "verify-hash", submission).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("damage", "needle"),
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:-30]), "truncated"),
+        (lambda p: p.write_text(p.read_text() + "not json\n"), "not valid JSON"),
+        (
+            lambda p: p.write_text(p.read_text() + p.read_text().splitlines(True)[0]),
+            "appears twice",
+        ),
+        (
+            lambda p: p.write_bytes(
+                p.read_bytes().replace(b'"prompt_hash":"', b'"prompt_hash":"\xff', 1)
+            ),
+            "not UTF-8",
+        ),
+        (lambda p: p.write_text(""), "empty"),
+        (lambda p: p.unlink(), "no predictions file"),
+    ],
+    ids=["truncated", "not-json", "duplicate-id", "non-utf8", "empty", "missing"],
+)
+def test_verify_hash_exit_2_on_a_broken_predictions_file(
+    puma_cli: Path, submission: Path, damage: Callable[[Path], Any], needle: str
+):
+    damage(predictions_of(submission))
+    result = puma(puma_cli, "verify-hash", submission)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert needle in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b'{"integrity": {', "invalid JSON"),
+        (b"[]", "JSON object"),
+        (b'{"integrity": {}}', "no predictions hash declared"),
+        (b'{"integrity": {"predictions_summary_hash": "sha256:xyz"}}', "not 64 hexadecimal"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_verify_hash_exit_2_on_an_unusable_submission(
+    puma_cli: Path, submission: Path, content: bytes, needle: str
+):
+    submission.write_bytes(content)
+    result = puma(puma_cli, "verify-hash", submission)
+    assert result.returncode == 2 and needle in result.stderr
+
+
+def test_verify_hash_exit_2_on_a_missing_or_huge_submission(puma_cli: Path, tmp_path: Path):
+    assert puma(puma_cli, "verify-hash", tmp_path / "nope.json").returncode == 2
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as out:
+        out.truncate(200 * 2**20)  # a sparse 200 MB file: no disk, no time
+    result = puma(puma_cli, "verify-hash", huge)
+    assert result.returncode == 2 and "far too large" in result.stderr
+
+
+def test_verify_hash_with_rescore_exit_1_when_declared_metrics_were_inflated(
+    puma_cli: Path, run_factory: RunFactory, tmp_path: Path
+):
+    try:
+        from puma.suites import load_suite  # type: ignore[attr-defined]
+    except ImportError:
+        from puma.suites.bundled import load_suite
+    items = [(i["instance_id"], i["gold"]) for i in load_suite("pm-triage").items[:24]]
+    sub = shared(puma_cli, run_factory(suites=[("pm-triage", "triage", items)]), tmp_path / "o")
+    assert puma(puma_cli, "verify-hash", sub, "--rescore").returncode == 0
+    data = json.loads(sub.read_text())
+    data["metrics"]["accuracy"] = 0.99
+    sub.write_text(json.dumps(data))
+    result = puma(puma_cli, "verify-hash", sub, "--rescore")
+    assert result.returncode == 1 and "accuracy: declared 0.990000" in result.stderr
+
+
+def test_verify_hash_with_an_unreachable_remote_warns_and_keeps_exit_0(
+    puma_cli: Path, submission: Path
+):
+    result = puma(puma_cli, "verify-hash", submission, "--remote", "http://127.0.0.1:9")
+    assert result.returncode == 0
+    assert "warning" in result.stderr and "local result stands" in result.stderr
+
+
+def test_verify_hash_streams_a_200_mb_predictions_file_in_flat_memory(
+    puma_cli: Path, submission: Path, tmp_path: Path
+):
+    big = tmp_path / "big.jsonl"
+    template = (
+        '{{"instance_id":"ID-{:08d}","predicted_label":"Major","predicted_value":0.{:06d},'
+        '"prompt_hash":"0123456789abcdef"}}\n'
+    )
+    rows_per_chunk = 50_000
+    n = 0
+    with big.open("w", encoding="utf-8") as out:
+        while big.stat().st_size < 200 * 10**6:
+            out.write(
+                "".join(template.format(i, i % 999_983) for i in range(n, n + rows_per_chunk))
+            )
+            out.flush()
+            n += rows_per_chunk
+    expected = predictions_summary_hash(
+        {
+            "instance_id": f"ID-{i:08d}",
+            "predicted_label": "Major",
+            "predicted_value": float(f"0.{i % 999_983:06d}"),
+            "prompt_hash": "0123456789abcdef",
+        }
+        for i in range(n)
+    )
+    data = json.loads(submission.read_text())
+    data["integrity"]["predictions_summary_hash"] = expected
+    submission.write_text(json.dumps(data))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PEAK_RSS,
+            str(puma_cli),
+            "verify-hash",
+            str(submission),
+            "--predictions",
+            str(big),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    peak_mib = int(result.stderr.rsplit("peak_rss_kib=", 1)[1]) / 1024
+    assert peak_mib < 150, f"verify-hash peaked at {peak_mib:.0f} MiB on a 200 MB file"
+
+
+# --- submission validate -----------------------------------------------------------------------
+
+
+def test_validate_exit_0_on_a_package_share_results_wrote(puma_cli: Path, submission: Path):
+    result = puma(puma_cli, "submission", "validate", submission)
+    assert result.returncode == 0 and "valid" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        (lambda d: d.update(extra_field=1), "extra_field"),
+        (lambda d: d["run_metadata"].pop("model"), "'model' is a required property"),
+        (
+            lambda d: d["integrity"].update(predictions_summary_hash="AB" * 32),
+            "predictions_summary_hash",
+        ),
+    ],
+    ids=["extra-field", "missing-field", "upper-case-hash"],
+)
+def test_validate_exit_1_lists_what_is_wrong(
+    puma_cli: Path, submission: Path, change: Callable[[dict[str, Any]], Any], needle: str
+):
+    data = json.loads(submission.read_text())
+    change(data)
+    submission.write_text(json.dumps(data))
+    result = puma(puma_cli, "submission", "validate", submission)
+    assert result.returncode == 1
+    assert needle in " ".join(result.stdout.split()).replace("│ ", "")
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"\xff", None])
+def test_validate_exit_2_on_an_unreadable_file(
+    puma_cli: Path, tmp_path: Path, content: bytes | None
+):
+    path = tmp_path / "s.json"
+    if content is not None:
+        path.write_bytes(content)
+    result = puma(puma_cli, "submission", "validate", path)
+    assert result.returncode == 2 and "error:" in result.stderr
