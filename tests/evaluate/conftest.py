@@ -33,14 +33,18 @@ def _triage_row(rng: np.random.Generator, gold: int, skill: float) -> dict[str, 
             "parse_status": "unparsed",
             "predicted_label": None,
             "predicted_value": None,
-            "label_probs": json.dumps({l: round(float(p), 6) for l, p in zip(labels, probs)}),
+            "label_probs": json.dumps(
+                {name: round(float(p), 6) for name, p in zip(labels, probs, strict=True)}
+            ),
         }
     pred = int(np.argmax(probs)) if rng.random() < 0.9 else int(rng.integers(len(labels)))
     return {
         "parse_status": "ok",
         "predicted_label": labels[pred],
         "predicted_value": round(float(probs[pred]), 6),
-        "label_probs": json.dumps({l: round(float(p), 6) for l, p in zip(labels, probs)}),
+        "label_probs": json.dumps(
+            {name: round(float(p), 6) for name, p in zip(labels, probs, strict=True)}
+        ),
     }
 
 

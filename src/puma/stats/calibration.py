@@ -227,25 +227,40 @@ def _logit(confidence: np.ndarray) -> np.ndarray:
 
 def fit_platt(confidence: np.ndarray, correct: np.ndarray) -> tuple[float, float]:
     """Logistic regression of correctness on logit(confidence): sigmoid(a * logit(c) + b), fit by
-    Newton's method with a tiny ridge so that separable data still converge."""
+    Newton's method with step halving (the log-loss never rises) and a tiny ridge so that
+    separable data still converge."""
     u = _logit(confidence)
     y = correct.astype(np.float64)
     design = np.column_stack([u, np.ones_like(u)])
+    ridge = 1e-6
+
+    def loss(theta: np.ndarray) -> float:
+        eta = design @ theta
+        return float(np.sum(np.logaddexp(0.0, eta) - y * eta) + ridge * theta @ theta / 2)
+
     theta = np.array([1.0, 0.0])
-    ridge = 1e-6 * np.eye(2)
+    current = loss(theta)
     for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(design @ theta)))
-        gradient = design.T @ (p - y) + ridge @ theta
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + ridge
+        p = _sigmoid(design @ theta)
+        gradient = design.T @ (p - y) + ridge * theta
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + ridge * np.eye(2)
         step = np.linalg.solve(hessian, gradient)
-        theta = theta - step
-        if np.max(np.abs(step)) < 1e-10:
+        scale = 1.0
+        while scale > 1e-10 and loss(theta - scale * step) > current:
+            scale /= 2.0
+        theta = theta - scale * step
+        previous, current = current, loss(theta)
+        if previous - current < 1e-12 * max(1.0, abs(current)):
             break
     return float(theta[0]), float(theta[1])
 
 
+def _sigmoid(eta: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -eta))
+
+
 def apply_platt(confidence: np.ndarray, a: float, b: float) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-(a * _logit(confidence) + b)))
+    return _sigmoid(a * _logit(confidence) + b)
 
 
 def fold_of_groups(groups: np.ndarray, folds: int, seed: int) -> np.ndarray:

@@ -65,7 +65,7 @@ class ClassificationStats:
         L = len(self.labels)
         out = np.zeros((rows, self.width))
         out[:, 0] = 1.0
-        out[:, 1] = pred < 0
+        out[:, 1] = pred == -1  # -2: parsed, but not one of the labels
         index = np.arange(rows)
         parsed = pred >= 0
         out[index[parsed], 2 + L + pred[parsed]] = 1.0

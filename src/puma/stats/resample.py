@@ -84,7 +84,9 @@ def iter_bootstrap_counts(
     counts is the same whatever the memory. `permutation` (item -> column) reorders columns."""
     block = max(1, _DRAW_CELLS // n)
     chunk = max(block, (_CHUNK_CELLS // n) // block * block)
-    target = None if permutation is None else permutation.astype(np.int64)
+    # int32 throughout: a block has fewer than 2**31 cells, and take() on int32 is ~10x faster.
+    target = None if permutation is None else permutation.astype(np.int32)
+    offsets = (np.arange(block, dtype=np.int32) * n)[:, None]
     done = 0
     while done < resamples:
         rows = min(chunk, resamples - done)
@@ -92,8 +94,8 @@ def iter_bootstrap_counts(
         for start in range(0, rows, block):
             b = min(block, rows - start)
             drawn = rng.integers(0, n, size=(b, n), dtype=np.int32)
-            cells = np.take(target, drawn) if target is not None else drawn.astype(np.int64)
-            cells += (np.arange(b, dtype=np.int64) * n)[:, None]
+            cells = np.take(target, drawn) if target is not None else drawn
+            cells += offsets[:b]
             out[start : start + b] = np.bincount(cells.ravel(), minlength=b * n).reshape(b, n)
         yield out
         done += rows
@@ -193,8 +195,8 @@ class ResamplingEngine:
         atoms, order, atom_of_mask = self._atoms()
         permutation = np.empty(n, dtype=np.int64)
         permutation[order] = np.arange(n)  # item -> position in atom order
-        sorted_exact = matrix[order][:, exact_cols].astype(np.float32)
-        sorted_real = matrix[order][:, real_cols]
+        sorted_exact = np.ascontiguousarray(matrix[np.ix_(order, exact_cols)], dtype=np.float32)
+        sorted_real = np.ascontiguousarray(matrix[np.ix_(order, real_cols)])
         combine = np.empty(matrix.shape[1], dtype=np.int64)
         combine[exact_cols] = np.arange(len(exact_cols))
         combine[real_cols] = len(exact_cols) + np.arange(len(real_cols))
@@ -204,17 +206,18 @@ class ResamplingEngine:
             per_atom = []
             for start, stop in atoms:
                 w = weights[:, start:stop]
-                parts = [w @ sorted_exact[start:stop]]
+                sums = np.empty((weights.shape[0], matrix.shape[1]))
+                sums[:, : len(exact_cols)] = w @ sorted_exact[start:stop]
                 if len(real_cols):
-                    parts.append(w.astype(np.float64) @ sorted_real[start:stop])
-                per_atom.append(np.hstack([parts[0].astype(np.float64), *parts[1:]]))
-            sums = []
+                    sums[:, len(exact_cols) :] = w.astype(np.float64) @ sorted_real[start:stop]
+                per_atom.append(sums)
+            totals = []
             for members in atom_of_mask:
-                total = np.zeros((weights.shape[0], matrix.shape[1]))
-                for a in members:
+                total = per_atom[members[0]].copy() if members else np.zeros_like(per_atom[0])
+                for a in members[1:]:
                     total += per_atom[a]
-                sums.append(total)
-            return sums
+                totals.append(total)
+            return totals
 
         mask_items = [np.flatnonzero(m) for m in self._masks.arrays]
 
