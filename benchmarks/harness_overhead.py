@@ -37,15 +37,17 @@ output: {output}
 def bare_loop(prompts: list[tuple[str, tuple[str, ...], tuple[str, ...]]], threads: int) -> float:
     """What a careful script would do with llama-cpp-python alone, timed from model load."""
     started = time.perf_counter()
-    llm = llama_cpp.Llama(model_path=str(default_model_path()), n_ctx=4096, n_threads=threads,
-                          verbose=False)
+    llm = llama_cpp.Llama(
+        model_path=str(default_model_path()), n_ctx=4096, n_threads=threads, verbose=False
+    )
     for text, stop, choices in prompts:
         tokens = llm.tokenize(text.encode("utf-8"), add_bos=True)
         llm.reset()
         llm.eval(tokens)
         first = _log_softmax(_last_logits(llm))
-        llm.create_completion(tokens, max_tokens=16, temperature=0.0, top_p=1.0, top_k=40,
-                              seed=42, stop=list(stop))
+        llm.create_completion(
+            tokens, max_tokens=16, temperature=0.0, top_p=1.0, top_k=40, seed=42, stop=list(stop)
+        )
         for choice in choices:
             choice_tokens = llm.tokenize((" " + choice).encode("utf-8"), add_bos=False)
             _ = first[choice_tokens[0]]
@@ -66,8 +68,9 @@ def main() -> None:
         spec = parse_spec(SPEC.format(items=args.items, output=Path(tmp) / "runs"))
         suites = [resolve_suite(s) for s in spec.suites]
         plan = build_plan(spec, suites, spec.runtime.model_names)
-        prompts = [(p.prompt.text, generation_options(spec, p).stop, p.prompt.choices)
-                   for p in plan]
+        prompts = [
+            (p.prompt.text, generation_options(spec, p).stop, p.prompt.choices) for p in plan
+        ]
         import os
 
         threads = os.cpu_count() or 1
@@ -82,8 +85,10 @@ def main() -> None:
     print(f"items: {args.items} (few-shot-3 triage prompts), rounds: {args.rounds}, best of each")
     print(f"puma run:        {puma_s:.3f} s")
     print(f"bare llama loop: {bare_s:.3f} s")
-    print(f"ratio puma/bare: {puma_s / bare_s:.4f}  (overhead {100 * (puma_s / bare_s - 1):+.2f}%,"
-          f" target < +2%)")
+    print(
+        f"ratio puma/bare: {puma_s / bare_s:.4f}  (overhead {100 * (puma_s / bare_s - 1):+.2f}%,"
+        f" target < +2%)"
+    )
 
 
 if __name__ == "__main__":

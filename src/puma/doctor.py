@@ -42,7 +42,8 @@ def _importable(module: str) -> bool:
 
 def check_python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info >= (3, 11):
+    # Reachable from a source checkout run with an older interpreter (no install check there).
+    if sys.version_info >= (3, 11):  # noqa: UP036
         return Check("Python", "ok", version)
     return Check("Python", "fail", f"{version} (3.11+ needed)", "install Python 3.11 or newer")
 
@@ -55,9 +56,14 @@ def check_extras(needs_embedded: bool) -> list[Check]:
             checks.append(Check(f"extra [{extra}]", "ok", "installed"))
             continue
         required = extra == "embedded" and needs_embedded
-        checks.append(Check(f"extra [{extra}]", "fail" if required else "warn",
-                            f"missing: {', '.join(missing)}",
-                            f"{SETUP}   (or: pip install 'puma-bench[{extra}]')"))
+        checks.append(
+            Check(
+                f"extra [{extra}]",
+                "fail" if required else "warn",
+                f"missing: {', '.join(missing)}",
+                f"{SETUP}   (or: pip install 'puma-bench[{extra}]')",
+            )
+        )
     return checks
 
 
@@ -65,17 +71,22 @@ def check_embedded_model(required: bool, model: str = "embedded-default") -> Che
     """Load the embedded model and generate 4 tokens."""
     name = "embedded model"
     if not _importable("llama_cpp"):
-        return Check(name, "fail" if required else "warn", "llama-cpp-python is not installed",
-                     SETUP)
+        return Check(
+            name, "fail" if required else "warn", "llama-cpp-python is not installed", SETUP
+        )
     from puma.runtimes.embedded import EmbeddedRuntime, resolve_model_path
 
     async def probe() -> str:
         runtime = EmbeddedRuntime(n_ctx=512)
         try:
             await runtime.ensure_model(model)
-            completion = await runtime.generate(CompletionRequest(
-                model, Prompt(text="The capital of France is", messages=()),
-                GenerationOptions(max_tokens=4, num_ctx=512)))
+            completion = await runtime.generate(
+                CompletionRequest(
+                    model,
+                    Prompt(text="The capital of France is", messages=()),
+                    GenerationOptions(max_tokens=4, num_ctx=512),
+                )
+            )
             return f"{completion.completion_tokens} tokens in {completion.total_ms:.0f} ms"
         finally:
             await runtime.aclose()
@@ -94,14 +105,22 @@ def check_disk(folder: Path) -> Check:
     free_gb = shutil.disk_usage(probe).free / 2**30
     if free_gb >= MIN_FREE_GB:
         return Check("free disk", "ok", f"{free_gb:.1f} GB free in {probe}")
-    return Check("free disk", "fail", f"{free_gb:.2f} GB free in {probe} (< {MIN_FREE_GB} GB)",
-                 "free some space or set the spec's output to another disk")
+    return Check(
+        "free disk",
+        "fail",
+        f"{free_gb:.2f} GB free in {probe} (< {MIN_FREE_GB} GB)",
+        "free some space or set the spec's output to another disk",
+    )
 
 
 def check_codecarbon() -> Check:
     if not _importable("codecarbon"):
-        return Check("CodeCarbon", "warn", "not importable: energy will be a rough estimate",
-                     f"{SETUP}   (or: pip install 'puma-bench[energy]')")
+        return Check(
+            "CodeCarbon",
+            "warn",
+            "not importable: energy will be a rough estimate",
+            f"{SETUP}   (or: pip install 'puma-bench[energy]')",
+        )
     import codecarbon
 
     return Check("CodeCarbon", "ok", f"{codecarbon.__version__} (offline mode)")

@@ -65,7 +65,10 @@ def _cpu_model() -> str:
         try:
             return subprocess.run(
                 ["sysctl", "-n", "machdep.cpu.brand_string"],
-                capture_output=True, text=True, timeout=5, check=True,
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=True,
             ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             pass
@@ -77,9 +80,15 @@ def _gpus() -> list[Gpu]:
         return []
     try:
         out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
-             "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=10, check=True,
+            [
+                "nvidia-smi",
+                "--query-gpu=name,memory.total,driver_version",
+                "--format=csv,noheader,nounits",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
@@ -133,11 +142,9 @@ def probe_hardware(runtime_build: dict[str, Any] | None = None) -> Hardware:
 
 def auto_device_tag(hardware: Hardware) -> str:
     """A device tag `<chip-or-platform>-<key-spec>` from the probe, e.g. `rtx-4090-32gb`."""
-    if hardware.gpus:
-        chip = hardware.gpus[0].name
-    else:
-        chip = hardware.cpu.model
-    words = re.sub(r"\(.*?\)|@.*|cpu|processor|nvidia|geforce|intel|amd|core|®|™", " ",
-                   chip.lower())
+    chip = hardware.gpus[0].name if hardware.gpus else hardware.cpu.model
+    words = re.sub(
+        r"\(.*?\)|@.*|cpu|processor|nvidia|geforce|intel|amd|core|®|™", " ", chip.lower()
+    )
     slug = re.sub(r"[^a-z0-9]+", "-", words).strip("-")[:40].strip("-") or hardware.cpu.arch
     return f"{slug}-{round(hardware.ram_gb)}gb"

@@ -17,7 +17,9 @@ from puma.errors import InputFileError
 
 def dumps_canonical(obj: Any) -> str:
     """Compact, key-sorted JSON: same object, same bytes."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def dumps_line(obj: Any) -> str:

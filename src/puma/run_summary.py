@@ -40,10 +40,14 @@ class RunSummary:
     errors: int
     wall_s: float
     generation_tps: float | None
+    prompt_tps: float | None
 
     @property
-    def generation_tps_text(self) -> str:
-        return "n/a" if self.generation_tps is None else f"{self.generation_tps:.1f} tokens/s"
+    def speed_text(self) -> str:
+        def show(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.1f} tokens/s"
+
+        return f"prompt {show(self.prompt_tps)} · generation {show(self.generation_tps)}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,7 @@ class RunSummary:
             "errors": self.errors,
             "wall_s": round(self.wall_s, 3),
             "generation_tokens_per_s": self.generation_tps,
+            "prompt_tokens_per_s": self.prompt_tps,
             "cells": [cell.__dict__ for cell in self.cells],
         }
 
@@ -77,20 +82,28 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
             metric, score = "accuracy", float(scores["accuracy"])  # type: ignore[arg-type]
         cells.append(
             CellSummary(
-                suite_id=suite_id, model=model, task=task, n=len(group), metric=metric,
+                suite_id=suite_id,
+                model=model,
+                task=task,
+                n=len(group),
+                metric=metric,
                 score=score,
                 parse_failure_rate=float(scores["parse_failure_rate"]),  # type: ignore[arg-type]
                 errors=sum(1 for r in group if r["error"] is not None),
             )
         )
-    ok = [r for r in result.rows if r["error"] is None]
-    tokens = sum(r["completion_tokens"] or 0 for r in ok)
-    gen_ms = sum(r["total_ms"] or 0.0 for r in ok)
+    ok = [r for r in result.rows if r["error"] is None and r["ttft_ms"] is not None]
+    # Decode speed: tokens after the first over the time after the first token, pooled.
+    tokens = sum(max((r["completion_tokens"] or 0) - 1, 0) for r in ok)
+    gen_ms = sum(r["total_ms"] - r["ttft_ms"] for r in ok)
+    prompt_tokens = sum(r["prompt_tokens"] or 0 for r in ok)
+    prompt_ms = sum(r["ttft_ms"] for r in ok)
     return RunSummary(
         run_dir=str(result.folder.root),
         cells=cells,
         calls=len(result.rows),
         errors=sum(1 for r in result.rows if r["error"] is not None),
         wall_s=wall_s,
-        generation_tps=round(tokens / (gen_ms / 1000.0), 2) if gen_ms > 0 else None,
+        generation_tps=round(tokens / (gen_ms / 1000.0), 2) if tokens and gen_ms > 0 else None,
+        prompt_tps=round(prompt_tokens / (prompt_ms / 1000.0), 2) if prompt_ms > 0 else None,
     )

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from puma.errors import SpecError
 from puma.hashing import sha256_json
 
-STRATEGY_PATTERN = re.compile(r"^(zero-shot|few-shot-[1-9][0-9]?|contextual-anchoring|chain-of-thought)$")
+STRATEGY_PATTERN = re.compile(
+    r"^(zero-shot|few-shot-[1-9][0-9]?|contextual-anchoring|chain-of-thought)$"
+)
 HANDLE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 PERTURBATIONS = (
     "typos",
@@ -141,7 +143,9 @@ class SpecFile(StrictModel):
     def _known_perturbations(cls, value: list[str]) -> list[str]:
         unknown = [p for p in value if p not in PERTURBATIONS]
         if unknown:
-            raise ValueError(f"unknown perturbation {unknown[0]!r}; known: {', '.join(PERTURBATIONS)}")
+            raise ValueError(
+                f"unknown perturbation {unknown[0]!r}; known: {', '.join(PERTURBATIONS)}"
+            )
         return value
 
     def content_hash(self) -> str:
@@ -228,7 +232,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
                 break
             key_node, node = match
             line = key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:

@@ -52,7 +52,7 @@ class EnergyMeter:
     degrades to a clearly marked estimate."""
 
     def __init__(self, country_iso: str | None = None, tracking_mode: str = "machine"):
-        self.country_iso = (country_iso or os.environ.get("PUMA_COUNTRY_ISO") or DEFAULT_COUNTRY)
+        self.country_iso = country_iso or os.environ.get("PUMA_COUNTRY_ISO") or DEFAULT_COUNTRY
         self.tracking_mode = tracking_mode
         self._tracker: Any = None
         self._started = 0.0

@@ -46,14 +46,28 @@ def test_missing_embedded_model_file_is_a_failure_with_a_fix(tmp_path: Path) -> 
 
 
 def test_cli_exit_codes(repo_root: Path) -> None:
-    ready = subprocess.run([*PUMA, "doctor", str(repo_root / "specs/runs/demo_publication.yaml")],
-                           capture_output=True, text=True, timeout=300)
+    ready = subprocess.run(
+        [*PUMA, "doctor", str(repo_root / "specs/runs/demo_publication.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ready.returncode == 0, ready.stdout + ready.stderr
     assert "✓" in ready.stdout and "ready" in ready.stdout
     down = subprocess.run(
-        [*PUMA, "doctor", "--runtime", "openai", "--url", f"http://127.0.0.1:{_closed_port()}",
-         "--model", "m"],
-        capture_output=True, text=True, timeout=300,
+        [
+            *PUMA,
+            "doctor",
+            "--runtime",
+            "openai",
+            "--url",
+            f"http://127.0.0.1:{_closed_port()}",
+            "--model",
+            "m",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert down.returncode == 1
     assert "✗" in down.stdout

@@ -28,12 +28,17 @@ output: {output}
 def write_spec(tmp_path: Path) -> Callable[..., Path]:
     """Write a small embedded spec into tmp_path; returns its path."""
 
-    def write(suite: str = "pm-triage", limit: int = 4, strategy: str = "few-shot-1",
-              name: str = "spec.yaml", extra: str = "") -> Path:
+    def write(
+        suite: str = "pm-triage",
+        limit: int = 4,
+        strategy: str = "few-shot-1",
+        name: str = "spec.yaml",
+        extra: str = "",
+    ) -> Path:
         path = tmp_path / name
         path.write_text(
-            SMALL_SPEC.format(suite=suite, limit=limit, strategy=strategy,
-                              output=tmp_path / "runs") + extra
+            SMALL_SPEC.format(suite=suite, limit=limit, strategy=strategy, output=tmp_path / "runs")
+            + extra
         )
         return path
 

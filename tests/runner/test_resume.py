@@ -50,8 +50,9 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(
 ) -> None:
     spec_path = write_spec(limit=ITEMS)
     out = tmp_path / "runs"
-    process = subprocess.Popen([*PUMA, "run", str(spec_path), "--quiet"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*PUMA, "run", str(spec_path), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     folder = _wait_for_calls(out, 4, process)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -59,8 +60,12 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(
     assert 4 <= len(before) < ITEMS, "kill came too late to test anything"
     assert not verify_chain(folder.ledger).complete
 
-    resumed = subprocess.run([*PUMA, "run", "--resume", str(folder.root), "--quiet"],
-                             capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        [*PUMA, "run", "--resume", str(folder.root), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 0, resumed.stderr
 
     after = _calls(folder)
@@ -79,15 +84,20 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(
 def test_resume_of_a_complete_run_makes_no_calls(write_spec: Callable[..., Path]) -> None:
     result = start_run(load_spec(write_spec(limit=2)))
     before = result.folder.ledger.read_text().count('"type":"call"')
-    resumed = subprocess.run([*PUMA, "run", "--resume", str(result.folder.root), "--json"],
-                             capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        [*PUMA, "run", "--resume", str(result.folder.root), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert result.folder.ledger.read_text().count('"type":"call"') == before
     assert verify_chain(result.folder.ledger).ok
 
 
 def test_resume_of_a_folder_that_is_not_a_run_exits_2(tmp_path: Path) -> None:
-    done = subprocess.run([*PUMA, "run", "--resume", str(tmp_path)], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [*PUMA, "run", "--resume", str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "not a run folder" in done.stderr

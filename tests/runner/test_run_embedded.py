@@ -29,8 +29,14 @@ def test_run_writes_every_file_of_a_run_folder(write_spec: Callable[..., Path]) 
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     folder = RunFolder.open(Path(summary["run_dir"]))
-    for path in (folder.manifest, folder.hardware, folder.ledger, folder.predictions,
-                 folder.predictions_full, folder.emissions):
+    for path in (
+        folder.manifest,
+        folder.hardware,
+        folder.ledger,
+        folder.predictions,
+        folder.predictions_full,
+        folder.emissions,
+    ):
         assert path.is_file(), path
 
     manifest = json.loads(folder.manifest.read_text())
@@ -45,11 +51,28 @@ def test_run_writes_every_file_of_a_run_folder(write_spec: Callable[..., Path]) 
     calls = [e for e in events if e["type"] == "call"]
     assert len(calls) == 3
     for call in calls:
-        for key in ("seq", "ts", "phase", "instance_id", "model", "repetition", "attempt",
-                    "prompt_hash", "options", "output_text", "prompt_tokens",
-                    "completion_tokens", "ttft_ms", "total_ms", "error", "prev_hash"):
+        for key in (
+            "seq",
+            "ts",
+            "phase",
+            "instance_id",
+            "model",
+            "repetition",
+            "attempt",
+            "prompt_hash",
+            "options",
+            "output_text",
+            "prompt_tokens",
+            "completion_tokens",
+            "ttft_ms",
+            "total_ms",
+            "error",
+            "prev_hash",
+        ):
             assert key in call
-        assert call["label_probs"] and set(call["label_probs"]) == set(manifest["suites"][0]["labels"])
+        assert call["label_probs"] and set(call["label_probs"]) == set(
+            manifest["suites"][0]["labels"]
+        )
     assert verify_chain(folder.ledger).ok
 
     table = pq.read_table(folder.predictions_full)
@@ -57,8 +80,7 @@ def test_run_writes_every_file_of_a_run_folder(write_spec: Callable[..., Path]) 
     assert table.num_rows == 3
     rows = [json.loads(line) for line in folder.predictions.read_text().splitlines()]
     assert [r["instance_id"] for r in rows] == sorted(r["instance_id"] for r in rows)
-    assert list(rows[0])[:4] == ["instance_id", "predicted_label", "predicted_value",
-                                 "prompt_hash"]
+    assert list(rows[0])[:4] == ["instance_id", "predicted_label", "predicted_value", "prompt_hash"]
     emissions = json.loads(folder.emissions.read_text())
     assert emissions["energy_kwh"] > 0 and isinstance(emissions["measured"], bool)
     assert summary["calls"] == 3 and summary["errors"] == 0

@@ -22,8 +22,12 @@ OUTAGE = Prompt(
     stop=("\n",),
     choices=LABELS,
 )
-TYPO = Prompt(text="Issue: Typo in the footer of the settings page.\nPriority:", messages=(),
-              stop=("\n",), choices=LABELS)
+TYPO = Prompt(
+    text="Issue: Typo in the footer of the settings page.\nPriority:",
+    messages=(),
+    stop=("\n",),
+    choices=LABELS,
+)
 OPTIONS = GenerationOptions(max_tokens=6, stop=("\n",), num_ctx=512)
 
 
@@ -51,7 +55,7 @@ def test_label_probabilities_do_not_depend_on_call_order() -> None:
 
 
 def test_label_probabilities_are_a_distribution_over_the_labels() -> None:
-    (_, logprobs), = _generate_all([OUTAGE])
+    ((_, logprobs),) = _generate_all([OUTAGE])
     assert logprobs is not None and set(logprobs) == set(LABELS)
     assert math.isclose(sum(math.exp(v) for v in logprobs.values()), 1.0, rel_tol=1e-9)
 
@@ -88,5 +92,5 @@ def test_missing_model_file_names_the_path(tmp_path: Path) -> None:
     async def go() -> None:
         await EmbeddedRuntime().ensure_model(str(tmp_path / "nope.gguf"))
 
-    with pytest.raises(RuntimeUnavailable, match="nope.gguf"):
+    with pytest.raises(RuntimeUnavailable, match=r"nope\.gguf"):
         asyncio.run(go())

@@ -54,8 +54,9 @@ def doctor(
     table.add_column("result")
     table.add_column("fix")
     for check in checks:
-        table.add_row(MARKS[check.status], escape(check.name), escape(check.detail),
-                      escape(check.fix or ""))
+        table.add_row(
+            MARKS[check.status], escape(check.name), escape(check.detail), escape(check.fix or "")
+        )
     console.print(table)
     failed = [c for c in checks if c.status == "fail"]
     if failed:

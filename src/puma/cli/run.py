@@ -50,12 +50,20 @@ def run_command(
         Path | None, typer.Argument(help="Run spec (YAML), e.g. specs/runs/demo_publication.yaml")
     ] = None,
     resume: Annotated[
-        Path | None, typer.Option("--resume", help="Resume this run folder: make only the calls "
-                                  "that have no successful ledger line yet.")
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Resume this run folder: make only the calls "
+            "that have no successful ledger line yet.",
+        ),
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", help="Override the model: a GGUF path for the "
-                                 "embedded runtime, a model name for servers.")
+        str | None,
+        typer.Option(
+            "--model",
+            help="Override the model: a GGUF path for the "
+            "embedded runtime, a model name for servers.",
+        ),
     ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Override every suite's item limit.")
@@ -70,8 +78,10 @@ def run_command(
 ) -> None:
     """Run a spec against its runtime and write a run folder (exit 3: finished with failures)."""
     if (spec_file is None) == (resume is None):
-        raise InputFileError("give a spec file, or --resume RUN_DIR (not both)",
-                             hint="puma run specs/runs/demo_publication.yaml")
+        raise InputFileError(
+            "give a spec file, or --resume RUN_DIR (not both)",
+            hint="puma run specs/runs/demo_publication.yaml",
+        )
     from puma.run_summary import summarize_run
     from puma.runner.session import resume_run, start_run
 
@@ -111,8 +121,11 @@ def run_command(
             assert spec_file is not None
             spec = load_spec(spec_file)
             result = start_run(
-                spec, spec_file, {"model": model, "limit": limit, "output": out},
-                on_plan=on_plan, on_outcome=on_outcome,
+                spec,
+                spec_file,
+                {"model": model, "limit": limit, "output": out},
+                on_plan=on_plan,
+                on_outcome=on_outcome,
             )
     summary = summarize_run(result, wall_s=time.monotonic() - started)
     if as_json:
@@ -127,20 +140,30 @@ def _render(result: RunResult, summary: RunSummary) -> None:
     for column in ("suite", "model", "n", "score", "parse failures", "errors"):
         table.add_column(column, justify="left" if column in ("suite", "model") else "right")
     for cell in summary.cells:
-        table.add_row(cell.suite_id, cell.model, str(cell.n), cell.score_text,
-                      f"{cell.parse_failure_rate:.1%}", str(cell.errors))
+        table.add_row(
+            cell.suite_id,
+            cell.model,
+            str(cell.n),
+            cell.score_text,
+            f"{cell.parse_failure_rate:.1%}",
+            str(cell.errors),
+        )
     console.print(table)
     console.print(
         f"calls {summary.calls} · errors {summary.errors} · wall {summary.wall_s:.1f} s · "
-        f"generation {summary.generation_tps_text}"
+        f"{summary.speed_text}"
     )
     console.print(f"run folder: [bold]{result.folder.root}[/]")
     if summary.errors:
-        console.print(f"[yellow]{summary.errors} calls failed after every retry.[/] Fix the "
-                      f"runtime, then: puma run --resume {result.folder.root}")
+        console.print(
+            f"[yellow]{summary.errors} calls failed after every retry.[/] Fix the "
+            f"runtime, then: puma run --resume {result.folder.root}"
+        )
     else:
-        console.print(f"next: puma eval {result.folder.root}   then   puma share-results "
-                      f"{result.folder.root} --dry-run --out submission/")
+        console.print(
+            f"next: puma eval {result.folder.root}   then   puma share-results "
+            f"{result.folder.root} --dry-run --out submission/"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -23,8 +23,10 @@ def check(
     suites = ", ".join(s.id + (f" (limit {s.limit})" if s.limit else "") for s in spec.suites)
     console.print(f"[green]✓[/] {spec_file}: spec '{spec.name}' is valid")
     console.print(f"  runtime {spec.runtime.kind}: {', '.join(spec.runtime.model_names)}")
-    console.print(f"  suites {suites}; strategy {spec.strategy}; "
-                  f"repetitions {spec.repetitions}; concurrency {spec.concurrency}")
+    console.print(
+        f"  suites {suites}; strategy {spec.strategy}; "
+        f"repetitions {spec.repetitions}; concurrency {spec.concurrency}"
+    )
 
 
 def register(app: typer.Typer) -> None:

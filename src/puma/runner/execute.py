@@ -25,7 +25,7 @@ from puma.runtimes.base import (
     Runtime,
     RuntimeCallError,
 )
-from puma.scenarios import parse_output
+from puma.scenarios import parse_output, parse_strategy
 from puma.spec import SpecFile
 from puma.suites import TaskKind
 
@@ -58,14 +58,18 @@ ProgressCallback = Callable[[CallOutcome], None]
 
 
 def generation_options(spec: SpecFile, planned: PlannedCall) -> GenerationOptions:
+    """The options sent for one call. The scenario's stop sequences belong to the completion
+    prompt (a chat reply may legitimately start with a newline, e.g. after `<think>`), and a
+    reasoning strategy gets at least its token floor, or every answer would be cut short."""
     g = spec.generation
-    stop = tuple(dict.fromkeys([*planned.prompt.stop, *(g.stop or [])]))
+    scenario_stop = [] if spec.runtime.uses_chat else list(planned.prompt.stop)
+    stop = tuple(dict.fromkeys([*scenario_stop, *(g.stop or [])]))
     return GenerationOptions(
         temperature=g.temperature,
         top_p=g.top_p,
         top_k=g.top_k,
         seed=g.seed,
-        max_tokens=g.max_tokens,
+        max_tokens=max(g.max_tokens, parse_strategy(spec.strategy).max_tokens_floor),
         stop=stop,
         num_ctx=g.num_ctx,
     )
@@ -201,4 +205,3 @@ async def execute_calls(
 
     await asyncio.gather(*(one(planned) for planned in calls))
     return stats
-

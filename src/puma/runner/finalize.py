@@ -36,7 +36,10 @@ def completed_keys(events: list[dict[str, Any]]) -> set[CallKey]:
 
 
 def write_predictions(
-    folder: RunFolder, run_id: str, strategy: str, plan: list[PlannedCall],
+    folder: RunFolder,
+    run_id: str,
+    strategy: str,
+    plan: list[PlannedCall],
     events: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Write both prediction files for every planned call; returns the full rows."""
@@ -64,7 +67,8 @@ def write_predictions(
                 "parse_status": event["parse_status"],
                 "predicted_label": event["parsed_label"],
                 "predicted_value": event["predicted_value"],
-                "label_probs": None if event["label_probs"] is None
+                "label_probs": None
+                if event["label_probs"] is None
                 else json.dumps(event["label_probs"], sort_keys=True),
                 "prompt_tokens": event["prompt_tokens"],
                 "completion_tokens": event["completion_tokens"],

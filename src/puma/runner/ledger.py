@@ -116,8 +116,11 @@ def read_ledger(path: Path, *, repair_tail: bool = False) -> LedgerState:
                 with path.open("r+b") as handle:
                     handle.truncate(good_bytes)
                 break
-            raise InputFileError("partial last line (the run was interrupted mid-write)",
-                                 where=f"{path}:{lineno}", hint="`puma run --resume` repairs it")
+            raise InputFileError(
+                "partial last line (the run was interrupted mid-write)",
+                where=f"{path}:{lineno}",
+                hint="`puma run --resume` repairs it",
+            )
         try:
             events.append(json.loads(raw))
         except json.JSONDecodeError as exc:
@@ -136,6 +139,7 @@ def verify_chain(path: Path) -> ChainReport:
     lineno = 0
     last_type = None
     for lineno, raw in enumerate(_iter_raw(path), start=1):
+
         def broken(reason: str, at: int = lineno) -> ChainReport:
             return ChainReport(ok=False, lines=at, broken_line=at, reason=reason)
 
@@ -150,8 +154,9 @@ def verify_chain(path: Path) -> ChainReport:
         if lineno == 1 and event["type"] != "meta":
             return broken("the first line must be the meta event")
         if event.get("prev_hash") != prev:
-            return broken("prev_hash does not match the previous line (edited, removed or "
-                          "reordered lines)")
+            return broken(
+                "prev_hash does not match the previous line (edited, removed or reordered lines)"
+            )
         seq = event.get("seq")
         if not isinstance(seq, int) or seq <= last_seq:
             return broken(f"seq {seq!r} does not increase")

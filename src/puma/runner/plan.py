@@ -70,14 +70,13 @@ def build_plan(spec: SpecFile, suites: list[Suite], models: list[str]) -> list[P
             ]
             for repetition in range(spec.repetitions):
                 for item, prompt in zip(suite.items, prompts, strict=True):
-                    slices = json.dumps(
-                        {f: str(item.get(f)) for f in slice_fields}, sort_keys=True
-                    )
+                    slices = json.dumps({f: str(item.get(f)) for f in slice_fields}, sort_keys=True)
                     for model in models:
                         calls.append(
                             PlannedCall(
-                                key=CallKey(suite.id, model, perturbation, repetition,
-                                            item["instance_id"]),
+                                key=CallKey(
+                                    suite.id, model, perturbation, repetition, item["instance_id"]
+                                ),
                                 suite=suite,
                                 item=item,
                                 prompt=prompt,

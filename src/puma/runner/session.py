@@ -63,8 +63,12 @@ def apply_overrides(spec: SpecFile, overrides: dict[str, Any]) -> SpecFile:
     if overrides.get("output"):
         top["output"] = str(overrides["output"])
     return SpecFile.model_validate(
-        {**spec.model_dump(), **top, "runtime": runtime.model_dump(),
-         "suites": [s.model_dump() for s in suites]}
+        {
+            **spec.model_dump(),
+            **top,
+            "runtime": runtime.model_dump(),
+            "suites": [s.model_dump() for s in suites],
+        }
     )
 
 
@@ -87,8 +91,9 @@ def resume_run(
 ) -> RunResult:
     folder = RunFolder.open(run_dir)
     if not folder.ledger.is_file():
-        raise InputFileError("the run has no ledger (run.jsonl) to resume from",
-                             where=str(folder.root))
+        raise InputFileError(
+            "the run has no ledger (run.jsonl) to resume from", where=str(folder.root)
+        )
     return asyncio.run(_resume(folder, on_plan, on_outcome))
 
 
@@ -103,8 +108,12 @@ async def _open_runtime(spec: SpecFile) -> tuple[Runtime, dict[str, Any], list[M
     except BaseException:
         await runtime.aclose()
         raise
-    record = {"kind": spec.runtime.kind, "url": info.url, "version": info.version,
-              "build": info.build}
+    record = {
+        "kind": spec.runtime.kind,
+        "url": info.url,
+        "version": info.version,
+        "build": info.build,
+    }
     return runtime, record, models
 
 
@@ -141,8 +150,7 @@ async def _start(
             overrides=overrides,
             phases=["predict"],
             submitter=spec.submitter,
-            device_tag=auto_device_tag(hardware) if spec.device_tag == "auto"
-            else spec.device_tag,
+            device_tag=auto_device_tag(hardware) if spec.device_tag == "auto" else spec.device_tag,
             hostname=short_hostname(),
             platform=platform_record(),
             started_at=utc_now(),
@@ -150,11 +158,20 @@ async def _start(
         manifest.save(folder)
         write_json(folder.hardware, hardware.model_dump(mode="json"))
         ledger = LedgerWriter.create(folder.ledger)
-        ledger.append("meta", {"schema_version": LEDGER_SCHEMA, "run_id": folder.run_id,
-                               "spec_hash": manifest.spec_hash, "tool": manifest.tool,
-                               "ts": manifest.started_at, "planned_calls": len(plan)})
-        return await _execute(folder, manifest, spec, plan, runtime, ledger, [], on_plan,
-                              on_outcome)
+        ledger.append(
+            "meta",
+            {
+                "schema_version": LEDGER_SCHEMA,
+                "run_id": folder.run_id,
+                "spec_hash": manifest.spec_hash,
+                "tool": manifest.tool,
+                "ts": manifest.started_at,
+                "planned_calls": len(plan),
+            },
+        )
+        return await _execute(
+            folder, manifest, spec, plan, runtime, ledger, [], on_plan, on_outcome
+        )
     finally:
         await runtime.aclose()
 
@@ -183,13 +200,25 @@ async def _resume(
     runtime, _, _ = await _open_runtime(spec)
     try:
         now = utc_now()
-        manifest = manifest.model_copy(update={"resumed_at": [*manifest.resumed_at, now],
-                                               "completed_at": None})
+        manifest = manifest.model_copy(
+            update={"resumed_at": [*manifest.resumed_at, now], "completed_at": None}
+        )
         manifest.save(folder)
-        ledger.append("resume", {"ts": now, "planned_calls": len(plan),
-                                 "remaining_calls": len(remaining)})
-        return await _execute(folder, manifest, spec, remaining, runtime, ledger, previous,
-                              on_plan, on_outcome, full_plan=plan)
+        ledger.append(
+            "resume", {"ts": now, "planned_calls": len(plan), "remaining_calls": len(remaining)}
+        )
+        return await _execute(
+            folder,
+            manifest,
+            spec,
+            remaining,
+            runtime,
+            ledger,
+            previous,
+            on_plan,
+            on_outcome,
+            full_plan=plan,
+        )
     finally:
         await runtime.aclose()
 
@@ -220,9 +249,16 @@ async def _execute(
     events = read_ledger(folder.ledger).events
     rows = write_predictions(folder, manifest.run_id, spec.strategy, full_plan, events)
     failed = sum(1 for row in rows if row["error"] is not None)
-    ledger.append("footer", {"ts": completed_at, "planned_calls": len(full_plan),
-                             "calls_this_session": stats.calls, "attempts": stats.attempts,
-                             "failed_calls": failed})
+    ledger.append(
+        "footer",
+        {
+            "ts": completed_at,
+            "planned_calls": len(full_plan),
+            "calls_this_session": stats.calls,
+            "attempts": stats.attempts,
+            "failed_calls": failed,
+        },
+    )
     ledger.close()
     manifest = manifest.model_copy(update={"completed_at": completed_at})
     manifest.save(folder)

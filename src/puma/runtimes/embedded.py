@@ -97,7 +97,9 @@ class EmbeddedRuntime(Runtime):
         try:
             import llama_cpp
         except ImportError as exc:
-            raise RuntimeUnavailable("llama-cpp-python is not installed", hint=INSTALL_HINT) from exc
+            raise RuntimeUnavailable(
+                "llama-cpp-python is not installed", hint=INSTALL_HINT
+            ) from exc
         return RuntimeInfo(
             name=self.name,
             url=None,
@@ -112,8 +114,9 @@ class EmbeddedRuntime(Runtime):
     async def ensure_model(self, model: str) -> ModelInfo:
         path = resolve_model_path(model)
         await asyncio.to_thread(self._load, model, self._n_ctx)
-        return ModelInfo(name=model, digest=None, size_bytes=path.stat().st_size,
-                         details={"path": path.name})
+        return ModelInfo(
+            name=model, digest=None, size_bytes=path.stat().st_size, details={"path": path.name}
+        )
 
     def _load(self, model: str, n_ctx: int) -> Any:
         """The loaded model for (model, context size); a new context size reloads it."""
@@ -217,8 +220,9 @@ def _last_logits(llm: Any) -> np.ndarray:
     import llama_cpp
 
     pointer = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
-    logits = np.ctypeslib.as_array(ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)),
-                                   shape=(llm.n_vocab(),))
+    logits = np.ctypeslib.as_array(
+        ctypes.cast(pointer, ctypes.POINTER(ctypes.c_float)), shape=(llm.n_vocab(),)
+    )
     return np.array(logits, dtype=np.float64)  # copy: the buffer is reused by the next decode
 
 
