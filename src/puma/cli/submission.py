@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from puma.errors import CheckFailed, InputFileError
 
@@ -209,13 +208,15 @@ def validate(
     if not problems:
         console.print(f"[green]valid[/]: {file} follows submission schema v1.0.0")
         return
-    table = Table(title=f"{file}: not a valid schema v1 submission")
-    table.add_column("field", style="cyan")
-    table.add_column("problem", overflow="fold")
-    table.add_column("checked by")
+    console.print(
+        f"[red]invalid[/]: {file} does not follow submission schema v1.0.0", soft_wrap=True
+    )
     for problem in problems:
-        table.add_row(problem.where, problem.message, problem.checker)
-    console.print(table)
+        console.print(
+            f"  [cyan]{problem.where}[/]: {problem.message} [dim]({problem.checker})[/]",
+            soft_wrap=True,
+            highlight=False,
+        )
     raise CheckFailed(f"{len(problems)} problem(s) with {file}")
 
 
