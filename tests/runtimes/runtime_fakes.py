@@ -410,7 +410,10 @@ class LlamaServer:
                 "--host", "127.0.0.1",
                 "--port", str(self.port),
                 "--n_ctx", str(LLAMA_N_CTX),
-                "--n_threads", "2",
+                # One thread: llama.cpp threads spin while they wait, and on a busy 2-core
+                # machine (tests run in parallel) two of them run several times slower.
+                "--n_threads", "1",
+                "--n_threads_batch", "1",
                 # Its default cuts a streaming answer short whenever another request arrives.
                 "--interrupt_requests", "False",
                 "--verbose", "False",
