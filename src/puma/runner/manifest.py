@@ -25,6 +25,7 @@ class SuiteRecord(BaseModel):
     labels: list[str]
     content_hash: str
     n_items: int  # items selected for this run (after subset/limit)
+    selection: dict[str, Any]  # subset, limit, count and a hash of the selected ids
     source: str
 
 

@@ -31,9 +31,9 @@ from puma.runner.manifest import (
 from puma.runner.plan import PlannedCall, build_plan
 from puma.runtimes import create_runtime
 from puma.runtimes.base import Runtime
-from puma.spec import SpecFile
+from puma.spec import SpecFile, SuiteSpec
 from puma.suites import Suite
-from puma.suites.select import resolve_suite
+from puma.suites.select import resolve_suite, selection_record
 from puma.sustainability import Emissions, EnergyMeter
 
 PlanCallback = Callable[[int, int], None]  # (calls to make now, calls already done)
@@ -125,7 +125,7 @@ async def _start(
     on_plan: PlanCallback | None,
     on_outcome: Callable[[CallOutcome], None] | None,
 ) -> RunResult:
-    suites = [resolve_suite(s) for s in spec.suites]
+    suites = _resolve_suites(spec, spec_path)
     plan = build_plan(spec, suites, spec.runtime.model_names)
     runtime, runtime_record, models = await _open_runtime(spec)
     try:
@@ -137,7 +137,9 @@ async def _start(
             spec=spec.model_dump(mode="json"),
             spec_hash=spec.content_hash(),
             spec_path=str(spec_path) if spec_path else None,
-            suites=[_suite_record(s) for s in suites],
+            suites=[
+                _suite_record(s, s_spec) for s, s_spec in zip(suites, spec.suites, strict=True)
+            ],
             runtime=runtime_record,
             models=models,
             strategy=spec.strategy,
@@ -183,7 +185,7 @@ async def _resume(
 ) -> RunResult:
     manifest = Manifest.load(folder)
     spec = SpecFile.model_validate(manifest.spec)
-    suites = [resolve_suite(s) for s in spec.suites]
+    suites = _resolve_suites(spec, Path(manifest.spec_path) if manifest.spec_path else None)
     for suite, record in zip(suites, manifest.suites, strict=True):
         if suite.content_hash != record.content_hash:
             raise InputFileError(
@@ -265,8 +267,15 @@ async def _execute(
     return RunResult(folder, manifest, stats, rows, skipped_done=len(full_plan) - len(calls))
 
 
-def _suite_record(suite: Suite) -> SuiteRecord:
+def _resolve_suites(spec: SpecFile, spec_path: Path | None) -> list[Suite]:
+    """The spec's suites; a local data path is relative to the spec file's folder."""
+    base_dir = spec_path.parent if spec_path else None
+    return [resolve_suite(s, base_dir=base_dir) for s in spec.suites]
+
+
+def _suite_record(suite: Suite, suite_spec: SuiteSpec) -> SuiteRecord:
     return SuiteRecord(
+        selection=selection_record(suite, suite_spec),
         id=suite.id,
         version=suite.version,
         task=suite.task.value,
