@@ -200,8 +200,10 @@ def verify_hash(
 def validate(
     file: Annotated[Path, typer.Argument(help="A submission file (<id>.json).")],
 ) -> None:
-    """Check a submission against schema v1 (JSON Schema and models): 0 valid, 1 invalid,
-    2 unreadable."""
+    """Check a submission against schema v1: exit 0 valid, 1 invalid, 2 unreadable.
+
+    Both the published JSON Schema and the models check it; every problem is listed.
+    """
     from puma.submission.schema import validate_submission_file
 
     problems = validate_submission_file(file)

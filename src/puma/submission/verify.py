@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from puma.errors import CheckFailed, InputFileError
 from puma.integrity import (
@@ -21,15 +21,11 @@ from puma.integrity import (
 from puma.jsonio import read_json
 from puma.submission.mapping import SUITE_BY_SCENARIO
 from puma.submission.package import SubmissionFiles
-from puma.submission.remote import RemoteUnavailable, RemoteVerdict, ask_remote_verifier
 from puma.submission.schema import read_submission_json
-from puma.submission.scoring import (
-    TOLERANCE,
-    metric_differences,
-    score_predictions,
-    unknown_instances,
-)
-from puma.suites.model import Suite
+
+if TYPE_CHECKING:  # suites pull in pyarrow, the remote client httpx: loaded on use
+    from puma.submission.remote import RemoteVerdict
+    from puma.suites.model import Suite
 
 
 @dataclass(frozen=True)
@@ -166,6 +162,8 @@ def rescore_submission(
 
 def rescore_rows(declared: dict[str, Any], rows: list[dict[str, Any]], suite: Suite) -> Rescore:
     """Compare declared metrics with those of `rows` scored against `suite`."""
+    from puma.submission.scoring import metric_differences, score_predictions, unknown_instances
+
     gold_by_id = suite.gold_by_id()
     if len(rows) > len(gold_by_id):
         problem = (
@@ -230,6 +228,8 @@ def _load_suite(suite_ref: str) -> Suite:
 
 
 def _ask_remote(url: str, result: Verification) -> None:
+    from puma.submission.remote import RemoteUnavailable, ask_remote_verifier
+
     try:
         verdict = ask_remote_verifier(url, result.submission, result.predictions)
     except RemoteUnavailable as exc:
@@ -257,6 +257,8 @@ def raise_for(result: Verification) -> None:
     if not result.check.match:
         raise CheckFailed(f"predictions hash mismatch: {result.mismatch}")
     if result.rescore is not None and not result.rescore.ok:
+        from puma.submission.scoring import TOLERANCE
+
         raise CheckFailed(
             f"the declared metrics are not what the predictions give (tolerance {TOLERANCE:g}): "
             + "; ".join(result.rescore.differences)
