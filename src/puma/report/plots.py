@@ -79,7 +79,7 @@ def forest_plot(comparisons: Sequence[Mapping[str, Any]], metric: str) -> str | 
 
 def confusion_plot(labels: Sequence[str], matrix: Sequence[Sequence[int]], title: str) -> str:
     plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(3.4, 3.0))
+    figure, axis = plt.subplots(figsize=(2.9, 2.6))
     data = [list(map(int, row)) for row in matrix]
     peak = max((max(row) for row in data if row), default=0) or 1
     axis.imshow(data, cmap="Blues", vmin=0, vmax=peak)

@@ -1,0 +1,84 @@
+"""report.html is one self-contained file whose plots really render in a browser.
+
+Set PUMA_UPDATE_SCREENSHOT=1 to refresh docs/img/report.png (shown in the README) from the run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from puma.evaluate import ScoringOptions, evaluate_run
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _build_run() -> Callable[..., Path]:
+    # The synthetic run builder lives with the evaluation tests; load it from there rather than
+    # keep a second copy (pytest's importlib mode gives test folders no package to import from).
+    spec = importlib.util.spec_from_file_location(
+        "evaluate_fixtures", REPO / "tests" / "evaluate" / "conftest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    builder: Callable[..., Path] = module.build_run
+    return builder
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = _build_run()(
+        tmp_path_factory.mktemp("report"),
+        seed=21,
+        n_items=150,
+        perturbations=("typos", "gender-male", "gender-female"),
+    )
+    evaluate_run(run, ScoringOptions(resamples=2000, permutations=2000))
+    return run / "report.html"
+
+
+def test_the_report_is_one_self_contained_file(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert "<script" not in html  # nothing runs, nothing is fetched
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "<link" not in html and "@import" not in html
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert len(sources) >= 6
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+
+
+def test_the_report_shows_headline_intervals_and_every_section(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    for heading in ("Headline", "Model differences", "Confusion matrices", "Calibration",
+                    "Speed", "Robustness", "Fairness gaps", "Slices"):  # fmt: skip
+        assert f"{heading}" in html, heading
+    assert re.search(r"<td class=\"num\">0\.\d{3} \[0\.\d{3}, 0\.\d{3}\]</td>", html)
+    for model in ("alpha", "beta", "gamma"):
+        assert model in html
+
+
+def test_every_plot_renders_in_chromium_without_console_errors(
+    report: Path, chromium: Callable[[Path], object]
+) -> None:
+    page = chromium(report)
+    assert page.title.startswith("PUMA evaluation")  # type: ignore[attr-defined]
+    images = page.images  # type: ignore[attr-defined]
+    assert len(images) >= 6
+    for image in images:
+        assert image["complete"], image["alt"]
+        assert image["naturalWidth"] > 0 and image["naturalHeight"] > 0, image["alt"]
+    assert page.console_errors == []  # type: ignore[attr-defined]
+    # The page asks for nothing beyond itself and its inline images.
+    for url in page.requests:  # type: ignore[attr-defined]
+        assert url.startswith(("file://", "data:")), url
+    shot = page.screenshot  # type: ignore[attr-defined]
+    assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
+    if os.environ.get("PUMA_UPDATE_SCREENSHOT"):
+        (REPO / "docs" / "img").mkdir(parents=True, exist_ok=True)
+        (REPO / "docs" / "img" / "report.png").write_bytes(shot)
