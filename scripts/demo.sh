@@ -10,24 +10,29 @@ echo "== puma doctor $spec"
 puma doctor "$spec"
 
 echo "== puma run $spec --out $out"
-summary=$(mktemp)
-puma run "$spec" --out "$out" --json | tee "$summary"
-run_dir=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_dir"])' "$summary")
-rm -f "$summary"
-echo "run folder: $run_dir"
-
-if puma --help | grep -q " eval "; then
-  echo "== puma eval $run_dir"
-  puma eval "$run_dir"
+status=0
+puma run "$spec" --out "$out" || status=$?
+run_dir=$(ls -td "$out"/run-* | head -1)  # the folder this run just created
+if [ "$status" != 0 ]; then
+  echo "the run finished with failed calls (exit $status); complete it with: puma run --resume $run_dir"
+  exit "$status"
 fi
 
-if puma --help | grep -q "share-results"; then
-  echo "== puma share-results $run_dir --dry-run --out $package"
-  puma share-results "$run_dir" --dry-run --out "$package" --yes
-  submission=$(ls -t "$package"/*.json | grep -v -e provenance -e predictions | head -1)
-  echo "== puma verify-hash $submission"
-  if puma verify-hash "$submission"; then verdict="hash verified"; else verdict="HASH MISMATCH"; fi
-  echo "package folder: $package"
-  echo "verification: $verdict"
-fi
-echo "run folder: $run_dir"
+echo "== puma eval $run_dir"
+puma eval "$run_dir"
+
+echo "== puma share-results $run_dir --dry-run --out $package --yes"
+before=$(mktemp); ls "$package"/*.json 2>/dev/null >"$before" || true
+puma share-results "$run_dir" --dry-run --out "$package" --yes
+submission=$(ls "$package"/*.json | grep -v -e '\.provenance\.json$' | grep -vxFf "$before" | head -1)
+rm -f "$before"
+
+echo "== puma verify-hash $submission --rescore"
+if puma verify-hash "$submission" --rescore; then verdict="verified (hash and metrics match)"; else verdict="FAILED"; fi
+
+echo
+echo "run folder:     $run_dir"
+echo "report:         $run_dir/report.html"
+echo "package folder: $package"
+echo "verification:   $verdict"
+[ "$verdict" != "FAILED" ]
