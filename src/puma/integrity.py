@@ -13,6 +13,7 @@ import multiprocessing
 import operator
 import os
 import re
+import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -427,6 +428,8 @@ def hash_predictions_file(path: Path) -> PredictionsDigest:
 
 
 def _worker_count(path: Path) -> int:
+    if not sys.platform.startswith("linux"):  # fork is only safe enough on Linux
+        return 1
     try:
         size = path.stat().st_size
     except OSError:
@@ -474,12 +477,9 @@ def _render_block(path_text: str, first_lineno: int, block: bytes) -> _RenderedB
 def _rendered_blocks(path: Path, workers: int) -> Iterator[_RenderedBlock]:
     """Blocks rendered by `workers` processes, in file order, with a bounded number in flight
     (so memory stays flat however large the file)."""
-    methods = multiprocessing.get_all_start_methods()
-    # forkserver: workers fork from a clean process that imported only this module, never from
-    # a parent holding threads (pyarrow's, numpy's) where fork is unsafe.
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if "forkserver" in methods:
-        context.set_forkserver_preload([__name__])
+    # fork: a worker starts in milliseconds with this module already loaded. spawn and
+    # forkserver would re-import the `puma` script, and with it every command, in each worker.
+    context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     pending: deque[Future[_RenderedBlock]] = deque()
     try:
