@@ -208,7 +208,7 @@ def validate(
 
     problems = validate_submission_file(file)
     if not problems:
-        console.print(f"[green]valid[/]: {file} follows submission schema v1.0.0")
+        console.print(f"[green]valid[/]: {file} follows submission schema v1.0.0", soft_wrap=True)
         return
     console.print(
         f"[red]invalid[/]: {file} does not follow submission schema v1.0.0", soft_wrap=True
