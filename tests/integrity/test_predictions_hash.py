@@ -146,6 +146,7 @@ def prediction_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
     ]
 
 
+@settings(deadline=None)  # the machine may be busy; the property, not the speed, is tested
 @given(rows=prediction_rows(), seed=st.integers())
 def test_reordering_rows_never_changes_the_hash(rows: list[dict[str, Any]], seed: int):
     shuffled = list(rows)
@@ -153,6 +154,7 @@ def test_reordering_rows_never_changes_the_hash(rows: list[dict[str, Any]], seed
     assert predictions_summary_hash(shuffled) == predictions_summary_hash(rows)
 
 
+@settings(deadline=None)
 @given(rows=prediction_rows(), data=st.data())
 def test_changing_any_predicted_value_changes_the_hash(rows: list[dict[str, Any]], data: Any):
     index = data.draw(st.integers(0, len(rows) - 1))
@@ -163,7 +165,9 @@ def test_changing_any_predicted_value_changes_the_hash(rows: list[dict[str, Any]
     assert predictions_summary_hash(changed) != predictions_summary_hash(rows)
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=prediction_rows(), seed=st.integers())
 def test_a_file_in_any_order_hashes_like_the_rows_in_memory(
     rows: list[dict[str, Any]], seed: int, tmp_path: Path
