@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from puma.stats.resample import CountFunction
+from puma.stats.resample import CountFunction, SumFunction
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray, empty: float = np.nan) -> np.ndarray:
@@ -99,13 +99,13 @@ class ClassificationStats:
         expected = ratio((s[..., self._gold] * s[..., self._pred]).sum(axis=-1), total**2)
         return ratio(observed - expected, 1.0 - expected)
 
-    def precision(self, label: int) -> CountFunction:
+    def precision(self, label: int) -> SumFunction:
         return lambda s: ratio(s[..., 2 + label], s[..., self._pred.start + label], empty=0.0)
 
-    def recall(self, label: int) -> CountFunction:
+    def recall(self, label: int) -> SumFunction:
         return lambda s: ratio(s[..., 2 + label], s[..., self._gold.start + label], empty=0.0)
 
-    def f1(self, label: int) -> CountFunction:
+    def f1(self, label: int) -> SumFunction:
         return lambda s: self.f1_per_class(s)[..., label]
 
     def kappa_se(self, totals: np.ndarray) -> float | None:

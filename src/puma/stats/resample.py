@@ -20,8 +20,8 @@ CountFunction = Callable[[np.ndarray], np.ndarray]  # counts (r, m) -> values (r
 
 # Draw blocks of about this many cells: small enough that the index-to-count pass stays in cache.
 _DRAW_CELLS = 1 << 19
-# A chunk of resamples holds about this many cells (float32: 16 MB), bounding memory at any R.
-_CHUNK_CELLS = 1 << 22
+# A chunk of resamples holds about this many cells (float32: 64 MB), bounding memory at any R.
+_CHUNK_CELLS = 1 << 24
 # Jackknife of count statistics: leave-one-out count rows per block.
 _JACK_CELLS = 1 << 22
 
