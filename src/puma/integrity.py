@@ -18,6 +18,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import islice, repeat
 from pathlib import Path
@@ -418,7 +419,10 @@ def hash_predictions_file(path: Path) -> PredictionsDigest:
     workers = _worker_count(path)
     try:
         if workers > 1:
-            sha, n_rows = _hash_in_parallel(path, workers)
+            try:
+                sha, n_rows = _hash_in_parallel(path, workers)
+            except (BrokenProcessPool, OSError):  # no processes here (sandbox, OOM): one is enough
+                sha, n_rows = consume(_in_order_or_raise(path))
         else:
             sha, n_rows = consume(_in_order_or_raise(path))
         return PredictionsDigest(sha256=sha, n_rows=n_rows, in_order=True)

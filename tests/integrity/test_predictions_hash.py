@@ -425,3 +425,16 @@ def test_the_hashed_columns_are_the_canonical_prediction_columns():
     from puma.predictions import CANONICAL_COLUMNS
 
     assert integrity.HASH_COLUMNS == CANONICAL_COLUMNS
+
+
+def test_without_worker_processes_one_process_does_the_work(
+    tmp_path: Path, parallel: None, monkeypatch: pytest.MonkeyPatch
+):
+    def no_processes(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(38, "Function not implemented")  # as in sandboxes without /dev/shm
+
+    monkeypatch.setattr(integrity, "ProcessPoolExecutor", no_processes)
+    rows = [row(f"ID-{i:04d}") for i in range(500)]
+    assert hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows)).sha256 == (
+        predictions_summary_hash(rows)
+    )
