@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -27,6 +27,7 @@ from puma.submission.package import PredictionsRecord, Provenance, SubmissionFil
 from puma.submission.schema import Submission, personal_data_in, submission_problems
 from puma.submission.scoring import score_predictions, unknown_instances
 
+_Entry = TypeVar("_Entry")
 UNKNOWN_COUNTRY = "XXX"  # ISO 3166's user-assigned code, used for "unspecified"
 MAX_INSTANCES = 100_000  # schema v1's ceiling on n_instances
 
@@ -283,33 +284,26 @@ def _single(manifest: _Manifest) -> bool:
 
 
 def _choose_suite(manifest: _Manifest, wanted: str | None) -> _SuiteEntry:
-    ids = [s.id for s in manifest.suites]
-    if wanted is None:
-        if len(manifest.suites) == 1:
-            return manifest.suites[0]
-        raise InputFileError(
-            f"the run has {len(ids)} suites and a submission describes one",
-            hint=f"choose with --suite ({', '.join(ids)})",
-        )
-    for entry in manifest.suites:
-        if entry.id == wanted:
-            return entry
-    raise InputFileError(f"the run has no suite {wanted!r}", hint=f"it has: {', '.join(ids)}")
+    return _choose("suite", {s.id: s for s in manifest.suites}, wanted)
 
 
 def _choose_model(manifest: _Manifest, wanted: str | None) -> _ModelEntry:
-    names = [m.name for m in manifest.models]
+    return _choose("model", {m.name: m for m in manifest.models}, wanted)
+
+
+def _choose(kind: str, entries: dict[str, _Entry], wanted: str | None) -> _Entry:
+    """The entry named `wanted`, or the run's only one; the error lists what there is."""
+    names = ", ".join(entries)
     if wanted is None:
-        if len(manifest.models) == 1:
-            return manifest.models[0]
+        if len(entries) == 1:
+            return next(iter(entries.values()))
         raise InputFileError(
-            f"the run has {len(names)} models and a submission describes one",
-            hint=f"choose with --model ({', '.join(names)})",
+            f"the run has {len(entries)} {kind}s and a submission describes one",
+            hint=f"choose with --{kind} ({names})",
         )
-    for entry in manifest.models:
-        if entry.name == wanted:
-            return entry
-    raise InputFileError(f"the run has no model {wanted!r}", hint=f"it has: {', '.join(names)}")
+    if wanted not in entries:
+        raise InputFileError(f"the run has no {kind} {wanted!r}", hint=f"it has: {names}")
+    return entries[wanted]
 
 
 def _canonical_rows(

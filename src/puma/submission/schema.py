@@ -28,22 +28,8 @@ from pydantic import (
 from puma.errors import InputFileError
 from puma.jsonio import read_json
 
-SCHEMA_VERSION = "1.0.0"
 SCHEMA_ID = "https://pumacp.github.io/puma-community/schema/submission.v1.json"
 MAX_SUBMISSION_BYTES = 4 << 20  # a submission is a few KB; anything this large is not one
-
-SCENARIOS = ("triage_jira", "effort_tawos", "prioritization_jira")
-STRATEGIES = (
-    "zero_shot",
-    "zero_shot_cot",
-    "few_shot_3",
-    "few_shot_6",
-    "cot_few_shot",
-    "rcoif",
-    "contextual_anchoring",
-    "egi",
-    "self_consistency",
-)
 
 # PUMA 4.0 refuses notes that look like personal data; a note we write must pass the same test.
 _PERSONAL_DATA = {
