@@ -63,8 +63,9 @@ def _options(
 
 def _headline(document: dict[str, Any]) -> Table:
     table = Table(title="headline (baseline, all items)")
-    for column in ("suite", "model", "strategy", "n", "metric", "point [interval]"):
+    for column in ("suite", "model", "strategy", "n", "metric"):
         table.add_column(column)
+    table.add_column("point [interval]", no_wrap=True)
     for cell in document["cells"]:
         key = cell["cell"]
         if key["slice"] is not None or key["perturbation"] != "none":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,6 +100,20 @@ def iter_bootstrap_counts(
             out[start : start + b] = np.bincount(cells.ravel(), minlength=b * n).reshape(b, n)
         yield out
         done += rows
+
+
+def _prefetched(chunks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """Draw the next chunk in a worker thread while the caller uses this one. NumPy's random
+    draws and take() run without the GIL, so drawing overlaps the products; one worker keeps the
+    draws in order, so the stream is the same as drawn serially."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        pending = worker.submit(next, chunks, None)
+        while True:
+            chunk = pending.result()
+            if chunk is None:
+                return
+            pending = worker.submit(next, chunks, None)
+            yield chunk
 
 
 def iter_sign_flips(n: int, flips: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -240,7 +255,8 @@ class ResamplingEngine:
         boots = {h: np.empty(self.resamples) for h in range(len(self._stats))}
         rng = np.random.Generator(np.random.PCG64(self._seeds[0]))
         done = 0
-        for counts in iter_bootstrap_counts(n, self.resamples, rng, permutation=permutation):
+        chunks = iter_bootstrap_counts(n, self.resamples, rng, permutation=permutation)
+        for counts in _prefetched(chunks):
             rows = slice(done, done + counts.shape[0])
             sums = mask_sums(counts) if self._any_sum() else []
             for h, stat in enumerate(self._stats):
