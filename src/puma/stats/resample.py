@@ -45,7 +45,7 @@ class Distribution:
 
 @dataclass
 class _SumStat:
-    columns: np.ndarray  # global column indices into the combined sums
+    columns: np.ndarray  # indices into the engine's deduplicated columns
     mask: int
     fn: SumFunction
 
@@ -54,6 +54,7 @@ class _SumStat:
 class _CountStat:
     mask: int
     fn: CountFunction
+    outputs: int  # fn returns (r,) when 1, else (r, outputs)
 
 
 @dataclass
@@ -69,6 +70,100 @@ class _Masks:
             self.index[key] = len(self.arrays)
             self.arrays.append(mask)
         return self.index[key]
+
+
+class _SumPlan:
+    """How one weights matrix (counts, flips or ones; columns in atom order) becomes, per mask,
+    the weighted sums of exactly the columns that mask's statistics read.
+
+    Items are grouped into atoms (one membership pattern across masks) and laid out atom by atom,
+    so a mask's sums are the sum over its atoms of one matrix product per atom: the work is one
+    pass over the items whatever the number of slices. Integer-valued columns (indicators,
+    counts) go through an exact float32 product, the rest through float64."""
+
+    def __init__(
+        self, matrix: np.ndarray, masks: dict[int, np.ndarray], needs: dict[int, set[int]]
+    ):
+        n = matrix.shape[0]
+        ids = sorted(masks)
+        if ids:
+            signature = np.packbits(np.column_stack([masks[m] for m in ids]), axis=1)
+            keys, atom_of_item = np.unique(signature, axis=0, return_inverse=True)
+            atom_of_item = atom_of_item.ravel()
+        else:
+            keys, atom_of_item = np.zeros((1, 1)), np.zeros(n, dtype=np.int64)
+        self.order = np.argsort(atom_of_item, kind="stable")  # position -> item
+        self.position = np.empty(n, dtype=np.int64)
+        self.position[self.order] = np.arange(n)  # item -> position
+        bounds = np.searchsorted(atom_of_item[self.order], np.arange(len(keys) + 1))
+        integral = np.all(matrix == np.round(matrix), axis=0) & np.all(
+            np.abs(matrix) < 2**20, axis=0
+        )
+        atoms_of_mask = {m: np.unique(atom_of_item[masks[m]]).tolist() for m in ids}
+        # Per atom: the columns any mask holding it reads, exact ones first.
+        self.atoms: list[tuple[int, int, np.ndarray, np.ndarray, list[int]]] = []
+        atom_columns: list[dict[int, int]] = []
+        for a in range(len(keys)):
+            wanted = sorted(set().union(*(needs[m] for m in ids if a in atoms_of_mask[m])))
+            exact = [c for c in wanted if integral[c]]
+            real = [c for c in wanted if not integral[c]]
+            rows = self.order[bounds[a] : bounds[a + 1]]
+            self.atoms.append(
+                (
+                    int(bounds[a]),
+                    int(bounds[a + 1]),
+                    np.ascontiguousarray(matrix[np.ix_(rows, exact)], dtype=np.float32),
+                    np.ascontiguousarray(matrix[np.ix_(rows, real)]),
+                    exact + real,
+                )
+            )
+            atom_columns.append({c: i for i, c in enumerate(exact + real)})
+        # Per mask: its sorted columns, and where each sits in each of its atoms' sums.
+        self.columns: dict[int, np.ndarray] = {}
+        self.gather: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for m in ids:
+            columns = np.array(sorted(needs[m]), dtype=np.int64)
+            self.columns[m] = columns
+            self.gather[m] = [
+                (a, np.array([atom_columns[a][c] for c in columns], dtype=np.int64))
+                for a in atoms_of_mask[m]
+            ]
+
+    def locate(self, mask: int, columns: np.ndarray) -> np.ndarray:
+        """Positions of a statistic's columns within its mask's sums."""
+        return np.searchsorted(self.columns[mask], columns)
+
+    def sums(self, weights: np.ndarray, only: set[int] | None = None) -> dict[int, np.ndarray]:
+        """Per mask (all, or those in `only`), the weighted sums of its columns: (r, k_mask)."""
+        masks = [m for m in self.gather if only is None or m in only]
+        used = {a for m in masks for a, _ in self.gather[m]}
+        per_atom: dict[int, np.ndarray] = {}
+        for a in used:
+            start, stop, exact, real, columns = self.atoms[a]
+            out = np.empty((weights.shape[0], len(columns)))
+            w = weights[:, start:stop]
+            out[:, : exact.shape[1]] = w @ exact
+            if real.shape[1]:
+                out[:, exact.shape[1] :] = w.astype(np.float64) @ real
+            per_atom[a] = out
+        totals = {}
+        for m in masks:
+            total: np.ndarray | None = None
+            for a, where in self.gather[m]:
+                whole = len(where) == per_atom[a].shape[1] and np.array_equal(
+                    where, np.arange(len(where))
+                )
+                part = per_atom[a] if whole else per_atom[a][:, where]
+                if total is None:
+                    total = part.copy() if whole else part
+                else:
+                    total += part
+            totals[m] = total if total is not None else np.zeros((weights.shape[0], 0))
+        return totals
+
+
+def _width(stat: _SumStat | _CountStat) -> int:
+    return stat.outputs if isinstance(stat, _CountStat) else 1
 
 
 def universe_seed(seed: int, key: str) -> np.random.SeedSequence:
@@ -148,6 +243,7 @@ class ResamplingEngine:
         self._column_index: dict[bytes, int] = {}
         self._masks = _Masks()
         self._stats: list[_SumStat | _CountStat] = []
+        self._handles: list[tuple[int, int | None]] = []  # handle -> (statistic, output)
         self._tests: list[tuple[int, int]] = []
         self._result: dict[int, Distribution] = {}
         self._p_values: list[float] = []
@@ -162,18 +258,30 @@ class ResamplingEngine:
             raise ValueError(f"columns have {columns.shape[0]} rows, the universe {self.n}")
         index = np.array([self._column(columns[:, j]) for j in range(columns.shape[1])])
         self._stats.append(_SumStat(index, self._masks.add(np.asarray(mask, bool)), fn))
-        return len(self._stats) - 1
+        self._handles.append((len(self._stats) - 1, None))
+        return len(self._handles) - 1
 
     def add_counts(self, mask: np.ndarray, fn: CountFunction) -> int:
         """A statistic computed from the counts of the masked items (r, m), in universe order;
         called with a row of ones for the point."""
-        self._stats.append(_CountStat(self._masks.add(np.asarray(mask, bool)), fn))
-        return len(self._stats) - 1
+        return self.add_counts_group(mask, fn, 1)[0]
+
+    def add_counts_group(self, mask: np.ndarray, fn: CountFunction, outputs: int) -> list[int]:
+        """Several statistics from one function of the counts, (r, m) -> (r, outputs): e.g. three
+        quantiles of one column share one cumulative sum."""
+        self._stats.append(_CountStat(self._masks.add(np.asarray(mask, bool)), fn, outputs))
+        stat = len(self._stats) - 1
+        first = len(self._handles)
+        if outputs == 1:
+            self._handles.append((stat, None))
+        else:
+            self._handles.extend((stat, k) for k in range(outputs))
+        return list(range(first, len(self._handles)))
 
     def add_sign_flip_test(self, a: int, b: int) -> int:
         """A paired permutation test of stat a - stat b: per item, swap the two sides at random.
         Both must be sum statistics over the same items with the same layout and function."""
-        sa, sb = self._stats[a], self._stats[b]
+        sa, sb = self._stats[self._handles[a][0]], self._stats[self._handles[b][0]]
         if not (isinstance(sa, _SumStat) and isinstance(sb, _SumStat)):
             raise ValueError("sign-flip tests need sum statistics")
         if sa.mask != sb.mask or len(sa.columns) != len(sb.columns):
@@ -201,102 +309,63 @@ class ResamplingEngine:
     def run(self) -> None:
         n = self.n
         matrix = np.column_stack(self._columns) if self._columns else np.zeros((n, 0))
-        # Integer-valued columns go through an exact float32 product; the rest through float64.
-        integral = np.all(matrix == np.round(matrix), axis=0) & np.all(
-            np.abs(matrix) < 2**20, axis=0
-        )
-        exact_cols = np.flatnonzero(integral)
-        real_cols = np.flatnonzero(~integral)
-        atoms, order, atom_of_mask = self._atoms()
-        permutation = np.empty(n, dtype=np.int64)
-        permutation[order] = np.arange(n)  # item -> position in atom order
-        sorted_exact = np.ascontiguousarray(matrix[np.ix_(order, exact_cols)], dtype=np.float32)
-        sorted_real = np.ascontiguousarray(matrix[np.ix_(order, real_cols)])
-        combine = np.empty(matrix.shape[1], dtype=np.int64)
-        combine[exact_cols] = np.arange(len(exact_cols))
-        combine[real_cols] = len(exact_cols) + np.arange(len(real_cols))
-
-        def mask_sums(weights: np.ndarray) -> list[np.ndarray]:
-            """Per mask, (r, K) column sums weighted by rows of `weights` (atom order)."""
-            per_atom = []
-            for start, stop in atoms:
-                w = weights[:, start:stop]
-                sums = np.empty((weights.shape[0], matrix.shape[1]))
-                sums[:, : len(exact_cols)] = w @ sorted_exact[start:stop]
-                if len(real_cols):
-                    sums[:, len(exact_cols) :] = w.astype(np.float64) @ sorted_real[start:stop]
-                per_atom.append(sums)
-            totals = []
-            for members in atom_of_mask:
-                total = per_atom[members[0]].copy() if members else np.zeros_like(per_atom[0])
-                for a in members[1:]:
-                    total += per_atom[a]
-                totals.append(total)
-            return totals
-
-        mask_items = [np.flatnonzero(m) for m in self._masks.arrays]
+        sum_stats = [(i, s) for i, s in enumerate(self._stats) if isinstance(s, _SumStat)]
+        count_stats = [(i, s) for i, s in enumerate(self._stats) if isinstance(s, _CountStat)]
+        needs: dict[int, set[int]] = {}
+        for _, stat in sum_stats:
+            needs.setdefault(stat.mask, set()).update(stat.columns.tolist())
+        plan = _SumPlan(matrix, {m: self._masks.arrays[m] for m in needs}, needs)
+        located = {i: plan.locate(stat.mask, stat.columns) for i, stat in sum_stats}
+        items = [np.flatnonzero(m) for m in self._masks.arrays]
 
         # Points and jackknife.
-        totals = mask_sums(np.ones((1, n), dtype=np.float32))
-        points: dict[int, float] = {}
+        totals = plan.sums(np.ones((1, n), dtype=np.float32))
+        points: dict[int, np.ndarray] = {}
         jacks: dict[int, np.ndarray] = {}
-        for h, stat in enumerate(self._stats):
-            items = mask_items[stat.mask]
-            if isinstance(stat, _SumStat):
-                cols = combine[stat.columns]
-                total = totals[stat.mask][0, cols]
-                points[h] = float(stat.fn(total[None, :])[0])
-                jacks[h] = np.asarray(stat.fn(total[None, :] - matrix[np.ix_(items, stat.columns)]))
-            else:
-                points[h] = float(stat.fn(np.ones((1, len(items)), dtype=np.float32))[0])
-                jacks[h] = self._count_jackknife(stat.fn, len(items))
+        for i, stat in sum_stats:
+            total = totals[stat.mask][0, located[i]]
+            points[i] = np.asarray(stat.fn(total[None, :]))
+            jacks[i] = np.asarray(
+                stat.fn(total[None, :] - matrix[np.ix_(items[stat.mask], stat.columns)])
+            )
+        for i, stat in count_stats:
+            m = len(items[stat.mask])
+            points[i] = np.asarray(stat.fn(np.ones((1, m), dtype=np.float32)))
+            jacks[i] = self._count_jackknife(stat.fn, m, stat.outputs)
 
-        # Bootstrap.
-        boots = {h: np.empty(self.resamples) for h in range(len(self._stats))}
+        # Bootstrap: every statistic from the same chunks of counts.
+        boots = {
+            i: np.empty(self.resamples if _width(s) == 1 else (self.resamples, _width(s)))
+            for i, s in enumerate(self._stats)
+        }
+        count_positions = {i: plan.position[items[stat.mask]] for i, stat in count_stats}
         rng = np.random.Generator(np.random.PCG64(self._seeds[0]))
         done = 0
-        chunks = iter_bootstrap_counts(n, self.resamples, rng, permutation=permutation)
+        chunks = iter_bootstrap_counts(n, self.resamples, rng, permutation=plan.position)
         for counts in _prefetched(chunks):
             rows = slice(done, done + counts.shape[0])
-            sums = mask_sums(counts) if self._any_sum() else []
-            for h, stat in enumerate(self._stats):
-                if isinstance(stat, _SumStat):
-                    boots[h][rows] = stat.fn(sums[stat.mask][:, combine[stat.columns]])
-                else:
-                    positions = permutation[mask_items[stat.mask]]
-                    boots[h][rows] = stat.fn(counts[:, positions])
+            sums = plan.sums(counts) if sum_stats else {}
+            for i, stat in sum_stats:
+                boots[i][rows] = stat.fn(sums[stat.mask][:, located[i]])
+            for i, stat in count_stats:
+                boots[i][rows] = stat.fn(counts[:, count_positions[i]])
             done += counts.shape[0]
 
-        self._result = {
-            h: Distribution(points[h], boots[h], jacks[h], len(mask_items[self._stats[h].mask]))
-            for h in range(len(self._stats))
-        }
-        self._p_values = self._run_tests(totals, mask_sums, combine, order)
+        self._result = {}
+        for handle, (i, output) in enumerate(self._handles):
+            point, boot, jack = points[i], boots[i], jacks[i]
+            if output is not None:
+                point, boot = point[..., output], boot[:, output]
+                jack = jack[:, output] if jack.size else jack
+            n_items = len(items[self._stats[i].mask])
+            self._result[handle] = Distribution(float(np.ravel(point)[0]), boot, jack, n_items)
+        self._p_values = self._run_tests(plan, totals, located)
 
-    def _any_sum(self) -> bool:
-        return any(isinstance(s, _SumStat) for s in self._stats)
-
-    def _atoms(self) -> tuple[list[tuple[int, int]], np.ndarray, list[list[int]]]:
-        """Partition the items by which masks hold them; return atom ranges in the sorted order,
-        the sort order (position -> item), and each mask's atoms."""
-        masks = self._masks.arrays or [np.ones(self.n, bool)]
-        signature = np.packbits(np.column_stack(masks), axis=1)
-        keys, atom_of_item = np.unique(signature, axis=0, return_inverse=True)
-        atom_of_item = atom_of_item.ravel()
-        order = np.argsort(atom_of_item, kind="stable")
-        bounds = np.searchsorted(atom_of_item[order], np.arange(len(keys) + 1))
-        ranges = [(int(bounds[a]), int(bounds[a + 1])) for a in range(len(keys))]
-        members = []
-        for m in masks:
-            held = np.unique(atom_of_item[m])
-            members.append([int(a) for a in held])
-        return ranges, order, members
-
-    def _count_jackknife(self, fn: CountFunction, m: int) -> np.ndarray:
+    def _count_jackknife(self, fn: CountFunction, m: int, outputs: int) -> np.ndarray:
         """Leave-one-out values of a count statistic, in blocks of rows of (ones - identity)."""
         if m < 3:
             return np.array([])
-        out = np.empty(m)
+        out = np.empty((m,) if outputs == 1 else (m, outputs))
         block = max(1, _JACK_CELLS // m)
         for start in range(0, m, block):
             stop = min(m, start + block)
@@ -306,11 +375,7 @@ class ResamplingEngine:
         return out
 
     def _run_tests(
-        self,
-        totals: list[np.ndarray],
-        mask_sums: Callable[[np.ndarray], list[np.ndarray]],
-        combine: np.ndarray,
-        order: np.ndarray,
+        self, plan: _SumPlan, totals: dict[int, np.ndarray], located: dict[int, np.ndarray]
     ) -> list[float]:
         if not self._tests:
             return []
@@ -318,16 +383,16 @@ class ResamplingEngine:
             return [float("nan")] * len(self._tests)
         rng = np.random.Generator(np.random.PCG64(self._seeds[1]))
         exceed = np.zeros(len(self._tests), dtype=np.int64)
-        observed = []
-        for a, b in self._tests:
-            observed.append(abs(self._result[a].point - self._result[b].point))
+        observed = [abs(self._result[a].point - self._result[b].point) for a, b in self._tests]
+        tested = {self._stats[self._handles[a][0]].mask for a, _ in self._tests}
         for flips in iter_sign_flips(self.n, self.permutations, rng):
             # Drawn in universe order, like the counts, so slicing never changes an item's flips.
-            sums = mask_sums(flips[:, order])
+            sums = plan.sums(flips[:, plan.order], only=tested)
             for t, (a, b) in enumerate(self._tests):
-                sa, sb = self._stats[a], self._stats[b]
+                ia, ib = self._handles[a][0], self._handles[b][0]
+                sa, sb = self._stats[ia], self._stats[ib]
                 assert isinstance(sa, _SumStat) and isinstance(sb, _SumStat)
-                ca, cb = combine[sa.columns], combine[sb.columns]
+                ca, cb = located[ia], located[ib]
                 total = totals[sa.mask][0]
                 moved = sums[sa.mask]
                 # Swapping item i moves its a-row to side b and its b-row to side a.
