@@ -11,8 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from puma.suites.bundled import list_suites, suite_overview
-
 HASH_PREFIX = 12
 EXAMPLE_TEXT_LIMIT = 600  # characters of the example's description shown by `show`
 
@@ -34,6 +32,8 @@ def _print_json(data: Any) -> None:
 @suites_app.command("list")
 def list_command(as_json: JsonOption = False) -> None:
     """List the bundled suites: id, version, task, sizes, labels and content-hash prefix."""
+    from puma.suites import list_suites  # on use: the suites package loads pyarrow
+
     manifests = list_suites()
     console = Console()  # per call, so the terminal width (COLUMNS) is read when printing
     if as_json:
@@ -71,6 +71,8 @@ def show_command(
     """Show one suite: datasheet summary, gold distribution, one item and the full content hash.
 
     Loading checks the data against its content hash; a modified file is an error (exit 2)."""
+    from puma.suites import suite_overview
+
     overview = suite_overview(suite_id)
     console = Console()
     if as_json:

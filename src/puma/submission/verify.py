@@ -216,12 +216,9 @@ def _load_suite_for(
 
 
 def _load_suite(suite_ref: str) -> Suite:
-    try:
-        from puma.suites import load_suite  # type: ignore[attr-defined]
-    except ImportError:  # the package's public loader; bundled suites while it is not exported
-        from puma.suites.bundled import load_suite
-    suite: Suite = load_suite(suite_ref)
-    return suite
+    from puma.suites import load_suite  # on use: keeps verify-hash's start-up light
+
+    return load_suite(suite_ref)
 
 
 # --- the remote verifier -------------------------------------------------------------------------
