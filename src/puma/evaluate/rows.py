@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -179,6 +179,9 @@ def group_rows(
 
 
 def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> SuiteRows:
+    if suite.is_classification and not suite.labels:
+        # A manifest without labels: the gold values seen are the label set.
+        suite = replace(suite, labels=tuple(sorted({str(r["gold"]) for r in rows})))
     universe = sorted({str(r["instance_id"]) for r in rows})
     position = {iid: i for i, iid in enumerate(universe)}
     slice_values: dict[str, list[str | None]] = {}

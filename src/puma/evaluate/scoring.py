@@ -39,6 +39,21 @@ Lazy = Callable[[], Any]
 
 
 @dataclass(frozen=True)
+class _PairedMetric:
+    name: str
+    fn: SumFunction
+    binary: bool  # a 0/1 outcome per item: McNemar applies
+    numerator: Callable[[np.ndarray], np.ndarray] | None  # per-item numerator of a ratio metric
+
+
+@dataclass(frozen=True)
+class _Paired:
+    difference: Lazy
+    test: str
+    p_value: Lazy
+
+
+@dataclass(frozen=True)
 class ScoringOptions:
     resamples: int = 10_000
     seed: int = 42
@@ -334,18 +349,22 @@ class _SuitePlan:
 
     # Pairs ------------------------------------------------------------------------------------
 
-    def _paired_metrics(self) -> list[tuple[str, SumFunction, bool]]:
-        """(name, function, binary) of the metrics compared between paired sides; a binary one
-        gets McNemar's exact test when every item has one row per side."""
+    def _paired_metrics(self) -> list[_PairedMetric]:
+        """The metrics compared between paired sides. A binary one gets McNemar's exact test
+        when every item has one row per side; a ratio one gets a delta-method SE."""
+        L = len(self.suite.labels)
         if self.suite.is_classification:
             cs = self.classification
             return [
-                ("accuracy", cs.accuracy, True),
-                ("f1_macro", cs.f1_macro, False),
-                ("kappa", cs.kappa, False),
+                _PairedMetric("accuracy", cs.accuracy, True, lambda c: c[:, 2 : 2 + L].sum(1)),
+                _PairedMetric("f1_macro", cs.f1_macro, False, None),
+                _PairedMetric("kappa", cs.kappa, False, None),
             ]
         es = self.estimation
-        return [("mae", es.mae, False), ("within_one_step", es.within_one_step, True)]
+        return [
+            _PairedMetric("mae", es.mae, False, lambda c: c[:, 2]),
+            _PairedMetric("within_one_step", es.within_one_step, True, lambda c: c[:, 3]),
+        ]
 
     def _outcome(self, rows: CellRows) -> np.ndarray:
         """Per row 0/1: right answer (classification) or within one step (estimation)."""
@@ -355,9 +374,9 @@ class _SuitePlan:
 
     def _paired(
         self, a: CellRows, b: CellRows, *, tests: bool
-    ) -> tuple[np.ndarray, dict[str, tuple[Lazy, int | None, str, Lazy]]] | None:
-        """Restrict both sides to the items they share and register a - b for each paired metric:
-        name -> (difference summary, sign-flip test handle, test name, McNemar result)."""
+    ) -> tuple[np.ndarray, dict[str, _Paired]] | None:
+        """Register a - b of each paired metric over the items both sides hold, with a test
+        when asked; None when they share no item."""
         shared = a.mask(self.n) & b.mask(self.n)
         if not shared.any():
             return None
@@ -366,35 +385,31 @@ class _SuitePlan:
         ca, cb = self._columns(a), self._columns(b)
         a = a.subset(shared[a.item])
         b = b.subset(shared[b.item])
-        single = len(a) == int(shared.sum()) == len(b)
-        out: dict[str, tuple[Lazy, int | None, str, Lazy]] = {}
-        for name, fn, binary in self._paired_metrics():
-            ha = self.engine.add_sum(ca, shared, fn)
-            hb = self.engine.add_sum(cb, shared, fn)
+        one_row_per_item = len(a) == int(shared.sum()) == len(b)
+        same_counts = np.array_equal(ca[shared][:, 0], cb[shared][:, 0])
+        out: dict[str, _Paired] = {}
+        for metric in self._paired_metrics():
+            ha = self.engine.add_sum(ca, shared, metric.fn)
+            hb = self.engine.add_sum(cb, shared, metric.fn)
             se = None
-            if name in ("accuracy", "mae", "within_one_step"):
-                column = {"accuracy": None, "mae": 2, "within_one_step": 3}[name]
-                if column is None:
-                    na = ca[shared][:, 2 : 2 + len(self.suite.labels)].sum(axis=1)
-                    nb = cb[shared][:, 2 : 2 + len(self.suite.labels)].sum(axis=1)
-                else:
-                    na, nb = ca[shared][:, column], cb[shared][:, column]
-                if np.array_equal(ca[shared][:, 0], cb[shared][:, 0]):
-                    se = ratio_se(na - nb, ca[shared][:, 0])
+            if metric.numerator is not None and same_counts:
+                per_item = metric.numerator(ca[shared]) - metric.numerator(cb[shared])
+                se = ratio_se(per_item, ca[shared][:, 0])
             difference = self._difference(ha, hb, se)
             if not tests:
-                out[name] = (difference, None, "", lambda: None)
-            elif binary and single:
+                out[metric.name] = _Paired(difference, "", lambda: None)
+            elif metric.binary and one_row_per_item:
                 oa, ob = self._outcome(a), self._outcome(b)
-                out[name] = (
+                out[metric.name] = _Paired(
                     difference,
-                    None,
                     "mcnemar-exact",
                     lambda oa=oa, ob=ob: clean_float(mcnemar_exact(oa, ob)[0]),
                 )
             else:
                 test = self.engine.add_sign_flip_test(ha, hb)
-                out[name] = (difference, test, "sign-flip-permutation", lambda t=test: self._p(t))
+                out[metric.name] = _Paired(
+                    difference, "sign-flip-permutation", lambda t=test: self._p(t)
+                )
         return shared, out
 
     def _p(self, test: int) -> float | None:
@@ -426,7 +441,7 @@ class _SuitePlan:
                 if paired is None:
                     continue
                 shared, metrics = paired
-                for name, (difference, _, test, p_value) in metrics.items():
+                for name, result in metrics.items():
                     out.append(
                         {
                             "suite_id": self.suite.id,
@@ -435,10 +450,10 @@ class _SuitePlan:
                             "b": kb.model,
                             "metric": name,
                             "n": int(shared.sum()),
-                            "difference": difference,
-                            "p_value": p_value,
+                            "difference": result.difference,
+                            "p_value": result.p_value,
                             "p_adjusted": None,
-                            "test": test,
+                            "test": result.test,
                             "correction": self.options.correction,
                         }
                     )
@@ -467,7 +482,7 @@ class _SuitePlan:
                 "strategy": key.strategy,
                 "perturbation": key.perturbation,
                 "n_pairs": int(shared.sum()),
-                "changes": {name: m[0] for name, m in metrics.items()},
+                "changes": {name: m.difference for name, m in metrics.items()},
             }
             entry.update(
                 self._flips(base.subset(shared[base.item]), pert.subset(shared[pert.item]))
@@ -536,9 +551,9 @@ class _SuitePlan:
                         "a": name_a,
                         "b": name_b,
                         "n_pairs": int(shared.sum()),
-                        "gaps": {name: m[0] for name, m in metrics.items()},
-                        "p_values": {name: m[3] for name, m in metrics.items()},
-                        "tests": {name: m[2] for name, m in metrics.items()},
+                        "gaps": {name: m.difference for name, m in metrics.items()},
+                        "p_values": {name: m.p_value for name, m in metrics.items()},
+                        "tests": {name: m.test for name, m in metrics.items()},
                     }
                 )
         return out
