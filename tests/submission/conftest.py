@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from puma.predictions import FULL_SCHEMA
+from puma.runner.ledger import LedgerWriter
 from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS
 
 SUITE_FOR_TASK = {
@@ -169,19 +170,12 @@ def make_run(
         pa.Table.from_pylist(full_rows, schema=FULL_SCHEMA), root / "predictions_full.parquet"
     )
 
-    lines: list[str] = []
-    previous = ""
-    entries = ledger + (
-        [{"type": "footer", "seq": len(ledger), "calls": len(full_rows)}] if completed else []
-    )
-    for entry in entries:
-        entry = {**entry, "prev_hash": previous}
-        if entry["type"] == "footer":
-            entry["last_hash"] = previous
-        line = json.dumps(entry, sort_keys=True, separators=(",", ":"))
-        lines.append(line)
-        previous = _line_hash(line)
-    (root / "run.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    writer = LedgerWriter.create(root / "run.jsonl")  # the runner's own writer: a real chain
+    for entry in ledger:
+        writer.append(entry["type"], {k: v for k, v in entry.items() if k not in ("type", "seq")})
+    if completed:
+        writer.append("footer", {"calls": len(full_rows)})
+    writer.close()
 
     manifest = {
         "schema_version": "manifest-1.0",

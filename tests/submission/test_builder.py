@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from puma.errors import InputFileError
+from puma.errors import CheckFailed, InputFileError
 from puma.integrity import hash_predictions_file
 from puma.submission import Consents, build_submission
 from puma.submission.schema import personal_data_in, submission_problems
@@ -257,3 +257,15 @@ def test_a_run_folder_missing_a_file_says_which(
     with pytest.raises(InputFileError) as caught:
         build(run, tmp_path / "out")
     assert missing in str(caught.value)
+
+
+def test_a_run_whose_ledger_was_edited_is_not_packaged(run_factory: RunFactory, tmp_path: Path):
+    run = run_factory(task="triage")
+    ledger = run / "run.jsonl"
+    lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace('{', '{ ', 1)  # same JSON, other bytes: the chain must see it
+    ledger.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(CheckFailed, match="hash chain is broken") as caught:
+        build(run, tmp_path / "out")
+    assert caught.value.where == f"{ledger}:4"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -22,6 +22,7 @@ from puma.integrity import hash_predictions_file, predictions_summary_hash, rend
 from puma.jsonio import dumps_line, iter_jsonl, read_json, write_json, write_text_atomic
 from puma.predictions import BASELINE, CANONICAL_COLUMNS
 from puma.runfolder import RunFolder
+from puma.runner.ledger import verify_chain
 from puma.submission.mapping import PROFILES, profile_for, scenario_for, strategy_for
 from puma.submission.package import PredictionsRecord, Provenance, SubmissionFiles
 from puma.submission.schema import Submission, personal_data_in, submission_problems
@@ -526,20 +527,24 @@ def _scrub_source(source: str) -> str:
 
 
 def _ledger_summary(folder: RunFolder) -> dict[str, Any]:
+    """The ledger's line count and the hash of its last line, after checking its whole chain:
+    a run whose ledger was edited, or that never finished, is not packaged."""
     if not folder.ledger.is_file():
         raise InputFileError("run.jsonl (the ledger) is missing", where=str(folder.ledger))
-    last: dict[str, Any] | None = None
-    lines = 0
-    for _, obj in iter_jsonl(folder.ledger):
-        last = obj
-        lines += 1
-    if last is None or last.get("type") != "footer":
+    report = verify_chain(folder.ledger)
+    if not report.ok:
+        raise CheckFailed(
+            f"the ledger's hash chain is broken: {report.reason}",
+            where=f"{folder.ledger}:{report.broken_line}",
+            hint=f"`puma ledger verify {folder.root}` shows the line; re-run or resume the run",
+        )
+    if not report.complete:
         raise InputFileError(
             "the ledger has no footer: the run did not finish",
             where=str(folder.ledger),
             hint=f"finish it with `puma run --resume {folder.root}`",
         )
-    return {"last_hash": last.get("last_hash"), "lines": lines}
+    return {"last_hash": report.last_hash, "lines": report.lines}
 
 
 def _confidence_intervals(
