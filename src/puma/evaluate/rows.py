@@ -129,15 +129,23 @@ def _float(value: Any) -> float:
     return number if math.isfinite(number) else math.nan
 
 
-def _probs(text: Any, labels: Sequence[str], where: str) -> np.ndarray | None:
-    if text is None:
+def _json_object(text: Any, column: str, where: str) -> dict[str, Any] | None:
+    """A JSON-object cell (stored as text in the parquet), None when empty."""
+    if text is None or text == "":
         return None
     try:
         data = json.loads(text) if isinstance(text, str) else text
     except json.JSONDecodeError as exc:
-        raise InputFileError(f"label_probs is not JSON: {exc.msg}", where=where) from exc
+        raise InputFileError(f"{column} is not JSON: {exc.msg}", where=where) from exc
     if not isinstance(data, dict):
-        raise InputFileError("label_probs must be a JSON object label -> probability", where=where)
+        raise InputFileError(f"{column} must be a JSON object", where=where)
+    return data
+
+
+def _probs(text: Any, labels: Sequence[str], where: str) -> np.ndarray | None:
+    data = _json_object(text, "label_probs", where)
+    if data is None:
+        return None
     vector = np.array([max(_float(data.get(label, 0.0)), 0.0) for label in labels])
     vector = np.nan_to_num(vector, nan=0.0)
     total = vector.sum()
@@ -145,14 +153,7 @@ def _probs(text: Any, labels: Sequence[str], where: str) -> np.ndarray | None:
 
 
 def _slices(text: Any, where: str) -> dict[str, str]:
-    if text is None or text == "":
-        return {}
-    try:
-        data = json.loads(text) if isinstance(text, str) else text
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"slices is not JSON: {exc.msg}", where=where) from exc
-    if not isinstance(data, dict):
-        raise InputFileError("slices must be a JSON object field -> value", where=where)
+    data = _json_object(text, "slices", where) or {}
     return {str(k): str(v) for k, v in data.items() if v is not None}
 
 

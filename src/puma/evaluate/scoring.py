@@ -30,7 +30,7 @@ from puma.stats.metrics import (
 )
 from puma.stats.paired import Correction, adjust, mcnemar_exact
 from puma.stats.point import confusion_matrix
-from puma.stats.resample import ResamplingEngine, SumFunction
+from puma.stats.resample import Distribution, ResamplingEngine, SumFunction
 
 # Perturbation pairs whose gap is a fairness measure: group -> (a, b), reported as a - b.
 FAIRNESS_GROUPS: dict[str, tuple[str, str]] = {"gender": ("gender-male", "gender-female")}
@@ -130,22 +130,22 @@ class _SuitePlan:
         stats = self.classification if self.suite.is_classification else self.estimation
         return stats.columns(rows.item, rows.gold, rows.pred, self.n)
 
-    def _summary(self, handle: int, se: float | Lazy | None = None) -> Lazy:
-        def build() -> dict[str, Any]:
-            d = self.engine.distribution(handle)
-            value = se() if callable(se) else se
-            return summarize(
-                d.point,
-                d.boot,
-                d.jack,
-                level=self.options.level,
-                method=self.options.method,
-                n=d.n,
-                seed=self.options.seed,
-                se_analytic=value,
-            )
+    def _summarize(self, d: Distribution, se: float | None) -> dict[str, Any]:
+        return summarize(
+            d.point,
+            d.boot,
+            d.jack,
+            level=self.options.level,
+            method=self.options.method,
+            n=d.n,
+            seed=self.options.seed,
+            se_analytic=se,
+        )
 
-        return build
+    def _summary(self, handle: int, se: float | Lazy | None = None) -> Lazy:
+        return lambda: self._summarize(
+            self.engine.distribution(handle), se() if callable(se) else se
+        )
 
     def _sum_metric(
         self, columns: np.ndarray, mask: np.ndarray, fn: SumFunction, se: float | None = None
@@ -416,20 +416,9 @@ class _SuitePlan:
         return clean_float(self.engine.p_value(test)) if self.options.permutations > 0 else None
 
     def _difference(self, ha: int, hb: int, se: float | None) -> Lazy:
-        def build() -> dict[str, Any]:
-            d = self.engine.distribution(ha).minus(self.engine.distribution(hb))
-            return summarize(
-                d.point,
-                d.boot,
-                d.jack,
-                level=self.options.level,
-                method=self.options.method,
-                n=d.n,
-                seed=self.options.seed,
-                se_analytic=se,
-            )
-
-        return build
+        return lambda: self._summarize(
+            self.engine.distribution(ha).minus(self.engine.distribution(hb)), se
+        )
 
     def _comparisons(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
