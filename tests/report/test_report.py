@@ -82,3 +82,17 @@ def test_every_plot_renders_in_chromium_without_console_errors(
     if os.environ.get("PUMA_UPDATE_SCREENSHOT"):
         (REPO / "docs" / "img").mkdir(parents=True, exist_ok=True)
         (REPO / "docs" / "img" / "report.png").write_bytes(shot)
+
+
+def test_without_matplotlib_the_report_keeps_its_tables(
+    report: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from puma.evaluate import read_metrics
+    from puma.report import plots, render_report
+
+    monkeypatch.setattr(plots, "available", lambda: False)
+    document = read_metrics(report.parent / "metrics.json").model_dump()
+    html = render_report(document, {}, title="no plots")
+    assert "<img" not in html
+    assert "puma-bench[report]" in html
+    assert "Headline" in html and "[0." in html

@@ -78,7 +78,8 @@ def _suite_section(
         ],
     }
     comparisons = [c for c in document["comparisons"] if c["suite_id"] == suite_id]
-    forest = plots.forest_plot(comparisons, PRIMARY[classification])
+    drawing = plots.available()
+    forest = plots.forest_plot(comparisons, PRIMARY[classification]) if drawing else None
     comparison_rows = [
         [
             f"{c['a']} − {c['b']}",
@@ -97,9 +98,10 @@ def _suite_section(
     if classification:
         for c in baseline:
             matrix = c["metrics"]["confusion_matrix"]
-            confusion.append(
-                plots.confusion_plot(matrix["labels"], matrix["matrix"], c["cell"]["model"])
-            )
+            if drawing:
+                confusion.append(
+                    plots.confusion_plot(matrix["labels"], matrix["matrix"], c["cell"]["model"])
+                )
             cal = c["metrics"].get("calibration")
             if cal:
                 reliability[c["cell"]["model"]] = cal["reliability"]
@@ -163,7 +165,7 @@ def _suite_section(
         "forest": forest,
         "comparisons": comparison_rows,
         "confusion": confusion,
-        "reliability": plots.reliability_plot(reliability) if reliability else None,
+        "reliability": plots.reliability_plot(reliability) if reliability and drawing else None,
         "calibration": calibration_rows,
         "speed": speed_rows,
         "slices": slice_rows,
@@ -195,7 +197,8 @@ def render_report(
         title=title,
         document=document,
         suites=[_suite_section(s, by_suite[s], document) for s in sorted(by_suite)],
-        speed_plot=plots.speed_plot(speed_samples),
+        speed_plot=plots.speed_plot(speed_samples) if plots.available() else None,
+        plots_missing=not plots.available(),
         speed_columns=[label for _, label, _ in SPEED_COLUMNS],
         version=__version__,
     )

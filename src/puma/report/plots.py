@@ -7,12 +7,19 @@ when there is nothing to draw. The same data gives the same bytes.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 _COLORS = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b7791f", "#c53030", "#319795")
+
+
+def available() -> bool:
+    """Whether matplotlib (the `report` extra) is installed; without it the report has tables
+    only."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _pyplot() -> Any:
