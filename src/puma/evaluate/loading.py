@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from puma.errors import InputFileError, PumaError, SuiteError
+from puma.errors import InputFileError, SuiteError
 from puma.evaluate.rows import SPEED_COLUMNS, SuiteInfo
 from puma.jsonio import iter_jsonl, read_json
 from puma.predictions import BASELINE
@@ -158,13 +158,8 @@ def _rows_from_canonical(
 ) -> list[dict[str, Any]]:
     """Rows from predictions.jsonl: gold comes from the suite itself, loaded via puma.suites; the
     file carries no timings, perturbations or repetitions."""
-    try:
-        from puma.suites import load_suite  # type: ignore[attr-defined]
-    except ImportError as exc:  # pragma: no cover - only while the suites package is incomplete
-        raise InputFileError(
-            "predictions_full.parquet is missing and suites cannot be loaded to find the gold",
-            where=str(path),
-        ) from exc
+    from puma.suites import load_suite
+
     slice_fields = _slice_fields(manifest)
     loaded: dict[str, Any] = {}
     rows = []
@@ -177,12 +172,7 @@ def _rows_from_canonical(
         if suite_id not in suites:
             raise InputFileError(f"suite {suite_id!r} is not in the manifest", where=where)
         if suite_id not in loaded:
-            try:
-                loaded[suite_id] = load_suite(suite_id)
-            except PumaError:
-                raise
-            except Exception as exc:
-                raise SuiteError(f"cannot load suite {suite_id!r}: {exc}", where=where) from exc
+            loaded[suite_id] = load_suite(suite_id)  # a SuiteError names what is wrong
             declared = suites[suite_id].content_hash
             if declared and loaded[suite_id].content_hash != declared:
                 raise SuiteError(
