@@ -341,7 +341,9 @@ class ResamplingEngine:
         count_positions = {i: plan.position[items[stat.mask]] for i, stat in count_stats}
         rng = np.random.Generator(np.random.PCG64(self._seeds[0]))
         done = 0
-        chunks = iter_bootstrap_counts(n, self.resamples, rng, permutation=plan.position)
+        # Without slices the atom order is the universe order: no column permutation to apply.
+        reorder = None if np.array_equal(plan.position, np.arange(n)) else plan.position
+        chunks = iter_bootstrap_counts(n, self.resamples, rng, permutation=reorder)
         for counts in _prefetched(chunks):
             rows = slice(done, done + counts.shape[0])
             sums = plan.sums(counts) if sum_stats else {}
