@@ -10,8 +10,15 @@ import time
 import httpx
 import pytest
 
+from puma.errors import SpecError
 from puma.runtimes.base import RuntimeCallError
-from puma.runtimes.http import error_message, iter_ndjson, iter_sse_data, retry_after_seconds
+from puma.runtimes.http import (
+    error_message,
+    iter_ndjson,
+    iter_sse_data,
+    normalise_base_url,
+    retry_after_seconds,
+)
 from puma.runtimes.remote import TokenPosition, choice_logprobs, context_warning
 
 pytestmark = pytest.mark.anyio
@@ -103,3 +110,17 @@ def test_no_choice_probabilities_when_the_answer_starts_elsewhere():
     positions = [TokenPosition(token="The", top={"The": -0.1, "A": -2.0})]
 
     assert choice_logprobs(positions, ("Low", "High")) is None
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://127.0.0.1:8000", "http://exa mple:80", "http://:80", "http://h:port"]
+)
+def test_a_url_that_is_not_http_is_a_spec_error_naming_runtime_url(url: str):
+    with pytest.raises(SpecError) as caught:
+        normalise_base_url(url)
+
+    assert caught.value.where == "runtime.url"
+
+
+def test_a_url_without_scheme_gets_http():
+    assert normalise_base_url(" localhost:11434/ ") == "http://localhost:11434"

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -157,7 +158,20 @@ class HttpRuntimeClient:
 def normalise_base_url(url: str) -> str:
     """A base URL without trailing slash; `localhost:11434` gets its missing `http://`."""
     url = url.strip().rstrip("/")
-    return url if "://" in url else f"http://{url}"
+    url = url if "://" in url else f"http://{url}"
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in url
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise SpecError(
+            f"not an http(s) URL: {url!r}",
+            where="runtime.url",
+            hint="e.g. http://127.0.0.1:11434 (Ollama) or http://127.0.0.1:8000 (vLLM)",
+        )
+    return url
 
 
 def api_key_from_env(name: str | None) -> str | None:

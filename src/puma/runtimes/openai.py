@@ -90,6 +90,7 @@ INTERRUPTED_HINT = (
 )
 # Tokenizer endpoints some servers offer, tried in order when a stream carries no usage:
 # llama-cpp-python's server, then llama.cpp's llama-server.
+TOKEN_COUNT_CACHE = 10_000
 TOKENIZE_ENDPOINTS = (
     ("/extras/tokenize", "input", {}),
     ("/tokenize", "content", {"add_special": True}),
@@ -129,6 +130,7 @@ class OpenAICompatibleRuntime(Runtime):
         self._tokenizer: tuple[str, str, dict[str, Any]] | None = None
         self._tokenizer_probed = False
         self._tokenizer_lock = asyncio.Lock()
+        self._token_counts: dict[tuple[str, str], int] = {}  # repetitions reuse their prompt
 
     def serve_hint(self, model: str) -> str:
         return self.preset.serve_hint.format(model=model)
@@ -317,13 +319,19 @@ class OpenAICompatibleRuntime(Runtime):
                 self._tokenizer_probed = True
         if self._tokenizer is None:
             return None
+        if (model, text) in self._token_counts:
+            return self._token_counts[model, text]
         path, field, extra = self._tokenizer
         try:
             result = await self._http.post_json(path, {field: text, **extra})
         except RuntimeCallError:
             return None
         tokens = result.get("tokens") if isinstance(result, dict) else None
-        return len(tokens) if isinstance(tokens, list) else None
+        if not isinstance(tokens, list):
+            return None
+        if len(self._token_counts) < TOKEN_COUNT_CACHE:
+            self._token_counts[model, text] = len(tokens)
+        return len(tokens)
 
     async def _probe_tokenizer(self, model: str) -> tuple[str, str, dict[str, Any]] | None:
         for path, field, extra in TOKENIZE_ENDPOINTS:
