@@ -82,7 +82,7 @@ def wait_for_successes(output: Path, count: int, timeout_s: float = 120.0) -> Pa
     raise AssertionError(f"the run made no {count} successful calls within {timeout_s} s")
 
 
-@pytest.mark.slow  # two `puma run` processes and two server starts: 15-30 s on 2 cores
+# Two `puma run` processes and two server starts: about 13 s on a quiet 2-core machine.
 def test_killed_server_ends_the_run_with_failures_recorded_and_resume_completes_them(
     llama_server_factory: Callable[..., LlamaServer], tmp_path: Path
 ):
