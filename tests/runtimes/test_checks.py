@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from runtime_fakes import LLAMA_MODEL_ALIAS, FakeOllama, LlamaServer
 
-from puma.runtimes.checks import Check, check_remote_runtime, run_remote_checks
+from puma.runtimes.checks import Check, check_remote_runtime
 
 pytestmark = pytest.mark.anyio
 
@@ -49,23 +49,27 @@ async def test_no_model_named_is_a_warning_listing_what_the_server_has(fake_olla
     assert "llama3:latest" in checks["model present"].detail
 
 
-def test_unreachable_runtime_is_one_failed_check_with_how_to_start_it(refused_url: str):
-    checks = run_remote_checks("ollama", url=refused_url, model="llama3", timeout_s=1.0)
+async def test_unreachable_runtime_is_one_failed_check_with_how_to_start_it(refused_url: str):
+    checks = await check_remote_runtime("ollama", url=refused_url, model="llama3", timeout_s=1.0)
 
     assert [(c.name, c.status) for c in checks] == [("runtime reachable", "fail")]
     assert "ollama serve" in (checks[0].fix or "")
 
 
-def test_unset_api_key_variable_fails_the_settings_check(monkeypatch: pytest.MonkeyPatch):
+async def test_unset_api_key_variable_fails_the_settings_check(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("PUMA_TEST_NO_SUCH_KEY", raising=False)
 
-    checks = run_remote_checks("openai", api_key_env="PUMA_TEST_NO_SUCH_KEY")
+    checks = await check_remote_runtime("openai", api_key_env="PUMA_TEST_NO_SUCH_KEY")
 
     assert [(c.name, c.status) for c in checks] == [("runtime settings", "fail")]
 
 
-def test_real_llama_cpp_server_passes_with_an_unknown_version_warning(llama_server: LlamaServer):
-    checks = by_name(run_remote_checks("openai", url=llama_server.url, model=LLAMA_MODEL_ALIAS))
+async def test_real_llama_cpp_server_passes_with_an_unknown_version_warning(
+    llama_server: LlamaServer,
+):
+    checks = by_name(
+        await check_remote_runtime("openai", url=llama_server.url, model=LLAMA_MODEL_ALIAS)
+    )
 
     assert checks["runtime reachable"].status == "ok"
     assert checks["runtime version"].status == "warn"  # llama-cpp-python reports none

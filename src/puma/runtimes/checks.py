@@ -1,12 +1,11 @@
 """Doctor checks for a remote runtime (ollama or openai): reachable, version, model present.
 
-`check_remote_runtime` returns small `Check` values; `puma doctor` renders them. Nothing here
-prints or exits.
+`check_remote_runtime` returns small `Check` values (call it with `asyncio.run` from sync code);
+`puma doctor` renders them. Nothing here prints or exits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -27,28 +26,6 @@ class Check:
     status: CheckStatus
     detail: str
     fix: str | None = None
-
-
-def run_remote_checks(
-    kind: Literal["ollama", "openai"],
-    *,
-    url: str | None = None,
-    model: str | None = None,
-    preset: str | None = None,
-    api_key_env: str | None = None,
-    timeout_s: float = 5.0,
-) -> list[Check]:
-    """The checks of `check_remote_runtime`, for callers without an event loop."""
-    return asyncio.run(
-        check_remote_runtime(
-            kind,
-            url=url,
-            model=model,
-            preset=preset,
-            api_key_env=api_key_env,
-            timeout_s=timeout_s,
-        )
-    )
 
 
 async def check_remote_runtime(

@@ -34,6 +34,7 @@ from puma.runtimes.remote import (
     choice_logprobs,
     context_warning,
     empty_completion_warning,
+    token_positions,
 )
 from puma.spec import RuntimeSpec
 
@@ -184,7 +185,7 @@ class OllamaRuntime(Runtime):
                 if piece:
                     clock.saw_content()
                     parts.append(piece)
-                positions.extend(_positions(obj.get("logprobs")))
+                positions.extend(token_positions(obj.get("logprobs")))
                 if obj.get("done"):
                     final = obj
                     break
@@ -300,23 +301,6 @@ def _content(obj: dict[str, Any], *, chat: bool) -> str:
         message = obj.get("message")
         return str(message.get("content") or "") if isinstance(message, dict) else ""
     return str(obj.get("response") or "")
-
-
-def _positions(logprobs: Any) -> list[TokenPosition]:
-    """Ollama's logprobs: [{token, logprob, top_logprobs: [{token, logprob}, ...]}, ...]."""
-    positions = []
-    for entry in logprobs or []:
-        if not isinstance(entry, dict) or "token" not in entry:
-            continue
-        top = {
-            str(alt["token"]): float(alt["logprob"])
-            for alt in entry.get("top_logprobs") or []
-            if isinstance(alt, dict) and "token" in alt and "logprob" in alt
-        }
-        if not top and "logprob" in entry:
-            top = {str(entry["token"]): float(entry["logprob"])}
-        positions.append(TokenPosition(token=str(entry["token"]), top=top))
-    return positions
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -39,6 +39,7 @@ from puma.runtimes.remote import (
     choice_logprobs,
     context_warning,
     empty_completion_warning,
+    token_positions,
 )
 from puma.spec import RuntimeSpec
 
@@ -396,22 +397,12 @@ def _piece(choice: dict[str, Any], *, chat: bool) -> str:
 
 
 def _positions(logprobs: Any, *, chat: bool) -> list[TokenPosition]:
-    """Chat: {content: [{token, logprob, top_logprobs: [{token, logprob}]}]};
-    completions: {tokens: [...], top_logprobs: [{token: logprob}, ...]}."""
+    """Chat: {content: [{token, logprob, top_logprobs: [...]}]} (OpenAI's shape);
+    completions: {tokens: [...], top_logprobs: [{token: logprob}, ...]} (the legacy shape)."""
     if not isinstance(logprobs, dict):
         return []
     if chat:
-        positions = []
-        for entry in logprobs.get("content") or []:
-            if not isinstance(entry, dict) or "token" not in entry:
-                continue
-            top = {
-                str(alt["token"]): float(alt["logprob"])
-                for alt in entry.get("top_logprobs") or []
-                if isinstance(alt, dict) and "token" in alt and "logprob" in alt
-            }
-            positions.append(TokenPosition(token=str(entry["token"]), top=top))
-        return positions
+        return token_positions(logprobs.get("content"))
     tokens = logprobs.get("tokens") or []
     tops = logprobs.get("top_logprobs") or []
     return [

@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 CHOICE_METHOD = "top-k at the answer position; choices outside the top k get its smallest logprob"
 TOP_LOGPROBS = 20  # the most Ollama and vLLM (by default) return
@@ -72,6 +73,24 @@ class TokenPosition:
 
     token: str
     top: dict[str, float]
+
+
+def token_positions(entries: Any) -> list[TokenPosition]:
+    """Per-token entries as Ollama and OpenAI chat stream them:
+    [{token, logprob, top_logprobs: [{token, logprob}, ...]}, ...]."""
+    positions = []
+    for entry in entries or []:
+        if not isinstance(entry, dict) or "token" not in entry:
+            continue
+        top = {
+            str(alt["token"]): float(alt["logprob"])
+            for alt in entry.get("top_logprobs") or []
+            if isinstance(alt, dict) and "token" in alt and "logprob" in alt
+        }
+        if not top and "logprob" in entry:
+            top = {str(entry["token"]): float(entry["logprob"])}
+        positions.append(TokenPosition(token=str(entry["token"]), top=top))
+    return positions
 
 
 def choice_logprobs(
