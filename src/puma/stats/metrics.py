@@ -189,8 +189,11 @@ def quantile_from_counts(
         total = cumulative[:, -1:].astype(np.float64)
         for k, quantile in enumerate(qs):
             target = quantile * total
-            low = np.argmax(cumulative >= target, axis=1)
-            above = cumulative > target
+            # Cumulative weights are exact integers, so compare with integer thresholds in
+            # float32 (no float64 copy of the matrix): w >= t <=> w >= ceil(t), w > t <=>
+            # w > floor(t).
+            low = np.argmax(cumulative >= np.ceil(target).astype(np.float32), axis=1)
+            above = cumulative > np.floor(target).astype(np.float32)
             # With q < 1 the last row always passes `above`; guard q = 1 anyway.
             high = np.where(above[:, -1], np.argmax(above, axis=1), len(sorted_values) - 1)
             out[:, k] = (sorted_values[low] + sorted_values[high]) / 2.0
