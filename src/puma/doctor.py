@@ -7,26 +7,15 @@ import asyncio
 import importlib.util
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from puma.errors import PumaError
-from puma.runtimes import create_runtime
 from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt
+from puma.runtimes.checks import Check, check_remote_runtime
 from puma.spec import RuntimeSpec
 
-Status = Literal["ok", "fail", "warn"]
 MIN_FREE_GB = 1.0
 SETUP = "make setup"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str | None = None
 
 
 EXTRAS = {
@@ -127,29 +116,21 @@ def check_codecarbon() -> Check:
 
 
 def check_runtime(spec: RuntimeSpec) -> list[Check]:
-    """Reachability, version and each model's presence, through the runtime's own interface."""
-
-    async def probe() -> list[Check]:
-        runtime = create_runtime(spec, timeout_s=10.0)
-        checks = []
-        try:
-            info = await runtime.info()
-            where = f" at {info.url}" if info.url else ""
-            checks.append(Check(f"runtime {spec.kind}", "ok", f"{info.version}{where}"))
-            for model in spec.model_names:
-                try:
-                    found = await runtime.ensure_model(model)
-                    digest = f" ({found.digest[:12]})" if found.digest else ""
-                    checks.append(Check(f"model {model}", "ok", f"present{digest}"))
-                except PumaError as exc:
-                    checks.append(Check(f"model {model}", "fail", exc.message, exc.hint))
-        except PumaError as exc:
-            checks.append(Check(f"runtime {spec.kind}", "fail", exc.message, exc.hint))
-        finally:
-            await runtime.aclose()
-        return checks
-
-    return asyncio.run(probe())
+    """A server runtime: reachable, its version, and each model the spec names."""
+    models: list[str | None] = list(spec.model_names) if (spec.model or spec.models) else [None]
+    checks: list[Check] = []
+    for model in models:
+        found = asyncio.run(
+            check_remote_runtime(
+                spec.kind,  # type: ignore[arg-type]  # only called for ollama / openai
+                url=spec.url,
+                model=model,
+                preset=spec.preset,
+                api_key_env=spec.api_key_env,
+            )
+        )
+        checks.extend(check for check in found if check not in checks)
+    return checks
 
 
 def run_checks(runtime: RuntimeSpec | None, output: Path) -> list[Check]:

@@ -123,7 +123,9 @@ class SpecFile(StrictModel):
     repetitions: int = Field(default=1, ge=1, le=100)
     concurrency: int = Field(default=1, ge=1, le=256)
     retries: int = Field(default=3, ge=0, le=20, description="retries after the first attempt")
-    timeout_s: float = Field(default=120.0, gt=0, description="per-call timeout in seconds")
+    timeout_s: float = Field(
+        default=120.0, gt=0, description="per call: the longest a server may stay silent (s)"
+    )
     output: str = "runs"
     submitter: Annotated[str, Field(pattern=HANDLE_PATTERN)] = "anonymous"
     device_tag: Annotated[str, Field(pattern=r"^(auto|[a-z0-9][a-z0-9-]{0,63})$")] = "auto"

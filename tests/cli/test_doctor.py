@@ -32,7 +32,7 @@ def test_embedded_default_is_ready_and_generates(tmp_path: Path) -> None:
 def test_unreachable_runtime_fails_with_a_fix(tmp_path: Path) -> None:
     spec = RuntimeSpec(kind="ollama", url=f"http://127.0.0.1:{_closed_port()}", model="qwen2.5:3b")
     checks = run_checks(spec, tmp_path)
-    runtime = next(c for c in checks if c.name == "runtime ollama")
+    runtime = next(c for c in checks if c.name == "runtime reachable")
     assert runtime.status == "fail"
     assert runtime.fix
     # The embedded model is not needed for an Ollama spec: at most a warning.
