@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from puma.evaluate.scoring import ScoringOptions
-from puma.report.html import metric_text
+if TYPE_CHECKING:  # scoring pulls in NumPy and PyArrow: load on use, keep `puma` fast to start
+    from puma.evaluate.scoring import ScoringOptions
+
 
 console = Console()
 
@@ -47,6 +48,8 @@ Correction = Annotated[
 def _options(
     resamples: int, seed: int, level: float, method: str, permutations: int, correction: str
 ) -> ScoringOptions:
+    from puma.evaluate.scoring import ScoringOptions
+
     if method not in ("bca", "percentile"):
         raise typer.BadParameter("expected bca or percentile", param_hint="--ci-method")
     if correction not in ("holm", "bh", "none"):
@@ -62,6 +65,8 @@ def _options(
 
 
 def _headline(document: dict[str, Any]) -> Table:
+    from puma.report.html import metric_text
+
     table = Table(title="headline (baseline, all items)")
     for column in ("suite", "model", "strategy", "n", "metric"):
         table.add_column(column)
