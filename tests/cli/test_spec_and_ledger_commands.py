@@ -1,0 +1,90 @@
+"""`puma spec check`, `puma ledger verify` and the app itself: messages and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from puma.runner.ledger import LedgerWriter
+
+PUMA = [sys.executable, "-m", "puma.cli.app"]
+
+
+def _puma(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PUMA, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_version_and_help_on_every_command() -> None:
+    assert _puma("--version").stdout.startswith("puma ")
+    for command in (
+        ["doctor"],
+        ["run"],
+        ["spec", "check"],
+        ["suites", "list"],
+        ["ledger", "verify"],
+        ["eval"],
+        ["merge"],
+        ["share-results"],
+        ["verify-hash"],
+        ["submission", "validate"],
+    ):
+        done = _puma(*command, "--help")
+        assert done.returncode == 0, command
+        assert "Usage" in done.stdout
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    done = _puma("frobnicate")
+    assert done.returncode == 2
+    assert "No such command" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_spec_check_accepts_the_shipped_specs(repo_root: Path) -> None:
+    done = _puma("spec", "check", str(repo_root / "specs/runs/baseline_triage.yaml"))
+    assert done.returncode == 0
+    assert "is valid" in done.stdout
+
+
+def test_spec_check_names_file_line_and_field(tmp_path: Path) -> None:
+    spec = tmp_path / "x.yaml"
+    spec.write_text("name: x\nsuites:\n  - id: pm-triage\n    limit: ten\n")
+    done = _puma("spec", "check", str(spec))
+    assert done.returncode == 2
+    assert f'{spec}:4: suites[0].limit: expected an integer, got "ten"' in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _run_folder(tmp_path: Path) -> Path:
+    root = tmp_path / "run-x"
+    root.mkdir()
+    (root / "manifest.json").write_text("{}")
+    ledger = LedgerWriter.create(root / "run.jsonl")
+    ledger.append("meta", {})
+    for i in range(3):
+        ledger.append("call", {"instance_id": f"I-{i}", "error": None})
+    ledger.append("footer", {})
+    ledger.close()
+    return root
+
+
+def test_ledger_verify_exit_0_on_an_intact_chain(tmp_path: Path) -> None:
+    done = _puma("ledger", "verify", str(_run_folder(tmp_path)))
+    assert done.returncode == 0
+    assert "chain intact" in done.stdout
+
+
+def test_ledger_verify_exit_1_names_the_breaking_line(tmp_path: Path) -> None:
+    root = _run_folder(tmp_path)
+    ledger = root / "run.jsonl"
+    lines = ledger.read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace("I-0", "I-7")
+    ledger.write_text("".join(lines))
+    done = _puma("ledger", "verify", str(root))
+    assert done.returncode == 1
+    assert f"{ledger}:3" in done.stderr and "prev_hash" in done.stderr
+
+
+def test_ledger_verify_exit_2_when_not_a_run_folder(tmp_path: Path) -> None:
+    done = _puma("ledger", "verify", str(tmp_path))
+    assert done.returncode == 2
