@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import threading
 import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from puma.errors import PumaError
 
 EMISSIONS_SCHEMA = "emissions-1.0"
 DEFAULT_COUNTRY = "USA"
@@ -53,13 +57,30 @@ class EnergyMeter:
 
     def __init__(self, country_iso: str | None = None, tracking_mode: str = "machine"):
         self.country_iso = country_iso or os.environ.get("PUMA_COUNTRY_ISO") or DEFAULT_COUNTRY
+        if not re.fullmatch(r"[A-Z]{3}", self.country_iso):
+            # CodeCarbon would only log this and silently use a world average.
+            raise PumaError(
+                f"country {self.country_iso!r} is not an ISO 3166 alpha-3 code",
+                where="PUMA_COUNTRY_ISO",
+                hint="set PUMA_COUNTRY_ISO to your country's code, e.g. DEU, FRA, USA, JPN",
+            )
         self.tracking_mode = tracking_mode
         self._tracker: Any = None
         self._started = 0.0
         self._problem: str | None = None
+        self._starter: threading.Thread | None = None
+        self._result: Emissions | None = None
 
     def start(self) -> None:
+        """Begin measuring. CodeCarbon's set-up waits about 1.5 s on its own probes; it runs on
+        a side thread so that the wait overlaps model loading instead of adding to the run."""
         self._started = time.monotonic()
+        self._starter = threading.Thread(
+            target=self._start_tracker, name="puma-energy-start", daemon=True
+        )
+        self._starter.start()
+
+    def _start_tracker(self) -> None:
         try:
             from codecarbon import OfflineEmissionsTracker
 
@@ -77,6 +98,14 @@ class EnergyMeter:
             self._problem = f"CodeCarbon unavailable ({type(exc).__name__}: {exc})"
 
     def stop(self) -> Emissions:
+        """Stop measuring and return the figures; stopping again returns the same figures."""
+        if self._result is None:
+            self._result = self._stop()
+        return self._result
+
+    def _stop(self) -> Emissions:
+        if self._starter is not None:
+            self._starter.join()
         duration = time.monotonic() - self._started
         if self._tracker is not None:
             try:

@@ -97,7 +97,18 @@ def resume_run(
     return asyncio.run(_resume(folder, on_plan, on_outcome))
 
 
-async def _open_runtime(spec: SpecFile) -> tuple[Runtime, dict[str, Any], list[ModelRecord]]:
+def _start_meter() -> EnergyMeter:
+    """Energy is measured from before the model loads until the last call ends."""
+    meter = EnergyMeter()
+    meter.start()
+    return meter
+
+
+async def _open_runtime(
+    spec: SpecFile, meter: EnergyMeter
+) -> tuple[Runtime, dict[str, Any], list[ModelRecord]]:
+    """The runtime, checked: reachable and holding every model. On failure nothing is left
+    running (the runtime is closed and the energy meter stopped)."""
     runtime = create_runtime(spec.runtime, spec.timeout_s)
     try:
         info = await runtime.info()
@@ -107,6 +118,7 @@ async def _open_runtime(spec: SpecFile) -> tuple[Runtime, dict[str, Any], list[M
             models.append(ModelRecord(name=name, digest=model.digest, size_bytes=model.size_bytes))
     except BaseException:
         await runtime.aclose()
+        meter.stop()
         raise
     record = {
         "kind": spec.runtime.kind,
@@ -127,7 +139,8 @@ async def _start(
 ) -> RunResult:
     suites = _resolve_suites(spec, spec_path)
     plan = build_plan(spec, suites, spec.runtime.model_names)
-    runtime, runtime_record, models = await _open_runtime(spec)
+    meter = _start_meter()
+    runtime, runtime_record, models = await _open_runtime(spec, meter)
     try:
         hardware = probe_hardware(runtime_build=runtime_record["build"])
         folder = RunFolder.create(Path(spec.output))
@@ -172,10 +185,11 @@ async def _start(
             },
         )
         return await _execute(
-            folder, manifest, spec, plan, runtime, ledger, [], on_plan, on_outcome
+            folder, manifest, spec, plan, runtime, ledger, meter, [], on_plan, on_outcome
         )
     finally:
         await runtime.aclose()
+        meter.stop()  # already stopped after the calls; this covers a failure before them
 
 
 async def _resume(
@@ -199,7 +213,8 @@ async def _resume(
     previous = read_ledger(folder.ledger).events
     done = completed_keys(previous)
     remaining = [p for p in plan if p.key not in done]
-    runtime, _, _ = await _open_runtime(spec)
+    meter = _start_meter()
+    runtime, _, _ = await _open_runtime(spec, meter)
     try:
         now = utc_now()
         manifest = manifest.model_copy(
@@ -216,6 +231,7 @@ async def _resume(
             remaining,
             runtime,
             ledger,
+            meter,
             previous,
             on_plan,
             on_outcome,
@@ -223,6 +239,7 @@ async def _resume(
         )
     finally:
         await runtime.aclose()
+        meter.stop()  # already stopped after the calls; this covers a failure before them
 
 
 async def _execute(
@@ -232,6 +249,7 @@ async def _execute(
     calls: list[PlannedCall],
     runtime: Runtime,
     ledger: LedgerWriter,
+    meter: EnergyMeter,
     previous_events: list[dict[str, Any]],
     on_plan: PlanCallback | None,
     on_outcome: Callable[[CallOutcome], None] | None,
@@ -240,8 +258,6 @@ async def _execute(
     full_plan = full_plan if full_plan is not None else calls
     if on_plan:
         on_plan(len(calls), len(full_plan) - len(calls))
-    meter = EnergyMeter()
-    meter.start()
     try:
         stats = await execute_calls(calls, runtime, ledger, spec, on_outcome)
     finally:
