@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from puma.predictions import canonical_number
@@ -49,9 +48,6 @@ class ExecutionStats:
     calls: int = 0
     attempts: int = 0
     failed: int = 0
-    completion_tokens: int = 0
-    generation_ms: float = 0.0
-    started: float = field(default_factory=time.monotonic)
 
 
 ProgressCallback = Callable[[CallOutcome], None]
@@ -189,11 +185,7 @@ async def execute_calls(
                 last_attempt = attempt == spec.retries + 1
                 if error is None or not retryable or last_attempt:
                     stats.calls += 1
-                    if error is None:
-                        stats.completion_tokens += event["completion_tokens"] or 0
-                        stats.generation_ms += event["total_ms"] or 0.0
-                    else:
-                        stats.failed += 1
+                    stats.failed += int(error is not None)
                     if on_outcome:
                         on_outcome(CallOutcome(planned, event))
                     return
