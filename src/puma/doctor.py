@@ -7,6 +7,7 @@ import asyncio
 import importlib.util
 import shutil
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 from puma.errors import PumaError
@@ -110,9 +111,7 @@ def check_codecarbon() -> Check:
             "not importable: energy will be a rough estimate",
             f"{SETUP}   (or: pip install 'puma-bench[energy]')",
         )
-    import codecarbon
-
-    return Check("CodeCarbon", "ok", f"{codecarbon.__version__} (offline mode)")
+    return Check("CodeCarbon", "ok", f"{version('codecarbon')} (offline mode)")
 
 
 def check_runtime(spec: RuntimeSpec) -> list[Check]:

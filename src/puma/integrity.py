@@ -580,9 +580,9 @@ class HashCheck:
         return self.declared == self.computed
 
 
-def verify_predictions_hash(predictions: Path, declared: str, *, where: str = "") -> HashCheck:
+def verify_predictions_hash(predictions: Path, declared: Any, *, where: str = "") -> HashCheck:
     """Recompute a predictions file's hash and compare it with a declared one (a `sha256:`
-    prefix and upper-case hex are accepted)."""
+    prefix and upper-case hex are accepted; anything but such a string is refused)."""
     expected = normalize_declared_hash(declared, where=where or str(predictions))
     digest = hash_predictions_file(predictions)
     return HashCheck(

@@ -11,6 +11,7 @@ import os
 import re
 import threading
 import time
+from importlib.metadata import version
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -114,15 +115,13 @@ class EnergyMeter:
                 modes = {getattr(h, "_mode", None) for h in self._tracker._hardware}
                 kinds = {type(h).__name__ for h in self._tracker._hardware}
                 measured = bool(modes & _MEASURING_CPU_MODES) or "GPU" in kinds
-                import codecarbon
-
                 return Emissions(
                     measured=measured,
                     energy_kwh=float(data.energy_consumed),
                     co2_g=float(data.emissions) * 1000.0,
                     tracking_mode=self.tracking_mode,
                     country_iso=self.country_iso,
-                    codecarbon_version=codecarbon.__version__,
+                    codecarbon_version=version("codecarbon"),
                     duration_s=duration,
                     note=(
                         "measured by CodeCarbon from hardware power counters"

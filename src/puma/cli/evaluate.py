@@ -139,8 +139,8 @@ def merge_command(
     with console.status("resampling..."):
         result = merge_runs(root, options, allow_missing=allow_missing)
     console.print(_headline(result.document))
-    for path in result.skipped:
-        console.print(f"[yellow]skipped[/] {escape(path)} (no predictions)")
+    for skipped in result.skipped:
+        console.print(f"[yellow]skipped[/] {escape(skipped)} (no predictions)")
     console.print(f"merged {len(result.runs)} run(s)")
     for path in (result.metrics_path, result.report_path):
         console.print(f"wrote {escape(str(path))}")

@@ -22,7 +22,7 @@ def cell_id(device_tag: str, model: str) -> str:
     return f"{device_tag}/{model}"
 
 
-def _figures(values: list[float]) -> dict[str, float | int | None]:
+def _figures(values: list[float | None]) -> dict[str, float | int | None]:
     data = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
     if data.size == 0:
         return {

@@ -7,15 +7,15 @@ Readers (submission builder, catalogue) use `read_metrics` / `read_metadata`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from puma.errors import InputFileError
 from puma.jsonio import read_json
 
-METRICS_SCHEMA = "metrics-1.0"
-METADATA_SCHEMA = "metadata-1.0"
+METRICS_SCHEMA: Final = "metrics-1.0"
+METADATA_SCHEMA: Final = "metadata-1.0"
 
 
 class _Model(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,10 @@ class _PairedMetric:
     fn: SumFunction
     binary: bool  # a 0/1 outcome per item: McNemar applies
     numerator: Callable[[np.ndarray], np.ndarray] | None  # per-item numerator of a ratio metric
+
+
+def _mcnemar_p(a: np.ndarray, b: np.ndarray) -> float | None:
+    return clean_float(mcnemar_exact(a, b)[0])
 
 
 @dataclass(frozen=True)
@@ -403,12 +408,12 @@ class _SuitePlan:
                 out[metric.name] = _Paired(
                     difference,
                     "mcnemar-exact",
-                    lambda oa=oa, ob=ob: clean_float(mcnemar_exact(oa, ob)[0]),
+                    partial(_mcnemar_p, oa, ob),
                 )
             else:
                 test = self.engine.add_sign_flip_test(ha, hb)
                 out[metric.name] = _Paired(
-                    difference, "sign-flip-permutation", lambda t=test: self._p(t)
+                    difference, "sign-flip-permutation", partial(self._p, test)
                 )
         return shared, out
 

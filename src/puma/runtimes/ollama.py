@@ -270,7 +270,8 @@ def _same_model(listed: str, wanted: str) -> bool:
 
 
 def _model_info(entry: dict[str, Any], name: str | None = None) -> ModelInfo:
-    details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
+    raw_details = entry.get("details")
+    details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
     kept = {
         key: details[key]
         for key in ("format", "family", "parameter_size", "quantization_level")

@@ -92,7 +92,7 @@ INTERRUPTED_HINT = (
 # Tokenizer endpoints some servers offer, tried in order when a stream carries no usage:
 # llama-cpp-python's server, then llama.cpp's llama-server.
 TOKEN_COUNT_CACHE = 10_000
-TOKENIZE_ENDPOINTS = (
+TOKENIZE_ENDPOINTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("/extras/tokenize", "input", {}),
     ("/tokenize", "content", {"add_special": True}),
 )

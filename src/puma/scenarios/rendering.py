@@ -63,6 +63,7 @@ def chat_messages(**context: Any) -> tuple[dict[str, str], ...]:
     """System and user messages from the `system` and `user` macros of chat.j2."""
     module = environment().get_template("chat.j2").make_module(context)
     return (
-        {"role": "system", "content": str(module.system()).strip()},
-        {"role": "user", "content": str(module.user()).strip()},
+        # Jinja exposes a template's macros as attributes made at run time.
+        {"role": "system", "content": str(module.system()).strip()},  # type: ignore[attr-defined]
+        {"role": "user", "content": str(module.user()).strip()},  # type: ignore[attr-defined]
     )

@@ -94,7 +94,10 @@ def regression_scores(
     )
     errors = np.abs(p - g)
     steps = np.asarray(scale, dtype=float)
-    step_of = lambda v: int(np.argmin(np.abs(steps - v)))  # noqa: E731
+
+    def step_of(value: float) -> int:
+        return int(np.argmin(np.abs(steps - value)))
+
     within = [abs(step_of(pv) - step_of(gv)) <= 1 for pv, gv in zip(p, g, strict=True)]
     return {
         "mae": float(errors.mean()),

@@ -91,7 +91,7 @@ class _SumPlan:
             keys, atom_of_item = np.unique(signature, axis=0, return_inverse=True)
             atom_of_item = atom_of_item.ravel()
         else:
-            keys, atom_of_item = np.zeros((1, 1)), np.zeros(n, dtype=np.int64)
+            keys, atom_of_item = np.zeros((1, 1), dtype=np.uint8), np.zeros(n, dtype=np.int64)
         self.order = np.argsort(atom_of_item, kind="stable")  # position -> item
         self.position = np.empty(n, dtype=np.int64)
         self.position[self.order] = np.arange(n)  # item -> position
@@ -112,8 +112,10 @@ class _SumPlan:
                 (
                     int(bounds[a]),
                     int(bounds[a + 1]),
-                    np.ascontiguousarray(matrix[np.ix_(rows, exact)], dtype=np.float32),
-                    np.ascontiguousarray(matrix[np.ix_(rows, real)]),
+                    np.ascontiguousarray(
+                        matrix[np.ix_(rows, np.asarray(exact, dtype=np.intp))], dtype=np.float32
+                    ),
+                    np.ascontiguousarray(matrix[np.ix_(rows, np.asarray(real, dtype=np.intp))]),
                     exact + real,
                 )
             )
@@ -328,17 +330,17 @@ class ResamplingEngine:
             jacks[i] = np.asarray(
                 stat.fn(total[None, :] - matrix[np.ix_(items[stat.mask], stat.columns)])
             )
-        for i, stat in count_stats:
-            m = len(items[stat.mask])
-            points[i] = np.asarray(stat.fn(np.ones((1, m), dtype=np.float32)))
-            jacks[i] = self._count_jackknife(stat.fn, m, stat.outputs)
+        for i, cstat in count_stats:
+            m = len(items[cstat.mask])
+            points[i] = np.asarray(cstat.fn(np.ones((1, m), dtype=np.float32)))
+            jacks[i] = self._count_jackknife(cstat.fn, m, cstat.outputs)
 
         # Bootstrap: every statistic from the same chunks of counts.
         boots = {
             i: np.empty(self.resamples if _width(s) == 1 else (self.resamples, _width(s)))
             for i, s in enumerate(self._stats)
         }
-        count_positions = {i: plan.position[items[stat.mask]] for i, stat in count_stats}
+        count_positions = {i: plan.position[items[c.mask]] for i, c in count_stats}
         rng = np.random.Generator(np.random.PCG64(self._seeds[0]))
         done = 0
         # Without slices the atom order is the universe order: no column permutation to apply.
@@ -349,8 +351,8 @@ class ResamplingEngine:
             sums = plan.sums(counts) if sum_stats else {}
             for i, stat in sum_stats:
                 boots[i][rows] = stat.fn(sums[stat.mask][:, located[i]])
-            for i, stat in count_stats:
-                boots[i][rows] = stat.fn(counts[:, count_positions[i]])
+            for i, cstat in count_stats:
+                boots[i][rows] = cstat.fn(counts[:, count_positions[i]])
             done += counts.shape[0]
 
         self._result = {}

@@ -497,8 +497,8 @@ def _notes(
     ]
     notes = " ".join(lines)[:2000]
     if personal_data_in(notes):  # an odd suite id could look like personal data; say less
-        notes = " ".join(caveats)[:2000] or None
-    return notes or ""
+        notes = " ".join(caveats)[:2000]
+    return notes
 
 
 def _scrub_spec(spec: dict[str, Any]) -> dict[str, Any]:

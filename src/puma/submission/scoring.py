@@ -116,7 +116,7 @@ def _same(claimed: Any, actual: Any) -> bool:
             and all(_same(claimed[k], actual[k]) for k in actual)
         )
     if isinstance(actual, list):
-        return claimed == actual
+        return bool(claimed == actual)
     if isinstance(claimed, bool) or not isinstance(claimed, int | float):
         return False
     return abs(float(claimed) - float(actual)) <= TOLERANCE
