@@ -10,9 +10,13 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from puma.errors import InputFileError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def dumps_canonical(obj: Any) -> str:
@@ -54,6 +58,20 @@ def read_json(path: Path) -> Any:
         raise InputFileError(
             f"invalid JSON: {exc.msg} (column {exc.colno})", where=f"{path}:{exc.lineno}"
         ) from exc
+
+
+def read_model(path: Path, model: type[ModelT], what: str | None = None) -> ModelT:
+    """A JSON file validated into a Pydantic model. A missing file or a failed field is an
+    InputFileError naming the file and the field path, never a traceback."""
+    label = f"{what}: " if what else ""
+    if not path.is_file():
+        raise InputFileError(f"{what or 'file'} is missing", where=str(path))
+    try:
+        return model.model_validate(read_json(path))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        raise InputFileError(f"{label}{field}: {error['msg']}", where=str(path)) from None
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

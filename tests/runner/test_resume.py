@@ -101,3 +101,20 @@ def test_resume_of_a_folder_that_is_not_a_run_exits_2(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "not a run folder" in done.stderr
+
+
+def test_resume_with_a_damaged_manifest_names_the_field(
+    write_spec: Callable[..., Path],
+) -> None:
+    result = start_run(load_spec(write_spec(limit=1)))
+    manifest = json.loads(result.folder.manifest.read_text())
+    manifest["suites"] = "pm-triage"  # a hand edit gone wrong
+    result.folder.manifest.write_text(json.dumps(manifest))
+    done = subprocess.run(
+        [*PUMA, "run", "--resume", str(result.folder.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "manifest.json: suites" in done.stderr and "Traceback" not in done.stderr

@@ -263,7 +263,7 @@ def test_a_run_whose_ledger_was_edited_is_not_packaged(run_factory: RunFactory, 
     run = run_factory(task="triage")
     ledger = run / "run.jsonl"
     lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[2] = lines[2].replace('{', '{ ', 1)  # same JSON, other bytes: the chain must see it
+    lines[2] = lines[2].replace("{", "{ ", 1)  # same JSON, other bytes: the chain must see it
     ledger.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(CheckFailed, match="hash chain is broken") as caught:
         build(run, tmp_path / "out")

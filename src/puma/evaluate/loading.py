@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from puma.errors import InputFileError, SuiteError
 from puma.evaluate.rows import SPEED_COLUMNS, SuiteInfo
-from puma.jsonio import iter_jsonl, read_json
+from puma.jsonio import iter_jsonl, read_model
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
 
@@ -87,12 +87,7 @@ class LoadedRun:
 
 
 def read_manifest(folder: RunFolder) -> Manifest:
-    try:
-        return Manifest.model_validate(read_json(folder.manifest))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputFileError(f"{where}: {first['msg']}", where=str(folder.manifest)) from exc
+    return read_model(folder.manifest, Manifest, "manifest.json")
 
 
 def suite_infos(manifest: Manifest) -> dict[str, SuiteInfo]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from puma.errors import InputFileError
-from puma.jsonio import read_json
+from puma.jsonio import read_model
 
 METRICS_SCHEMA: Final = "metrics-1.0"
 METADATA_SCHEMA: Final = "metadata-1.0"
@@ -108,22 +107,13 @@ class MetadataDocument(_Model):
     aggregates: list[PhaseAggregate]
 
 
-def _read(path: Path, model: type[_Model]) -> Any:
-    try:
-        return model.model_validate(read_json(path))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputFileError(f"{where}: {first['msg']}", where=str(path)) from exc
-
-
 def read_metrics(path: Path) -> MetricsDocument:
     """Read and validate a metrics.json."""
-    document: MetricsDocument = _read(path, MetricsDocument)
+    document = read_model(path, MetricsDocument)
     return document
 
 
 def read_metadata(path: Path) -> MetadataDocument:
     """Read and validate a metadata.json."""
-    document: MetadataDocument = _read(path, MetadataDocument)
+    document = read_model(path, MetadataDocument)
     return document

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from puma import __version__
-from puma.jsonio import read_json, write_json
+from puma.jsonio import read_model, write_json
 from puma.runfolder import RunFolder
 
 MANIFEST_SCHEMA = "manifest-1.0"
@@ -69,7 +69,7 @@ class Manifest(BaseModel):
 
     @classmethod
     def load(cls, folder: RunFolder) -> Manifest:
-        return cls.model_validate(read_json(folder.manifest))
+        return read_model(folder.manifest, cls, "manifest.json")
 
 
 def utc_now() -> str:

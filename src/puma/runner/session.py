@@ -14,7 +14,7 @@ from typing import Any
 
 from puma.errors import ExitCode, InputFileError
 from puma.hardware import auto_device_tag, probe_hardware
-from puma.jsonio import read_json, write_json
+from puma.jsonio import read_model, write_json
 from puma.runfolder import RunFolder
 from puma.runner.execute import CallOutcome, ExecutionStats, execute_calls
 from puma.runner.finalize import completed_keys, write_predictions
@@ -304,5 +304,5 @@ def _suite_record(suite: Suite, suite_spec: SuiteSpec) -> SuiteRecord:
 
 def _save_emissions(folder: RunFolder, emissions: Emissions, accumulate: bool) -> None:
     if accumulate and folder.emissions.is_file():
-        emissions = Emissions.model_validate(read_json(folder.emissions)).plus(emissions)
+        emissions = read_model(folder.emissions, Emissions, "emissions.json").plus(emissions)
     write_json(folder.emissions, emissions.model_dump(mode="json"))

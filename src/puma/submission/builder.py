@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from puma.errors import CheckFailed, InputFileError
 from puma.integrity import hash_predictions_file, predictions_summary_hash, rendered_row_digests
-from puma.jsonio import dumps_line, iter_jsonl, read_json, write_json, write_text_atomic
+from puma.jsonio import dumps_line, iter_jsonl, read_json, read_model, write_json, write_text_atomic
 from puma.predictions import BASELINE, CANONICAL_COLUMNS
 from puma.runfolder import RunFolder
 from puma.runner.ledger import verify_chain
@@ -124,17 +124,6 @@ class _Emissions(_View):
     codecarbon_version: str | None = None
 
 
-def _read_view(path: Path, view: type[_View], what: str) -> Any:
-    if not path.is_file():
-        raise InputFileError(f"{what} is missing", where=str(path))
-    try:
-        return view.model_validate(read_json(path))
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"])
-        raise InputFileError(f"{what}: {field}: {error['msg']}", where=str(path)) from None
-
-
 # --- the builder ---------------------------------------------------------------------------------
 
 
@@ -162,7 +151,7 @@ def build_submission(
             "CC-BY-4.0, research use); nothing was written"
         )
     folder = RunFolder.open(Path(run_dir))
-    manifest: _Manifest = _read_view(folder.manifest, _Manifest, "manifest.json")
+    manifest: _Manifest = read_model(folder.manifest, _Manifest, "manifest.json")
     suite = _choose_suite(manifest, suite_id)
     model_entry = _choose_model(manifest, model)
     if manifest.completed_at is None:
@@ -173,9 +162,9 @@ def build_submission(
         )
     scenario = scenario_for(suite.id, suite.task)
     strategy = strategy_for(manifest.strategy)
-    hardware: _Hardware = _read_view(folder.hardware, _Hardware, "hardware.json")
+    hardware: _Hardware = read_model(folder.hardware, _Hardware, "hardware.json")
     emissions: _Emissions | None = (
-        _read_view(folder.emissions, _Emissions, "emissions.json")
+        read_model(folder.emissions, _Emissions, "emissions.json")
         if folder.emissions.is_file()
         else None
     )
