@@ -55,6 +55,28 @@ def test_spec_check_names_file_line_and_field(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_piped_messages_stay_on_one_line_whatever_the_path_length(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    # Rich would wrap at its guessed 80 columns when stdout is a pipe; a long checkout path
+    # (as on CI) must not split a message, or logs and grep lose it.
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 6)
+    deep.mkdir(parents=True)
+    spec = deep / "baseline_triage.yaml"
+    spec.write_text((repo_root / "specs/runs/baseline_triage.yaml").read_text())
+    done = _puma("spec", "check", str(spec))
+    assert done.returncode == 0
+    first_line = done.stdout.splitlines()[0]
+    assert str(spec) in first_line and first_line.endswith("is valid")
+
+    bad = deep / "bad.yaml"
+    bad.write_text("name: x\nsuites:\n  - id: pm-triage\n    limit: ten\n")
+    done = _puma("spec", "check", str(bad))
+    assert done.returncode == 2
+    message = f'{bad}:4: suites[0].limit: expected an integer, got "ten"'
+    assert any(line.endswith(message) for line in done.stderr.splitlines())
+
+
 def _run_folder(tmp_path: Path) -> Path:
     root = tmp_path / "run-x"
     root.mkdir()

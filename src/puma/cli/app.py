@@ -10,10 +10,10 @@ import importlib
 import sys
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from puma import __version__
+from puma.cli.console import make_console
 from puma.errors import ExitCode, PumaError
 
 COMMAND_MODULES = (
@@ -26,7 +26,7 @@ COMMAND_MODULES = (
     "puma.cli.submission",
 )
 
-stderr = Console(stderr=True)
+stderr = make_console(stderr=True)
 
 app = typer.Typer(
     name="puma",

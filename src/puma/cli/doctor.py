@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from puma.cli.console import make_console
 from puma.doctor import run_checks
 from puma.errors import ExitCode
 from puma.spec import RuntimeSpec, load_spec
 
-console = Console()
+console = make_console()
 MARKS = {"ok": "[green]✓[/]", "fail": "[red]✗[/]", "warn": "[yellow]![/]"}
 
 

@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from puma.cli.console import make_console
 
 if TYPE_CHECKING:  # scoring pulls in NumPy and PyArrow: load on use, keep `puma` fast to start
     from puma.evaluate.scoring import ScoringOptions
 
 
-console = Console()
+console = make_console()
 
 Resamples = Annotated[
     int,

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from puma.cli.console import make_console
 from puma.errors import CheckFailed
 from puma.runfolder import RunFolder
 from puma.runner.ledger import verify_chain
 
-console = Console()
+console = make_console()
 ledger_app = typer.Typer(help="The run ledger (run.jsonl).", no_args_is_help=True)
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from puma.cli.console import make_console
 from puma.errors import InputFileError
 from puma.spec import load_spec
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the runner pulls in llama.cpp, pyarrow and the suites: load
     from puma.runner.execute import CallOutcome
     from puma.runner.session import RunResult
 
-console = Console()
+console = make_console()
 
 
 class _RateColumn(TextColumn):

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from puma.cli.console import make_console
 from puma.spec import load_spec
 
-console = Console()
+console = make_console()
 spec_app = typer.Typer(help="Run specs: validate before running.", no_args_is_help=True)
 
 

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
+from puma.cli.console import make_console
 from puma.errors import CheckFailed, InputFileError
 
 if TYPE_CHECKING:  # the builder pulls in numpy and pyarrow: load on use
     from puma.submission.builder import Consents
 
-console = Console()
-stderr = Console(stderr=True)
+console = make_console()
+stderr = make_console(stderr=True)
 
 CONSENT_TEXTS = (
     ("public_release", "publish this result, with your alias, on PUMA's public leaderboard"),

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from puma.cli.console import make_console
 
 HASH_PREFIX = 12
 EXAMPLE_TEXT_LIMIT = 600  # characters of the example's description shown by `show`
@@ -35,7 +36,7 @@ def list_command(as_json: JsonOption = False) -> None:
     from puma.suites import list_suites  # on use: the suites package loads pyarrow
 
     manifests = list_suites()
-    console = Console()  # per call, so the terminal width (COLUMNS) is read when printing
+    console = make_console()  # per call, so the terminal width (COLUMNS) is read when printing
     if as_json:
         _print_json([m.model_dump(mode="json") for m in manifests])
         return
@@ -74,7 +75,7 @@ def show_command(
     from puma.suites import suite_overview
 
     overview = suite_overview(suite_id)
-    console = Console()
+    console = make_console()
     if as_json:
         _print_json(overview.model_dump(mode="json"))
         return
