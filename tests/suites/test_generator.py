@@ -5,11 +5,17 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
 
 from puma.suites.bundled import DATA_DIR, ITEMS_NAME
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "make_suites.py"
+SOURCES = SCRIPT.parent / "suite_sources"
 
 
 def generate(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -49,3 +55,58 @@ def test_check_mode_reports_a_modified_file_and_exits_1(tmp_path: Path) -> None:
     result = generate(tmp_path / "data", "--check")
     assert result.returncode == 1
     assert str(target) in result.stderr
+
+
+def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def test_template_keys_unknown_or_missing_are_refused_naming_file_and_key(tmp_path: Path) -> None:
+    sources = tmp_path / "sources"
+    shutil.copytree(SOURCES, sources)
+    edit_yaml(sources / "triage_templates.yaml", lambda t: t["Critical"][0].update(severity="high"))
+    edit_yaml(sources / "triage_templates.yaml", lambda t: t["Major"][1].pop("titles"))
+
+    result = generate(tmp_path / "out", "--sources", str(sources))
+
+    assert result.returncode == 2
+    assert f"{sources / 'triage_templates.yaml'}:" in result.stderr
+    assert "Critical[0].severity: unknown key" in result.stderr
+    assert "Major[1].titles: missing key" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "quoted", "unquoted", "message"),
+    [
+        # YAML 1.1 reads 11:03 as the sexagesimal number 663: quoting matters.
+        (
+            "vocabulary.yaml",
+            "'11:03'",
+            "11:03",
+            "times[3]: Input should be a valid string (found 663; quote it)",
+        ),
+        (
+            "exceptions.yaml",
+            "'null':",
+            "null:",
+            "java.None (the key): Input should be a valid string",
+        ),
+    ],
+)
+def test_a_value_yaml_reads_as_another_type_is_refused(
+    tmp_path: Path, name: str, quoted: str, unquoted: str, message: str
+) -> None:
+    sources = tmp_path / "sources"
+    shutil.copytree(SOURCES, sources)
+    text = (sources / name).read_text(encoding="utf-8")
+    assert quoted in text
+    (sources / name).write_text(text.replace(quoted, unquoted, 1), encoding="utf-8")
+
+    result = generate(tmp_path / "out", "--sources", str(sources))
+
+    assert result.returncode == 2
+    assert f"{sources / name}:" in result.stderr
+    assert message in result.stderr
