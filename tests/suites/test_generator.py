@@ -84,8 +84,8 @@ def test_template_keys_unknown_or_missing_are_refused_naming_file_and_key(tmp_pa
         # YAML 1.1 reads 11:03 as the sexagesimal number 663: quoting matters.
         (
             "vocabulary.yaml",
-            "'11:03'",
-            "11:03",
+            "  - '11:03'\n",
+            "  - 11:03\n",
             "times[3]: Input should be a valid string (found 663; quote it)",
         ),
         (
