@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from puma.predictions import BASELINE, canonical_number
+from puma.runner.finalize import is_failed, is_skipped
 from puma.stats.point import classification_scores, regression_scores
 from puma.suites.model import FIBONACCI_POINTS
 
@@ -26,6 +27,7 @@ class CellSummary:
     score: float
     parse_failure_rate: float
     errors: int
+    skipped: int
 
     @property
     def score_text(self) -> str:
@@ -38,6 +40,7 @@ class RunSummary:
     cells: list[CellSummary]
     calls: int
     errors: int
+    skipped: int
     wall_s: float
     generation_tps: float | None
     prompt_tps: float | None
@@ -54,6 +57,7 @@ class RunSummary:
             "run_dir": self.run_dir,
             "calls": self.calls,
             "errors": self.errors,
+            "skipped": self.skipped,
             "wall_s": round(self.wall_s, 3),
             "generation_tokens_per_s": self.generation_tps,
             "prompt_tokens_per_s": self.prompt_tps,
@@ -89,7 +93,8 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
                 metric=metric,
                 score=score,
                 parse_failure_rate=float(scores["parse_failure_rate"]),  # type: ignore[arg-type]
-                errors=sum(1 for r in group if r["error"] is not None),
+                errors=sum(1 for r in group if is_failed(r)),
+                skipped=sum(1 for r in group if is_skipped(r)),
             )
         )
     ok = [r for r in result.rows if r["error"] is None and r["ttft_ms"] is not None]
@@ -102,7 +107,8 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
         run_dir=str(result.folder.root),
         cells=cells,
         calls=len(result.rows),
-        errors=sum(1 for r in result.rows if r["error"] is not None),
+        errors=result.failed_calls,
+        skipped=result.skipped_calls,
         wall_s=wall_s,
         generation_tps=round(tokens / (gen_ms / 1000.0), 2) if tokens and gen_ms > 0 else None,
         prompt_tps=round(prompt_tokens / (prompt_ms / 1000.0), 2) if prompt_ms > 0 else None,

@@ -10,7 +10,12 @@ import pytest
 
 from puma.errors import RuntimeUnavailable
 from puma.runtimes import create_runtime
-from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt, RuntimeCallError
+from puma.runtimes.base import (
+    CompletionRequest,
+    GenerationOptions,
+    Prompt,
+    PromptTooLong,
+)
 from puma.runtimes.embedded import EmbeddedRuntime
 from puma.spec import RuntimeSpec
 
@@ -79,9 +84,10 @@ def test_prompt_longer_than_the_context_is_a_clear_non_retryable_error() -> None
     async def go() -> None:
         runtime = EmbeddedRuntime(n_ctx=512)
         try:
-            with pytest.raises(RuntimeCallError, match="more than the context") as caught:
+            with pytest.raises(PromptTooLong, match="no room for an answer") as caught:
                 await runtime.generate(CompletionRequest("embedded-default", long_prompt, OPTIONS))
             assert not caught.value.retryable
+            assert "context of 512" in caught.value.message
         finally:
             await runtime.aclose()
 

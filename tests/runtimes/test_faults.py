@@ -14,7 +14,13 @@ from collections.abc import AsyncIterator
 import pytest
 from runtime_fakes import FakeOpenAI, Reply, completion_event, sse, usage_event
 
-from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt, RuntimeCallError
+from puma.runtimes.base import (
+    CompletionRequest,
+    GenerationOptions,
+    Prompt,
+    PromptTooLong,
+    RuntimeCallError,
+)
 from puma.runtimes.openai import OpenAICompatibleRuntime
 
 pytestmark = pytest.mark.anyio
@@ -95,13 +101,99 @@ async def test_bad_request_is_not_retryable_and_keeps_the_servers_message(
     runtime: OpenAICompatibleRuntime, fake_openai: FakeOpenAI
 ):
     fake_openai.reply = Reply.json(
-        {"error": {"message": "prompt is longer than the maximum context length 2048"}}, 400
+        {"error": {"message": "temperature must be non-negative", "type": "BadRequestError"}},
+        400,
     )
 
     error = await failure(runtime)
 
-    assert error.retryable is False
-    assert "maximum context length 2048" in error.message
+    assert error.retryable is False and not isinstance(error, PromptTooLong)
+    assert "temperature must be non-negative" in error.message
+
+
+# What each server answers when the prompt does not fit its context:
+CONTEXT_REFUSALS = {
+    # Captured from a real `python -m llama_cpp.server --n_ctx 128` (non-streaming request).
+    "llama-cpp-python": (
+        400,
+        {
+            "error": {
+                "message": "This model's maximum context length is 256 tokens, however you "
+                "requested 307 tokens (302 in your prompt; 5 for the completion). Please "
+                "reduce your prompt; or completion length.",
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "context_length_exceeded",
+            }
+        },
+    ),
+    # vLLM's message, as quoted in vllm-project/vllm#20409.
+    "vllm": (
+        400,
+        {
+            "object": "error",
+            "message": "This model's maximum context length is 16384 tokens. However, you "
+            "requested 122946 tokens (112946 in the messages, 10000 in the completion). "
+            "Please reduce the length of the messages or completion.",
+            "type": "BadRequestError",
+            "code": 400,
+        },
+    ),
+    # llama-server's error type, from ggml-org/llama.cpp#15780 (sent as 500 there, 400 later).
+    "llama-server": (
+        500,
+        {
+            "error": {
+                "code": 500,
+                "message": "the request exceeds the available context size. try increasing "
+                "the context size or enable context shift",
+                "type": "exceed_context_size_error",
+                "n_prompt_tokens": 1407,
+                "n_ctx": 256,
+            }
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("server", sorted(CONTEXT_REFUSALS))
+async def test_a_prompt_longer_than_the_context_is_not_retried(
+    runtime: OpenAICompatibleRuntime, fake_openai: FakeOpenAI, server: str
+):
+    status, body = CONTEXT_REFUSALS[server]
+    fake_openai.reply = Reply.json(body, status)
+
+    error = await failure(runtime)
+
+    assert isinstance(error, PromptTooLong) and error.retryable is False
+    assert error.reason == "prompt_exceeds_context"
+    assert f"HTTP {status}" in error.message and "num_ctx" in (error.hint or "")
+
+
+async def test_a_context_error_inside_the_stream_is_not_retried(
+    runtime: OpenAICompatibleRuntime, fake_openai: FakeOpenAI
+):
+    # llama-server reports it in the stream when the answer has already begun streaming.
+    _, body = CONTEXT_REFUSALS["llama-server"]
+    fake_openai.reply = Reply(chunks=sse(body), content_type="text/event-stream")
+
+    error = await failure(runtime)
+
+    assert isinstance(error, PromptTooLong)
+    assert "exceeds the available context size" in error.message
+
+
+async def test_an_empty_stream_is_retryable_and_hints_at_the_context(
+    runtime: OpenAICompatibleRuntime, fake_openai: FakeOpenAI
+):
+    # llama-cpp-python's server answers 200 and closes the stream without any event when a
+    # streamed prompt does not fit its context (it logs the ValueError).
+    fake_openai.reply = Reply(chunks=[], content_type="text/event-stream")
+
+    error = await failure(runtime)
+
+    assert error.retryable is True and not isinstance(error, PromptTooLong)
+    assert "--n_ctx" in (error.hint or "")
 
 
 async def test_unauthorised_is_not_retryable_and_points_at_api_key_env(

@@ -92,7 +92,7 @@ def run_command(
         MofNCompleteColumn(),
         TaskProgressColumn(),
         _RateColumn(),
-        TextColumn("errors: {task.fields[errors]}"),
+        TextColumn("unanswered: {task.fields[errors]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
@@ -137,26 +137,36 @@ def run_command(
 
 def _render(result: RunResult, summary: RunSummary) -> None:
     table = Table(title=f"run {result.manifest.run_id}", show_lines=False)
-    for column in ("suite", "model", "n", "score", "parse failures", "errors"):
+    columns = ["suite", "model", "n", "score", "parse failures", "errors"]
+    if summary.skipped:
+        columns.append("skipped")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("suite", "model") else "right")
     for cell in summary.cells:
-        table.add_row(
+        values = [
             cell.suite_id,
             cell.model,
             str(cell.n),
             cell.score_text,
             f"{cell.parse_failure_rate:.1%}",
             str(cell.errors),
-        )
+        ]
+        table.add_row(*values, *([str(cell.skipped)] if summary.skipped else []))
     console.print(table)
     console.print(
-        f"calls {summary.calls} · errors {summary.errors} · wall {summary.wall_s:.1f} s · "
-        f"{summary.speed_text}"
+        f"calls {summary.calls} · errors {summary.errors} · skipped {summary.skipped} · "
+        f"wall {summary.wall_s:.1f} s · {summary.speed_text}"
     )
     console.print(f"run folder: [bold]{result.folder.root}[/]")
+    if summary.skipped:
+        console.print(
+            f"[yellow]{_calls(summary.skipped)} skipped: the prompt did not fit the model's "
+            "context[/] (each counts as a wrong answer). Raise generation.num_ctx in the spec, "
+            "or use a strategy with a shorter prompt, and start a new run."
+        )
     if summary.errors:
         console.print(
-            f"[yellow]{summary.errors} calls failed after every retry.[/] Fix the "
+            f"[yellow]{_calls(summary.errors)} failed after every retry.[/] Fix the "
             f"runtime, then: puma run --resume {result.folder.root}"
         )
     else:
@@ -164,6 +174,10 @@ def _render(result: RunResult, summary: RunSummary) -> None:
             f"next: puma eval {result.folder.root}   then   puma share-results "
             f"{result.folder.root} --dry-run --out submission/"
         )
+
+
+def _calls(n: int) -> str:
+    return f"{n} call" if n == 1 else f"{n} calls"
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,7 @@
 """Making the calls: bounded concurrency, retries with backoff, one ledger line per attempt.
 
+A call whose prompt does not fit the model's context is not retried: it gets one `skipped` line.
+
 Runs on one asyncio event loop; the ledger writer is only touched from that loop, so lines are
 never interleaved and `seq` increases strictly whatever the concurrency.
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from puma.predictions import canonical_number
+from puma.runner.finalize import SKIPPED_STATUS
 from puma.runner.ledger import LedgerWriter
 from puma.runner.manifest import utc_now
 from puma.runner.plan import PlannedCall
@@ -21,6 +24,7 @@ from puma.runtimes.base import (
     Completion,
     CompletionRequest,
     GenerationOptions,
+    PromptTooLong,
     Runtime,
     RuntimeCallError,
 )
@@ -42,12 +46,17 @@ class CallOutcome:
     def ok(self) -> bool:
         return self.event["error"] is None
 
+    @property
+    def skipped(self) -> bool:
+        return bool(self.event["type"] == "skipped")
+
 
 @dataclass
 class ExecutionStats:
     calls: int = 0
     attempts: int = 0
     failed: int = 0
+    skipped: int = 0
 
 
 ProgressCallback = Callable[[CallOutcome], None]
@@ -91,7 +100,8 @@ def call_record(
     completion: Completion | None,
     error: str | None,
 ) -> dict[str, Any]:
-    """The ledger line of one attempt (without type/seq/prev_hash, which the writer adds)."""
+    """The ledger line of one attempt (without type/seq/prev_hash, which the writer adds).
+    A skipped call has the same fields, with parse_status `skipped` and the reason as error."""
     record: dict[str, Any] = {
         "ts": utc_now(),
         "phase": PHASE_PREDICT,
@@ -177,6 +187,15 @@ async def execute_calls(
                 retryable, retry_after = False, None
                 try:  # runtimes apply spec.timeout_s themselves (the longest silence allowed)
                     completion = await runtime.generate(request)
+                except PromptTooLong as exc:
+                    record = call_record(planned, spec, options, attempt, None, str(exc))
+                    record.update(parse_status=SKIPPED_STATUS, reason=exc.reason)
+                    event = ledger.append("skipped", record)
+                    stats.calls += 1
+                    stats.skipped += 1
+                    if on_outcome:
+                        on_outcome(CallOutcome(planned, event))
+                    return
                 except RuntimeCallError as exc:
                     error, retryable, retry_after = str(exc), exc.retryable, exc.retry_after_s
                 event = ledger.append(

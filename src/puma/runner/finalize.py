@@ -1,7 +1,8 @@
 """Run end: turn the ledger into `predictions_full.parquet` and `predictions.jsonl`.
 
 For each planned call the last successful attempt wins; a call with no success is kept as a row
-with its error (an unanswered item is a wrong answer, never a dropped one).
+with its error, and a skipped call as a row with its reason (an unanswered item is a wrong
+answer, never a dropped one).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from puma.predictions import BASELINE, FULL_SCHEMA
 from puma.runfolder import RunFolder
 from puma.runner.plan import CallKey, PlannedCall
 
+SKIPPED_STATUS = "skipped"  # parse_status of a call not made: its prompt did not fit the context
+
 
 def final_events(events: list[dict[str, Any]]) -> dict[CallKey, dict[str, Any]]:
-    """The deciding ledger line of each call: its last success, else its last attempt."""
+    """The deciding ledger line of each call: its last success or skip, else its last attempt."""
     chosen: dict[CallKey, dict[str, Any]] = {}
     for event in events:
-        if event.get("type") != "call":
+        if event.get("type") not in ("call", "skipped"):
             continue
         key = CallKey.of(event)
         previous = chosen.get(key)
@@ -31,8 +34,23 @@ def final_events(events: list[dict[str, Any]]) -> dict[CallKey, dict[str, Any]]:
     return chosen
 
 
+def is_skipped(row: dict[str, Any]) -> bool:
+    """A prediction row of a call that was not made (its prompt did not fit the context)."""
+    return bool(row["parse_status"] == SKIPPED_STATUS)
+
+
+def is_failed(row: dict[str, Any]) -> bool:
+    """A prediction row of a call that failed after every retry."""
+    return row["error"] is not None and not is_skipped(row)
+
+
 def completed_keys(events: list[dict[str, Any]]) -> set[CallKey]:
-    return {key for key, event in final_events(events).items() if event["error"] is None}
+    """Calls a resume must not repeat: answered, or skipped (the same prompt cannot fit)."""
+    return {
+        key
+        for key, event in final_events(events).items()
+        if event["error"] is None or event["type"] == "skipped"
+    }
 
 
 def write_predictions(

@@ -17,7 +17,7 @@ from puma.hardware import auto_device_tag, probe_hardware
 from puma.jsonio import read_model, write_json
 from puma.runfolder import RunFolder
 from puma.runner.execute import CallOutcome, ExecutionStats, execute_calls
-from puma.runner.finalize import completed_keys, write_predictions
+from puma.runner.finalize import completed_keys, is_failed, is_skipped, write_predictions
 from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter, read_ledger
 from puma.runner.manifest import (
     Manifest,
@@ -48,9 +48,18 @@ class RunResult:
     skipped_done: int  # calls a resume found already completed
 
     @property
+    def failed_calls(self) -> int:
+        return sum(1 for row in self.rows if is_failed(row))
+
+    @property
+    def skipped_calls(self) -> int:
+        return sum(1 for row in self.rows if is_skipped(row))
+
+    @property
     def exit_code(self) -> ExitCode:
-        failed = sum(1 for row in self.rows if row["error"] is not None)
-        return ExitCode.COMPLETED_WITH_FAILURES if failed else ExitCode.OK
+        """3 when any planned call has no answer, failed or skipped; 0 otherwise."""
+        unanswered = self.failed_calls + self.skipped_calls
+        return ExitCode.COMPLETED_WITH_FAILURES if unanswered else ExitCode.OK
 
 
 def apply_overrides(spec: SpecFile, overrides: dict[str, Any]) -> SpecFile:
@@ -266,7 +275,6 @@ async def _execute(
     completed_at = utc_now()
     events = read_ledger(folder.ledger).events
     rows = write_predictions(folder, manifest.run_id, spec.strategy, full_plan, events)
-    failed = sum(1 for row in rows if row["error"] is not None)
     ledger.append(
         "footer",
         {
@@ -274,7 +282,8 @@ async def _execute(
             "planned_calls": len(full_plan),
             "calls_this_session": stats.calls,
             "attempts": stats.attempts,
-            "failed_calls": failed,
+            "failed_calls": sum(1 for row in rows if is_failed(row)),
+            "skipped_calls": sum(1 for row in rows if is_skipped(row)),
         },
     )
     ledger.close()

@@ -123,6 +123,23 @@ class RuntimeCallError(PumaError):
         self.retry_after_s = retry_after_s
 
 
+class PromptTooLong(RuntimeCallError):
+    """The prompt does not fit the model's context, so the call was not made (or the server
+    refused it). Trying again cannot help: the runner records the call as skipped, a wrong
+    answer in every metric, and a resume does not repeat it."""
+
+    reason = "prompt_exceeds_context"
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(
+            message,
+            retryable=False,
+            hint=hint
+            or "raise generation.num_ctx in the spec (and the server's context), "
+            "or use a strategy with a shorter prompt",
+        )
+
+
 class Runtime(abc.ABC):
     """A model runtime. Instances are used from one asyncio event loop."""
 

@@ -25,8 +25,8 @@ from puma.runtimes.base import (
     Completion,
     CompletionRequest,
     ModelInfo,
+    PromptTooLong,
     Runtime,
-    RuntimeCallError,
     RuntimeInfo,
 )
 from puma.spec import RuntimeSpec
@@ -170,10 +170,10 @@ def _generate(llm: Any, request: CompletionRequest) -> Completion:
     prompt_tokens = llm.tokenize(request.prompt.text.encode("utf-8"), add_bos=True)
     budget = llm.n_ctx() - len(prompt_tokens)
     if budget < 1:
-        raise RuntimeCallError(
-            f"prompt has {len(prompt_tokens)} tokens, more than the context of {llm.n_ctx()}",
-            retryable=False,
-            hint="raise generation.num_ctx in the spec or use a shorter strategy",
+        raise PromptTooLong(
+            f"prompt has {len(prompt_tokens)} tokens, which leaves no room for an answer in "
+            f"the context of {llm.n_ctx()}",
+            hint="raise generation.num_ctx in the spec or use a strategy with a shorter prompt",
         )
     started = time.perf_counter()
     # A cold context for every call: the cache left by the previous prompt would change the

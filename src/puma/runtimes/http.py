@@ -20,13 +20,22 @@ from urllib.parse import urlsplit
 import httpx
 
 from puma.errors import SpecError
-from puma.runtimes.base import RuntimeCallError
+from puma.runtimes.base import PromptTooLong, RuntimeCallError
 
 # Statuses where the same request may succeed later: overload, gateway trouble, timeouts.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 CONNECT_TIMEOUT_S = 5.0
 MAX_CONNECTIONS = 64
 ERROR_BODY_CHARS = 300
+# How servers say "the prompt does not fit the context": the error code of OpenAI and
+# llama-cpp-python, vLLM's message, llama-server's error type and message.
+CONTEXT_EXCEEDED_MARKERS = (
+    "context_length_exceeded",
+    "maximum context length",
+    "exceed_context_size_error",
+    "exceeds the available context size",
+    "exceed context window",
+)
 
 
 class HttpRuntimeClient:
@@ -126,6 +135,11 @@ class HttpRuntimeClient:
         """Map an HTTP error status (with the server's own message) to a RuntimeCallError."""
         detail = error_message(text)
         shown = f": {detail}" if detail else ""
+        if status in (400, 413, 500) and context_exceeded(text):
+            return PromptTooLong(
+                f"{self.runtime} refused the prompt as longer than the model's context "
+                f"(HTTP {status}{shown})"
+            )
         if status == 404 and model is not None and _mentions_model(detail, model):
             return RuntimeCallError(
                 f"{self.runtime} has no model '{model}' (HTTP 404{shown})",
@@ -211,6 +225,21 @@ def parse_json(text: str, *, what: str) -> Any:
             f"{what} returned malformed JSON ({exc.msg} at column {exc.colno}): {text[:80]!r}",
             retryable=True,
         ) from exc
+
+
+def context_exceeded(text: str) -> bool:
+    """Whether a server's error text says the prompt does not fit the model's context."""
+    lowered = text.lower()
+    return any(marker in lowered for marker in CONTEXT_EXCEEDED_MARKERS)
+
+
+def mid_stream_error(runtime: str, event: dict[str, Any]) -> RuntimeCallError:
+    """An error object sent inside a stream: a prompt too long for the context cannot succeed
+    on a retry; anything else (an overloaded or restarting server) may."""
+    detail = error_detail(event)
+    if context_exceeded(json.dumps(event)):
+        return PromptTooLong(f"{runtime} refused the prompt as longer than the context: {detail}")
+    return RuntimeCallError(f"{runtime} reported an error mid-answer: {detail}", retryable=True)
 
 
 def error_message(text: str) -> str:

@@ -24,6 +24,7 @@ from puma.runtimes.http import (
     api_key_from_env,
     call_deadline,
     iter_ndjson,
+    mid_stream_error,
     normalise_base_url,
 )
 from puma.runtimes.remote import (
@@ -178,9 +179,7 @@ class OllamaRuntime(Runtime):
         async with self._http.stream(path, body, model=request.model) as response:
             async for obj in iter_ndjson(response, what=what):
                 if "error" in obj:
-                    raise RuntimeCallError(
-                        f"ollama reported an error mid-answer: {obj['error']}", retryable=True
-                    )
+                    raise mid_stream_error("ollama", obj)
                 piece = _content(obj, chat=request.chat)
                 if piece:
                     clock.saw_content()

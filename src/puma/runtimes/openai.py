@@ -26,8 +26,8 @@ from puma.runtimes.http import (
     HttpRuntimeClient,
     api_key_from_env,
     call_deadline,
-    error_detail,
     iter_sse_data,
+    mid_stream_error,
     normalise_base_url,
     parse_json,
 )
@@ -84,6 +84,10 @@ OLLAMA_V1_NUM_CTX_WARNING = (
     "Ollama's /v1 endpoint ignores num_ctx: the context is the server's default "
     "(OLLAMA_CONTEXT_LENGTH) and longer prompts are silently truncated; use runtime kind "
     "'ollama' to set it per request"
+)
+EMPTY_STREAM_HINT = (
+    "the server sent no data at all; llama-cpp-python's server does this when the prompt does "
+    "not fit its context (--n_ctx): check its log, and raise --n_ctx or shorten the prompt"
 )
 INTERRUPTED_HINT = (
     "if this is llama-cpp-python's server, start it with `--interrupt_requests False`: by "
@@ -217,10 +221,13 @@ class OpenAICompatibleRuntime(Runtime):
                 tally.read(parse_json(data, what=what), chat=request.chat, clock=clock)
         if tally.finish_reason is None:
             cut = "before a finish_reason" + ("" if tally.done else " or [DONE]")
+            hint = INTERRUPTED_HINT if tally.done else None
+            if tally.events == 0 and not tally.done:
+                hint = EMPTY_STREAM_HINT
             raise RuntimeCallError(
                 f"{what}: the stream ended {cut}; the answer was cut short",
                 retryable=True,
-                hint=INTERRUPTED_HINT if tally.done else None,
+                hint=hint,
             )
         return await self._completion(request, tally, clock)
 
@@ -355,6 +362,7 @@ class _StreamTally:
     done: bool = False
     finish_reason: str | None = None
     content_chunks: int = 0
+    events: int = 0
     usage: dict[str, Any] | None = None
     server_timings: dict[str, Any] | None = None
 
@@ -363,13 +371,11 @@ class _StreamTally:
         self.positions: list[TokenPosition] = []
 
     def read(self, event: Any, *, chat: bool, clock: CallClock) -> None:
+        self.events += 1
         if not isinstance(event, dict):
             raise RuntimeCallError(f"unexpected stream event: {event!r:.80}", retryable=True)
         if "error" in event:
-            raise RuntimeCallError(
-                f"the server reported an error mid-answer: {error_detail(event)}",
-                retryable=True,
-            )
+            raise mid_stream_error("the server", event)
         if isinstance(event.get("usage"), dict):
             self.usage = event["usage"]
         if isinstance(event.get("timings"), dict):
