@@ -69,6 +69,13 @@ def test_prompt_longer_than_the_context_is_skipped_not_lost_and_not_resumed(
         if row["instance_id"] in skipped_ids:
             assert row["predicted_label"] is None and row["predicted_value"] is None
 
+    # The submission's provenance tells skipped calls from failed ones.
+    shared = _puma("share-results", str(folder.root), "--dry-run", "--yes", "--out", str(tmp_path))
+    assert shared.returncode == 0, shared.stderr
+    (provenance,) = tmp_path.glob("*.provenance.json")
+    timings = json.loads(provenance.read_text())["runtime_timings"]
+    assert timings["skipped_calls"] == len(skipped) and timings["failed_calls"] == 0
+
     ledger_before = folder.ledger.read_text()
     resumed = _puma("run", "--resume", str(folder.root), "--json")
     assert resumed.returncode == 3, resumed.stderr

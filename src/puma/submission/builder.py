@@ -22,6 +22,7 @@ from puma.integrity import hash_predictions_file, predictions_summary_hash, rend
 from puma.jsonio import dumps_line, iter_jsonl, read_json, read_model, write_json, write_text_atomic
 from puma.predictions import BASELINE, CANONICAL_COLUMNS
 from puma.runfolder import RunFolder
+from puma.runner.finalize import is_failed, is_skipped
 from puma.runner.ledger import verify_chain
 from puma.submission.mapping import PROFILES, profile_for, scenario_for, strategy_for
 from puma.submission.package import PredictionsRecord, Provenance, SubmissionFiles
@@ -350,6 +351,7 @@ def _baseline_calls(folder: RunFolder, suite_id: str, model: str) -> list[dict[s
         )
     columns = ["suite_id", "model", "perturbation", "repetition", "instance_id", "gold"]
     columns += ["total_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "error"]
+    columns += ["parse_status"]
     try:
         table = pq.read_table(path, columns=columns)
     except Exception as exc:  # pyarrow raises several kinds for a damaged or foreign file
@@ -390,7 +392,8 @@ def _runtime_timings(calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     return {
         "calls": len(calls),
-        "failed_calls": sum(1 for c in calls if c.get("error")),
+        "failed_calls": sum(1 for c in calls if is_failed(c)),
+        "skipped_calls": sum(1 for c in calls if is_skipped(c)),
         "ttft_ms_median": median("ttft_ms"),
         "total_ms_median": median("total_ms"),
         "prompt_tokens_total": total("prompt_tokens"),
