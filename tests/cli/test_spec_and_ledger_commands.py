@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,16 @@ def test_piped_messages_stay_on_one_line_whatever_the_path_length(
     assert done.returncode == 2
     message = f'{bad}:4: suites[0].limit: expected an integer, got "ten"'
     assert any(line.endswith(message) for line in done.stderr.splitlines())
+
+
+def test_piped_tables_are_not_cut_to_80_columns(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run(
+        [*PUMA, "suites", "list"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0
+    widest = max(len(line) for line in done.stdout.splitlines())
+    assert 80 < widest <= 120
 
 
 def _run_folder(tmp_path: Path) -> Path:
