@@ -46,17 +46,12 @@ class CallOutcome:
     def ok(self) -> bool:
         return self.event["error"] is None
 
-    @property
-    def skipped(self) -> bool:
-        return bool(self.event["type"] == "skipped")
-
 
 @dataclass
 class ExecutionStats:
     calls: int = 0
     attempts: int = 0
     failed: int = 0
-    skipped: int = 0
 
 
 ProgressCallback = Callable[[CallOutcome], None]
@@ -192,7 +187,6 @@ async def execute_calls(
                     record.update(parse_status=SKIPPED_STATUS, reason=exc.reason)
                     event = ledger.append("skipped", record)
                     stats.calls += 1
-                    stats.skipped += 1
                     if on_outcome:
                         on_outcome(CallOutcome(planned, event))
                     return
