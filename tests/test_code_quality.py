@@ -34,7 +34,7 @@ _OUTSIDE = re.compile(r"\.\./" + "shared" + r"|\.parent\s*/\s*[\"']" + "shared" 
 
 def test_nothing_in_the_repository_points_outside_it(repo_root: Path) -> None:
     """The repository stands alone: no tracked file reads or links to a folder beside the clone
-    (the project's design brief once lived in ../shared; docs/design.md replaces it)."""
+    (the design brief that once lived beside the clone is now docs/design.md)."""
     tracked = subprocess.run(
         ["git", "ls-files", "-z"], cwd=repo_root, capture_output=True, check=True
     ).stdout.split(b"\0")
@@ -46,6 +46,9 @@ def test_nothing_in_the_repository_points_outside_it(repo_root: Path) -> None:
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        offenders += [f"{name.decode()}:{i}" for i, line in enumerate(text.splitlines(), 1)
-                      if _OUTSIDE.search(line)]
+        offenders += [
+            f"{name.decode()}:{i}"
+            for i, line in enumerate(text.splitlines(), 1)
+            if _OUTSIDE.search(line)
+        ]
     assert not offenders, f"references outside the repository: {offenders}"
