@@ -365,7 +365,7 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
         )
         return SpecDocument(source, problems=(control,))
     try:
-        node, data = _load_yaml(text)
+        node, data, duplicates = _load_yaml(text)
     except _NodeError as exc:
         return SpecDocument(source, exc.root, problems=(exc.located(source),))
     except yaml.MarkedYAMLError as exc:
@@ -374,6 +374,9 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
         what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         return SpecDocument(source, problems=(SpecError(f"not valid YAML: {what}", where=source),))
     document = SpecDocument(source, node)
+    # Duplicate keys are reported, then validation goes on with the last value (as YAML would)
+    # so that one pass lists every problem.
+    problems = [duplicate.located(source) for duplicate in duplicates]
     if not isinstance(data, dict):
         what = "empty" if node is None else f"a {_kind_of(data)}"
         line = node.start_mark.line + 1 if node is not None else 1
@@ -382,11 +385,10 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
             where=f"{source}:{line}",
             hint="start from specs/runs/demo_publication.yaml",
         )
-        return SpecDocument(source, node, problems=(not_mapping,))
+        return SpecDocument(source, node, problems=(*problems, not_mapping))
     try:
         spec = SpecFile.model_validate(data)
     except ValidationError as exc:
-        problems: list[SpecError] = []
         for error in exc.errors():
             loc = tuple(error["loc"])
             problem = document.problem(loc, _describe(error), _HINTS.get(_last_name(loc)))
@@ -395,8 +397,8 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
         return SpecDocument(source, node, problems=tuple(problems))
     except RecursionError:
         deep = SpecError("not valid: nested too deeply", where=f"{source}:1")
-        return SpecDocument(source, node, problems=(deep,))
-    return SpecDocument(source, node, spec)
+        return SpecDocument(source, node, problems=(*problems, deep))
+    return SpecDocument(source, node, spec, tuple(problems))
 
 
 class _NodeError(Exception):
@@ -418,7 +420,11 @@ class _NodeError(Exception):
 class _SpecLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing what it would otherwise accept silently or with a bare
     traceback: a key given twice in one mapping (PyYAML keeps the last), an integer too long
-    for Python, a date that does not exist."""
+    for Python, a date that does not exist. Duplicate keys are collected in `duplicates`."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.duplicates: list[_NodeError] = []
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
@@ -437,10 +443,12 @@ class _SpecLoader(yaml.SafeLoader):
             except TypeError:
                 continue  # an unhashable key: PyYAML reports it with its line
             if first is not key_node:
-                raise _NodeError(
-                    key_node,
-                    f"duplicate key (first on line {first.start_mark.line + 1}); "
-                    "YAML would keep only the last",
+                self.duplicates.append(
+                    _NodeError(
+                        key_node,
+                        f"duplicate key (first on line {first.start_mark.line + 1}); "
+                        "YAML would keep only the last",
+                    )
                 )
         return super().construct_mapping(node, deep=deep)
 
@@ -456,17 +464,21 @@ class _SpecLoader(yaml.SafeLoader):
 _SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_long_int)
 
 
-def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+def _load_yaml(text: str) -> tuple[yaml.Node | None, Any, list[_NodeError]]:
+    """The node tree, the data, and each duplicate key (located from the root)."""
     loader = _SpecLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, None
+            return None, None, []
         try:
-            return node, loader.construct_document(node)
+            data = loader.construct_document(node)
         except _NodeError as exc:
             exc.root = node
             raise
+        for duplicate in loader.duplicates:
+            duplicate.root = node
+        return node, data, loader.duplicates
     finally:
         loader.dispose()
 

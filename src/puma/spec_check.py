@@ -38,13 +38,19 @@ def check_spec(
     document = read_spec(path)
     spec = document.spec
     if spec is None:
-        return SpecCheck(None, document.problems)
+        return SpecCheck(None, tuple(sorted(document.problems, key=_line_number)))
     env = os.environ if environ is None else environ
     problems = [
+        *document.problems,
         *_runtime_problems(document, spec, env, check_models),
         *_suite_problems(document, spec, Path(path).parent),
     ]
-    return SpecCheck(spec, tuple(problems))
+    return SpecCheck(spec, tuple(sorted(problems, key=_line_number)))
+
+
+def _line_number(problem: SpecError) -> int:
+    line = (problem.where or "").rpartition(":")[2]
+    return int(line) if line.isdigit() else 0
 
 
 def validate_spec(
@@ -102,11 +108,11 @@ def _suite_problems(document: SpecDocument, spec: SpecFile, base_dir: Path) -> I
             )
         listed.setdefault(suite.id, index)
         missing = list(_missing_subset_ids(document, suite, entry, loc))
-        if missing:
-            yield from missing
-            continue
-        selected = select_items(suite, subset=entry.subset, limit=entry.limit)
+        yield from missing
+        selected = suite if missing else select_items(suite, subset=entry.subset, limit=entry.limit)
         yield from _slice_problems(document, selected, entry, loc)
+        if missing:
+            continue
         if strategy.shots > len(suite.examples):
             yield document.problem(
                 ("strategy",),
@@ -150,8 +156,8 @@ def _load(entry: SuiteSpec, base_dir: Path) -> Suite:
         what = "is a folder, not a data file" if path.is_dir() else "does not exist"
         raise _Located(
             "path",
-            f"{path} {what}",
-            hint=f"a local suite's path is relative to the spec's folder ({base_dir})",
+            f"{path.absolute()} {what}",
+            hint=f"a local suite's path is relative to the spec's folder ({base_dir.absolute()})",
         )
     try:
         return load_local_suite(path, entry.format, entry.columns)
