@@ -559,9 +559,12 @@ def test_doctor_reports_each_class_as_a_located_failure(
 
 def test_doctor_command_is_not_ready_for_a_spec_run_would_refuse(tmp_path: Path) -> None:
     spec = _write(tmp_path, next(c for c in CASES if c.name == "slice field items do not have"))
-    done = subprocess.run([*PUMA, "doctor", str(spec)], capture_output=True, text=True, timeout=300)
+    wide = {**os.environ, "COLUMNS": "400"}  # one table line per problem, unwrapped
+    done = subprocess.run(
+        [*PUMA, "doctor", str(spec)], capture_output=True, text=True, timeout=300, env=wide
+    )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "✗" in done.stdout and "items of suite pm-triage have no field" in done.stdout
+    assert f"{spec}:6: suites[0].slices[0]: items of suite pm-triage have no field" in done.stdout
     assert "ready" not in done.stdout.replace("already", "")
 
 
