@@ -417,6 +417,23 @@ CASES = [
     Case("two documents", GOOD + "---\nname: x\n", "12: not valid YAML: a spec is one document"),
     Case("broken YAML", "name: x\nsuites:\n  - id: a: b\n", "3: not valid YAML: mapping values"),
     Case("unhashable key", "? [a]\n: b\n", "1: not valid YAML: found unhashable key"),
+    Case(
+        "python object tag",
+        GOOD + "output: !!python/object/apply:os.system [true]\n",
+        "12: not valid YAML: could not determine a constructor",
+    ),
+    Case(
+        "a billion laughs",
+        _with(GOOD, "  seed: 42", "  seed: 42\n  stop: *a8").replace(
+            "name: demo\n",
+            "name: demo\n"
+            + "".join(
+                f"x{i}: &a{i} [{', '.join([f'*a{i - 1}' if i else 'lol'] * 10)}]\n"
+                for i in range(9)
+            ),
+        ),
+        "2: x0: unknown key",
+    ),
 ]
 
 
@@ -590,3 +607,22 @@ def test_run_with_model_override_does_not_check_the_spec_model_file(tmp_path: Pa
     )
     assert check_spec(spec, check_models=False).problems == ()
     assert check_spec(spec).problems
+
+
+def test_anchors_and_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        _suite("  - &triage {id: pm-triage, limit: 3}\n  - <<: *triage\n    id: pm-estimation\n")
+    )
+    assert check_spec(spec).problems == ()
+
+
+def test_a_long_list_of_wrong_values_is_summed_up(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(_suite("  - id: pm-triage\n    subset: [" + "1, " * 20_000 + "1]\n"))
+    started = time.monotonic()
+    problems = check_spec(spec).problems
+    assert time.monotonic() - started < 20
+    assert len(problems) == 51
+    assert str(problems[0]).startswith(f"{spec}:6: suites[0].subset[0]: expected a string, got 1")
+    assert str(problems[-1]) == f"{spec}: 19951 more problems of the same kinds"

@@ -53,6 +53,7 @@ SEED_MAX = 2**32 - 2
 NUM_CTX_MAX = 131_072  # the largest context of common local models (128k)
 MAX_LIMIT = 1_000_000  # items per suite: far above any suite's size
 EMBEDDED_DEFAULT = "embedded-default"  # the embedded runtime's bundled model
+MAX_PROBLEMS = 50  # listed one by one; a 1 MiB list of wrong values is summed up after these
 # What PyYAML's reader refuses (it raises a bare ReaderError without a line): C0 controls other
 # than tab, LF and CR, DEL, C1 controls other than NEL, surrogates, U+FFFE and U+FFFF.
 NON_PRINTABLE = re.compile(
@@ -389,11 +390,17 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
     try:
         spec = SpecFile.model_validate(data)
     except ValidationError as exc:
-        for error in exc.errors():
+        errors = exc.errors()
+        shown: set[str] = set()
+        for error in errors[:MAX_PROBLEMS]:
             loc = tuple(error["loc"])
             problem = document.problem(loc, _describe(error), _HINTS.get(_last_name(loc)))
-            if all(str(p) != str(problem) for p in problems):
+            if str(problem) not in shown:
+                shown.add(str(problem))
                 problems.append(problem)
+        if len(errors) > MAX_PROBLEMS:
+            more = f"{len(errors) - MAX_PROBLEMS} more problems of the same kinds"
+            problems.append(SpecError(more, where=source))
         return SpecDocument(source, node, problems=tuple(problems))
     except RecursionError:
         deep = SpecError("not valid: nested too deeply", where=f"{source}:1")

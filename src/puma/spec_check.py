@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -48,9 +49,10 @@ def check_spec(
     return SpecCheck(spec, tuple(sorted(problems, key=_line_number)))
 
 
-def _line_number(problem: SpecError) -> int:
+def _line_number(problem: SpecError) -> float:
+    """Problems are listed in file order; one without a line (a summary) comes last."""
     line = (problem.where or "").rpartition(":")[2]
-    return int(line) if line.isdigit() else 0
+    return int(line) if line.isdigit() else math.inf
 
 
 def validate_spec(
