@@ -45,6 +45,7 @@ EXAMPLE_ID = json.loads((DATA_DIR / "pm-triage" / "examples.jsonl").read_text().
     "instance_id"
 ]
 JIRA_CSV = "key,project,title,priority\nA-1,A,Crash on start,Blocker\nA-2,A,Typo,Trivial\n"
+LOCAL_JIRA = "  - id: local\n    path: issues.csv\n    format: jira\n"
 
 
 def _with(text: str, old: str, new: str) -> str:
@@ -200,6 +201,18 @@ CASES = [
         _suite("  - id: local\n    path: issues.csv\n    format: jira\n"),
         "6: suites[0].path: ",
         files={"issues.csv": JIRA_CSV + "A-3,A,Slow,Urgent\n"},
+    ),
+    Case(
+        "local column mapping with an unknown canonical name",
+        _suite(LOCAL_JIRA + "    columns:\n      headline: title\n"),
+        "9: suites[0].columns.headline: unknown canonical column 'headline' for jira data",
+        files={"issues.csv": JIRA_CSV},
+    ),
+    Case(
+        "local column mapped to a column the file lacks",
+        _suite(LOCAL_JIRA + "    columns: {title: Headline}\n"),
+        "6: suites[0].path: ",
+        files={"issues.csv": JIRA_CSV},
     ),
     Case(
         "local suite without format",

@@ -16,9 +16,11 @@ from puma.errors import PumaError, SpecError, SuiteError
 from puma.scenarios import build_prompt, parse_strategy
 from puma.spec import EMBEDDED_DEFAULT, SpecDocument, SpecFile, SuiteSpec, raise_first, read_spec
 from puma.suites import Suite, load_bundled_suite, load_local_suite, select_items
+from puma.suites.local import JIRA_COLUMNS, TAWOS_COLUMNS
 from puma.suites.select import local_suite_path
 
 MAX_SUBSET_PROBLEMS = 5  # ids named one by one; past that, a count
+LOCAL_COLUMNS = {"jira": JIRA_COLUMNS, "tawos": TAWOS_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def _suite_problems(document: SpecDocument, spec: SpecFile, base_dir: Path) -> I
         try:
             suite = _load(entry, base_dir)
         except _Located as exc:
-            yield document.problem((*loc, exc.field), exc.message, exc.hint)
+            yield document.problem((*loc, *exc.field), exc.message, exc.hint)
             continue
         if suite.id in listed:
             yield document.problem(
@@ -140,7 +142,9 @@ def _suite_problems(document: SpecDocument, spec: SpecFile, base_dir: Path) -> I
 
 
 class _Located(Exception):
-    def __init__(self, field: str, message: str, hint: str | None = None):
+    """A suite entry's problem and the field of the entry it is at, e.g. ("columns", "title")."""
+
+    def __init__(self, field: tuple[str, ...], message: str, hint: str | None = None):
         super().__init__(message)
         self.field, self.message, self.hint = field, message, hint
 
@@ -152,12 +156,20 @@ def _load(entry: SuiteSpec, base_dir: Path) -> Suite:
             return load_bundled_suite(entry.id)
         except SuiteError as exc:
             where = f"{exc.where}: " if exc.where else ""
-            raise _Located("id", f"{where}{exc.message}", exc.hint) from None
+            raise _Located(("id",), f"{where}{exc.message}", exc.hint) from None
+    known = LOCAL_COLUMNS[entry.format or "jira"]
+    for name in entry.columns or {}:
+        if name not in known:
+            raise _Located(
+                ("columns", name),
+                f"unknown canonical column {name!r} for {entry.format} data",
+                hint=f"canonical names: {', '.join(known)}; the value is your file's column",
+            )
     path = local_suite_path(entry, base_dir)
     if not path.is_file():
         what = "is a folder, not a data file" if path.is_dir() else "does not exist"
         raise _Located(
-            "path",
+            ("path",),
             f"{path.absolute()} {what}",
             hint=f"a local suite's path is relative to the spec's folder ({base_dir.absolute()})",
         )
@@ -165,7 +177,7 @@ def _load(entry: SuiteSpec, base_dir: Path) -> Suite:
         return load_local_suite(path, entry.format, entry.columns)
     except SuiteError as exc:
         where = f"{exc.where}: " if exc.where else ""
-        raise _Located("path", f"{where}{exc.message}", exc.hint) from None
+        raise _Located(("path",), f"{where}{exc.message}", exc.hint) from None
 
 
 def _missing_subset_ids(
