@@ -75,6 +75,21 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _distinct(what: str) -> AfterValidator:
+    """A list validator: each value once (a repeated model, suite slice or perturbation would
+    plan the same calls twice)."""
+
+    def check(values: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for value in values:
+            if value in seen:
+                raise ValueError(f"{what} {value!r} is listed twice")
+            seen.add(value)
+        return values
+
+    return AfterValidator(check)
+
+
 # Strings that become names, paths and ids: one line of printable text.
 Text = Annotated[str, AfterValidator(_no_control_characters)]
 NonEmptyText = Annotated[str, Field(min_length=1), AfterValidator(_no_control_characters)]
@@ -82,7 +97,7 @@ StopText = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_n
 
 
 class StrictModel(BaseModel):
-    # strict: YAML gives real types, so `seed: "42"`, `temperature: true` and `num_ctx: 1e9` are
+    # strict: YAML gives real types, so `seed: "42"`, `temperature: true` and `num_ctx: 1.0e9` are
     # mistakes, not values to coerce; no inf or nan for any number.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
@@ -91,7 +106,7 @@ class RuntimeSpec(StrictModel):
     kind: Literal["embedded", "ollama", "openai"] = "embedded"
     url: str | None = Field(default=None, description="http(s)://host[:port][/path]")
     model: Text | None = None
-    models: list[NonEmptyText] | None = None
+    models: Annotated[list[NonEmptyText], _distinct("model")] | None = None
     preset: Literal["vllm", "llamacpp", "lmstudio", "ollama"] | None = Field(
         default=None, description="OpenAI-compatible server flavour (default URL and quirks)"
     )
@@ -111,14 +126,6 @@ class RuntimeSpec(StrictModel):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not is_http_url(value):
             raise ValueError(f"not an http(s) URL with a host: {value!r}")
-        return value
-
-    @field_validator("models")
-    @classmethod
-    def _distinct_models(cls, value: list[str] | None) -> list[str] | None:
-        repeated = _first_repeat(value or [])
-        if repeated is not None:
-            raise ValueError(f"model {repeated!r} is listed twice")
         return value
 
     @model_validator(mode="after")
@@ -158,17 +165,9 @@ class SuiteSpec(StrictModel):
     subset: Annotated[list[NonEmptyText], Field(min_length=1)] | None = Field(
         default=None, description="explicit instance ids to run"
     )
-    slices: list[NonEmptyText] | None = Field(
+    slices: Annotated[list[NonEmptyText], _distinct("slice field")] | None = Field(
         default=None, description="item fields to slice metrics by, e.g. [project]"
     )
-
-    @field_validator("slices")
-    @classmethod
-    def _distinct_slices(cls, value: list[str] | None) -> list[str] | None:
-        repeated = _first_repeat(value or [])
-        if repeated is not None:
-            raise ValueError(f"slice field {repeated!r} is listed twice")
-        return value
 
     @model_validator(mode="after")
     def _local_needs_path(self) -> SuiteSpec:
@@ -201,7 +200,7 @@ class SpecFile(StrictModel):
     suites: Annotated[list[SuiteSpec], Field(min_length=1)]
     strategy: str = "zero-shot"
     generation: GenerationSpec = GenerationSpec()
-    perturbations: list[str] = Field(default_factory=list)
+    perturbations: Annotated[list[str], _distinct("perturbation")] = Field(default_factory=list)
     repetitions: int = Field(default=1, ge=1, le=100)
     concurrency: int = Field(default=1, ge=1, le=256)
     retries: int = Field(default=3, ge=0, le=20, description="retries after the first attempt")
@@ -233,9 +232,6 @@ class SpecFile(StrictModel):
             raise ValueError(
                 f"unknown perturbation {unknown[0]!r}; known: {', '.join(PERTURBATIONS)}"
             )
-        repeated = _first_repeat(value)
-        if repeated is not None:
-            raise ValueError(f"perturbation {repeated!r} is listed twice")
         return value
 
     def content_hash(self) -> str:
@@ -252,15 +248,6 @@ def is_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
-
-
-def _first_repeat(values: list[str]) -> str | None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            return value
-        seen.add(value)
-    return None
 
 
 # --- reading a spec file -----------------------------------------------------------------------
