@@ -13,7 +13,8 @@ from pathlib import Path
 from puma.errors import PumaError
 from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt
 from puma.runtimes.checks import Check, check_remote_runtime
-from puma.spec import RuntimeSpec
+from puma.spec import RuntimeSpec, SpecFile
+from puma.spec_check import check_spec
 
 MIN_FREE_GB = 1.0
 SETUP = "make setup"
@@ -130,6 +131,22 @@ def check_runtime(spec: RuntimeSpec) -> list[Check]:
         )
         checks.extend(check for check in found if check not in checks)
     return checks
+
+
+def check_spec_file(path: Path) -> tuple[SpecFile | None, list[Check]]:
+    """The spec, as `puma run` would check it: one ✗ per problem, with its location."""
+    checked = check_spec(path)
+    if not checked.problems:
+        return checked.spec, [Check("spec", "ok", f"{path}: valid")]
+    return checked.spec, [
+        Check(
+            "spec",
+            "fail",
+            f"{problem.where}: {problem.message}" if problem.where else problem.message,
+            problem.hint or f"edit the spec; `puma spec check {path}` lists every problem",
+        )
+        for problem in checked.problems
+    ]
 
 
 def run_checks(runtime: RuntimeSpec | None, output: Path) -> list[Check]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from puma.errors import InputFileError
+from puma.jsonio import json_error_text
 
 # PUMA 4.0's hashed columns, fixed by its schema; the same as puma.predictions.CANONICAL_COLUMNS
 # (a test holds them equal). Not imported from there: worker processes import this module alone,
@@ -203,7 +204,7 @@ def _parse_block_slow(path: Path, first_lineno: int, block: bytes) -> tuple[list
         except json.JSONDecodeError as exc:
             last = lineno == first_lineno + block.count(b"\n") and not block.endswith(b"\n")
             what = "truncated line (the file ends mid-row)" if last else "not valid JSON"
-            raise InputFileError(f"{what}: {exc.msg} at column {exc.colno}", where=where) from None
+            raise InputFileError(f"{what}: {json_error_text(exc)}", where=where) from None
         except (ValueError, RecursionError) as exc:
             raise InputFileError(f"not usable JSON: {exc}", where=where) from None
         if not isinstance(obj, dict):

@@ -43,6 +43,12 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def json_error_text(exc: json.JSONDecodeError) -> str:
+    """ "Unterminated string starting at column 5": Python's own message ends some errors with
+    "at" (a position it does not print), so a plain "at column" suffix would say "at at"."""
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
 def read_json(path: Path) -> Any:
     try:
         raw = path.read_bytes()
@@ -56,7 +62,7 @@ def read_json(path: Path) -> Any:
         ) from exc
     except json.JSONDecodeError as exc:
         raise InputFileError(
-            f"invalid JSON: {exc.msg} (column {exc.colno})", where=f"{path}:{exc.lineno}"
+            f"invalid JSON: {json_error_text(exc)}", where=f"{path}:{exc.lineno}"
         ) from exc
 
 

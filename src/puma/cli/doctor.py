@@ -10,9 +10,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from puma.cli.console import make_console
-from puma.doctor import run_checks
+from puma.doctor import check_spec_file, run_checks
 from puma.errors import ExitCode
-from puma.spec import RuntimeSpec, load_spec
+from puma.runtimes.checks import Check
+from puma.spec import RuntimeSpec
 
 console = make_console()
 MARKS = {"ok": "[green]✓[/]", "fail": "[red]✗[/]", "warn": "[yellow]![/]"}
@@ -32,13 +33,16 @@ def doctor(
 ) -> None:
     """Check Python, extras, the embedded model, disk, CodeCarbon and the runtime.
 
-    Exit 0 when everything the spec (or runtime) needs is there, 1 otherwise.
+    Exit 0 when everything the spec (or runtime) needs is there, 2 when the spec has a
+    problem `puma run` would refuse, 1 otherwise.
     """
     runtime_spec: RuntimeSpec | None = None
     output = Path("runs")
+    spec_rows: list[Check] = []
     if spec_file is not None:
-        spec = load_spec(spec_file)
-        runtime_spec, output = spec.runtime, Path(spec.output)
+        spec, spec_rows = check_spec_file(spec_file)
+        if spec is not None:
+            runtime_spec, output = spec.runtime, Path(spec.output)
     if runtime is not None or url is not None or model is not None:
         base = runtime_spec.model_dump() if runtime_spec else {}
         update = {"kind": runtime or base.get("kind", "ollama"), "url": url or base.get("url")}
@@ -47,7 +51,7 @@ def doctor(
         elif update["kind"] != "embedded" and not (base.get("model") or base.get("models")):
             update["models"] = []  # reachability only
         runtime_spec = RuntimeSpec.model_construct(**{**base, **update})
-    checks = run_checks(runtime_spec, output)
+    checks = [*spec_rows, *run_checks(runtime_spec, output)]
     table = Table(title="puma doctor", show_header=True)
     table.add_column("")
     table.add_column("check")
@@ -59,6 +63,13 @@ def doctor(
         )
     console.print(table)
     failed = [c for c in checks if c.status == "fail"]
+    bad_spec = [c for c in spec_rows if c.status == "fail"]
+    if bad_spec:
+        console.print(
+            f"[red]{len(bad_spec)} problem(s) in the spec[/]: `puma run` would refuse it; "
+            "fix them first."
+        )
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
     if failed:
         console.print(f"[red]{len(failed)} check(s) failed[/]: run the commands in 'fix'.")
         raise typer.Exit(int(ExitCode.FAILED_CHECK))

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from puma.cli.console import make_console
 from puma.errors import InputFileError
-from puma.spec import load_spec
+from puma.spec import MAX_LIMIT
 
 if TYPE_CHECKING:  # the runner pulls in llama.cpp, pyarrow and the suites: load on use
     from puma.run_summary import RunSummary
@@ -66,7 +66,8 @@ def run_command(
         ),
     ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Override every suite's item limit.")
+        int | None,
+        typer.Option("--limit", min=1, max=MAX_LIMIT, help="Override every suite's item limit."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Override the output folder (spec: output).")
@@ -84,6 +85,10 @@ def run_command(
         )
     from puma.run_summary import summarize_run
     from puma.runner.session import resume_run, start_run
+    from puma.spec_check import validate_spec
+
+    # Everything the spec check refuses stops here, before a model loads or a bar is drawn.
+    spec = validate_spec(spec_file, check_models=model is None) if spec_file else None
 
     show_progress = not (quiet or as_json)
     progress = Progress(
@@ -118,8 +123,7 @@ def run_command(
         if resume is not None:
             result = resume_run(resume, on_plan=on_plan, on_outcome=on_outcome)
         else:
-            assert spec_file is not None
-            spec = load_spec(spec_file)
+            assert spec is not None
             result = start_run(
                 spec,
                 spec_file,

@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from puma.cli.console import make_console
-from puma.spec import load_spec
+from puma.errors import ExitCode
+from puma.spec_check import check_spec
 
 console = make_console()
+stderr = make_console(stderr=True)
 spec_app = typer.Typer(help="Run specs: validate before running.", no_args_is_help=True)
 
 
@@ -18,13 +21,26 @@ spec_app = typer.Typer(help="Run specs: validate before running.", no_args_is_he
 def check(
     spec_file: Annotated[Path, typer.Argument(help="Run spec (YAML) to validate.")],
 ) -> None:
-    """Validate a spec: exit 0 when valid, 2 with file:line: field: problem when not."""
-    spec = load_spec(spec_file)
+    """Validate a spec as `puma run` would, loading its suites but no model: exit 0 when
+    valid, 2 with one `file:line: field: problem` line per problem when not."""
+    checked = check_spec(spec_file)
+    if checked.problems:
+        for problem in checked.problems:
+            stderr.print(
+                f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True
+            )
+        count = len(checked.problems)
+        stderr.print(
+            f"{count} problem{'s' if count > 1 else ''}: `puma run` would refuse this spec"
+        )
+        raise typer.Exit(int(ExitCode.BAD_INPUT))
+    spec = checked.spec
+    assert spec is not None
     suites = ", ".join(s.id + (f" (limit {s.limit})" if s.limit else "") for s in spec.suites)
-    console.print(f"[green]✓[/] {spec_file}: spec '{spec.name}' is valid")
-    console.print(f"  runtime {spec.runtime.kind}: {', '.join(spec.runtime.model_names)}")
+    console.print(f"[green]✓[/] {escape(str(spec_file))}: spec '{escape(spec.name)}' is valid")
+    console.print(f"  runtime {spec.runtime.kind}: {escape(', '.join(spec.runtime.model_names))}")
     console.print(
-        f"  suites {suites}; strategy {spec.strategy}; "
+        f"  suites {escape(suites)}; strategy {spec.strategy}; "
         f"repetitions {spec.repetitions}; concurrency {spec.concurrency}"
     )
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from puma.errors import SpecError
+from puma.jsonio import json_error_text
 from puma.runtimes.base import PromptTooLong, RuntimeCallError
 
 # Statuses where the same request may succeed later: overload, gateway trouble, timeouts.
@@ -222,7 +223,7 @@ def parse_json(text: str, *, what: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RuntimeCallError(
-            f"{what} returned malformed JSON ({exc.msg} at column {exc.colno}): {text[:80]!r}",
+            f"{what} returned malformed JSON ({json_error_text(exc)}): {text[:80]!r}",
             retryable=True,
         ) from exc
 

@@ -38,15 +38,21 @@ def resolve_suite(spec: SuiteSpec, *, base_dir: Path | None = None) -> Suite:
 
     A relative local path is taken relative to `base_dir` (the spec file's folder) when given."""
     if spec.id == "local":
-        if spec.path is None or spec.format is None:
+        if spec.format is None:
             raise SuiteError("a local suite needs 'path' and 'format' (jira or tawos)")
-        path = Path(spec.path).expanduser()
-        if base_dir is not None and not path.is_absolute():
-            path = base_dir / path
-        suite = load_local_suite(path, spec.format, spec.columns)
+        suite = load_local_suite(local_suite_path(spec, base_dir), spec.format, spec.columns)
     else:
         suite = load_bundled_suite(spec.id)
     return select_items(suite, subset=spec.subset, limit=spec.limit)
+
+
+def local_suite_path(spec: SuiteSpec, base_dir: Path | None = None) -> Path:
+    """Where a local suite entry's data is: its path, relative to `base_dir` (the spec file's
+    folder) unless absolute."""
+    if spec.path is None:
+        raise SuiteError("a local suite needs 'path' and 'format' (jira or tawos)")
+    path = Path(spec.path).expanduser()
+    return base_dir / path if base_dir is not None and not path.is_absolute() else path
 
 
 def select_items(
