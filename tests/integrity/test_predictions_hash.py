@@ -25,9 +25,8 @@ from puma.integrity import (
     verify_predictions_hash,
 )
 
-VECTORS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "predictions_hash.json"
-)
+# The project's own copy, with where the vectors came from (its "provenance" field).
+VECTORS = Path(__file__).with_name("vectors") / "predictions_hash.json"
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]], *, trailing_newline: bool = True) -> Path:

@@ -35,7 +35,7 @@ def puma(cli: Path, *args: Any, stdin: str | None = None) -> subprocess.Complete
 def shared(cli: Path, run: Path, out: Path) -> Path:
     result = puma(cli, "share-results", run, "--dry-run", "--out", out, "--yes")
     assert result.returncode == 0, result.stderr
-    (submission,) = [p for p in out.glob("*.json") if not p.name.endswith(".provenance.json")]
+    (submission,) = out.glob("*.json")  # the provenance sidecar ends in .jsonld
     return submission
 
 
@@ -62,7 +62,7 @@ def test_share_results_writes_the_package_and_says_what_to_run_next(
     result = puma(puma_cli, "share-results", run_factory(), "--dry-run", "--out", out, "--yes")
     assert result.returncode == 0, result.stderr
     names = sorted(p.name.split(".", 1)[1] for p in out.iterdir())
-    assert names == ["json", "predictions.jsonl", "provenance.json"]
+    assert names == ["json", "predictions.jsonl", "provenance.jsonld"]
     assert "nothing was sent" in result.stdout and "puma verify-hash" in result.stdout
 
 

@@ -75,7 +75,7 @@ def share_results(
 ) -> None:
     """Package one model on one suite of a run as a PUMA schema v1 submission.
 
-    Writes <id>.json, <id>.predictions.jsonl and <id>.provenance.json; no network.
+    Writes <id>.json, <id>.predictions.jsonl and <id>.provenance.jsonld; no network.
     """
     from puma.submission.builder import Consents, build_submission
 
