@@ -220,7 +220,7 @@ def _load_suite_for(
             f"this package was made from a local suite ({recorded.get('id')}, file {name!r}); "
             "re-scoring needs that file",
             hint=f"name it with --suite: `puma verify-hash SUBMISSION --rescore --suite "
-            f"PATH/TO/{name}` (the same file: its content hash is checked)",
+            f"PATH/TO/{name}` (a file whose content differs from the run's is warned about)",
         )
     if suite_ref is None:
         suite_ref = recorded.get("id") if isinstance(recorded.get("id"), str) else None
