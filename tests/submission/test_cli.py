@@ -438,6 +438,7 @@ def test_validate_lists_each_problem_once_and_which_checks_found_it(
     ):
         assert out.count(field) == 1, out
     assert out.count("(json-schema and model)") == 3 and out.count("(json-schema)") == 1
+    assert "pattern '^[a-f0-9]{64}$'" in out  # shown as written, not taken for markup
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"\xff", None])
