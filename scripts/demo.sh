@@ -24,7 +24,7 @@ puma eval "$run_dir"
 echo "== puma share-results $run_dir --dry-run --out $package --yes"
 before=$(mktemp); ls "$package"/*.json 2>/dev/null >"$before" || true
 puma share-results "$run_dir" --dry-run --out "$package" --yes
-submission=$(ls "$package"/*.json | grep -v -e '\.provenance\.json$' | grep -vxFf "$before" | head -1)
+submission=$(ls "$package"/*.json | grep -vxFf "$before" | head -1)
 rm -f "$before"
 
 echo "== puma verify-hash $submission --rescore"

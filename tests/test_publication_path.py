@@ -40,7 +40,7 @@ def test_run_eval_share_verify(tmp_path: Path, repo_root: Path) -> None:
     package = tmp_path / "package"
     shared = _puma("share-results", run_dir, "--dry-run", "--out", str(package), "--yes")
     assert shared.returncode == 0, shared.stderr
-    (submission,) = [p for p in package.glob("*.json") if not p.name.endswith(".provenance.json")]
+    (submission,) = package.glob("*.json")  # the sidecar is *.provenance.jsonld
     document = json.loads(submission.read_text())
     schema = json.loads((repo_root / "schemas" / "submission-v1.schema.json").read_text())
     jsonschema.validate(document, schema)

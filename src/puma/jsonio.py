@@ -43,10 +43,11 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def json_error_text(exc: json.JSONDecodeError) -> str:
+def json_error_text(exc: json.JSONDecodeError, column_offset: int = 0) -> str:
     """ "Unterminated string starting at column 5": Python's own message ends some errors with
-    "at" (a position it does not print), so a plain "at column" suffix would say "at at"."""
-    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+    "at" (a position it does not print), so a plain "at column" suffix would say "at at".
+    `column_offset` counts characters stripped from the line before it was parsed."""
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno + column_offset}"
 
 
 def read_json(path: Path) -> Any:

@@ -1,5 +1,6 @@
-"""The predictions hash: PUMA 4.0's rendering rules, the shared test vectors, streaming a file in
-bounded memory, and what a broken file gets told."""
+"""The predictions hash: PUMA 4.0's rendering rules, the project's test vectors, streaming a file
+in bounded memory, and what a broken file gets told (test_puma4_corpus.py holds the corpus of
+files PUMA 4.0 reads and those it cannot)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,8 @@ from puma.integrity import (
     verify_predictions_hash,
 )
 
-VECTORS = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "predictions_hash.json"
-)
+# The project's own copy, with where the vectors came from (its "provenance" field).
+VECTORS = Path(__file__).with_name("vectors") / "predictions_hash.json"
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]], *, trailing_newline: bool = True) -> Path:
@@ -49,7 +49,7 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-# --- the shared vectors ------------------------------------------------------------------------
+# --- the test vectors --------------------------------------------------------------------------
 
 
 def load_vectors() -> list[dict[str, Any]]:
@@ -57,20 +57,21 @@ def load_vectors() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("vector", load_vectors(), ids=lambda v: v["name"])
-def test_every_shared_vector_hashes_to_its_expected_digest_in_memory(vector: dict[str, Any]):
+def test_every_vector_hashes_to_its_expected_digest_in_memory(vector: dict[str, Any]):
     assert predictions_summary_hash(vector["rows"]) == vector["sha256"]
 
 
 @pytest.mark.parametrize("vector", load_vectors(), ids=lambda v: v["name"])
-def test_every_shared_vector_hashes_to_its_expected_digest_from_a_file(
+def test_every_vector_hashes_to_its_expected_digest_from_a_file(
     vector: dict[str, Any], tmp_path: Path
 ):
     path = write_jsonl(tmp_path / "p.jsonl", vector["rows"])
     assert hash_predictions_file(path).sha256 == vector["sha256"]
 
 
-def test_the_shared_vectors_are_there_to_be_tested():
+def test_the_vectors_are_there_to_be_tested_and_say_where_they_came_from():
     assert len(load_vectors()) >= 3
+    assert "PUMA 4.0" in json.loads(VECTORS.read_text(encoding="utf-8"))["provenance"]
 
 
 # --- the rendering rules -----------------------------------------------------------------------
@@ -115,9 +116,11 @@ def test_rows_are_joined_by_lf_with_no_trailing_newline_and_sorted_by_str_id():
     assert predictions_summary_hash(rows) == sha(expected)
 
 
-def test_a_nested_value_is_not_a_cell():
+def test_a_nested_value_is_rendered_as_puma_4_renders_it_with_str():
+    assert render_cell({"a": 1}) == "{'a': 1}"
+    assert render_cell(["x", "y"]) == "\"['x', 'y']\""
     with pytest.raises(TypeError):
-        render_cell({"a": 1})
+        render_cell(object())
 
 
 # --- properties --------------------------------------------------------------------------------
@@ -278,47 +281,60 @@ def test_a_non_utf8_byte_names_its_line_and_byte(tmp_path: Path):
     assert "p.jsonl:2" in message and "0xff" in message
 
 
-def test_duplicate_instance_ids_name_both_lines(tmp_path: Path):
-    path = write_jsonl(tmp_path / "p.jsonl", [row("a"), row("b"), row("a", label="Minor")])
-    message = error_for(path)
-    assert "'a' appears twice" in message and "lines 1 and 3" in message
+def test_rows_sharing_an_id_are_hashed_in_file_order_and_both_lines_are_named(tmp_path: Path):
+    rows = [row("a"), row("b"), row("a", label="Minor")]
+    digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows))
+    assert digest.sha256 == predictions_summary_hash(rows)  # a stable sort keeps file order
+    assert digest.sha256 != predictions_summary_hash([rows[2], rows[1], rows[0]])
+    (warning,) = digest.warnings
+    assert "p.jsonl: 1 row(s) repeat" in warning and "'a', lines 1 and 3" in warning
 
 
-def test_a_duplicate_in_an_otherwise_sorted_file_is_caught(tmp_path: Path):
-    path = write_jsonl(tmp_path / "p.jsonl", [row("a"), row("b"), row("b")])
-    assert "'b' appears twice" in error_for(path)
+def test_rows_sharing_an_id_in_a_sorted_file_stream_once(tmp_path: Path):
+    rows = [row("a"), row("b"), row("b", label="Minor")]
+    digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows))
+    assert digest.in_order and "'b', lines 2 and 3" in digest.warnings[0]
 
 
-def test_a_row_without_a_column_says_which(tmp_path: Path):
-    path = write_jsonl(
-        tmp_path / "p.jsonl", [row("a"), {"instance_id": "b", "predicted_label": "x"}]
-    )
-    message = error_for(path)
-    assert "p.jsonl:2" in message and "predicted_value, prompt_hash" in message
-
-
-@pytest.mark.parametrize(
-    ("bad_row", "needle"),
-    [
-        (row(None), "instance_id is null"),
-        (row("b", label=["Major"]), "predicted_label"),
-        (row("b", value={"p": 1}), "predicted_value"),
-        ([1, 2, 3], "JSON object"),
-    ],
-)
-def test_a_row_with_a_value_that_is_not_a_cell_is_refused(
-    tmp_path: Path, bad_row: Any, needle: str
+def test_rows_sharing_an_id_across_spilled_runs_keep_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
+    monkeypatch.setattr(integrity, "SORT_RUN_ROWS", 50)  # each id's rows end up in several runs
+    monkeypatch.setattr(integrity, "BLOCK_BYTES", 4096)
+    rows = [row(f"ID-{i % 7}", label=f"L{i}") for i in range(400)]
+    rows.reverse()
+    digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows))
+    assert digest.sha256 == predictions_summary_hash(rows) and not digest.in_order
+    assert "393 row(s) repeat" in digest.warnings[0]
+
+
+def test_a_row_without_a_column_is_hashed_as_null_and_says_which(tmp_path: Path):
+    rows = [row("a"), {"instance_id": "b", "predicted_label": "x"}]
+    digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows))
+    assert digest.sha256 == predictions_summary_hash(rows)
+    assert "line 2, no predicted_value, prompt_hash" in digest.warnings[0]
+
+
+def test_a_row_that_is_not_an_object_is_refused(tmp_path: Path):
     path = tmp_path / "p.jsonl"
-    path.write_text(json.dumps(row("a")) + "\n" + json.dumps(bad_row) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(row("a")) + "\n" + json.dumps([1, 2, 3]) + "\n", encoding="utf-8")
     message = error_for(path)
-    assert needle in message and "p.jsonl:2" in message
+    assert "JSON object" in message and "p.jsonl:2" in message
 
 
-def test_an_empty_file_has_no_rows_to_hash(tmp_path: Path):
+def test_a_file_of_blank_lines_hashes_as_no_bytes_and_says_so(tmp_path: Path):
     path = tmp_path / "p.jsonl"
     path.write_text("\n\n", encoding="utf-8")
-    assert "no prediction rows" in error_for(path)
+    digest = hash_predictions_file(path)
+    assert (digest.sha256, digest.n_rows) == (sha(""), 0)
+    assert "holds no prediction rows" in digest.warnings[0]
+
+
+def test_a_last_line_that_is_whole_but_wrong_is_not_called_truncated(tmp_path: Path):
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps(row("a")) + "\nnot json", encoding="utf-8")
+    message = error_for(path)
+    assert "p.jsonl:2" in message and "not valid JSON" in message
 
 
 def test_a_missing_file_cannot_be_read(tmp_path: Path):
@@ -349,7 +365,7 @@ def test_a_lone_surrogate_is_refused_rather_than_crashing(tmp_path: Path):
 # --- comparing hashes --------------------------------------------------------------------------
 
 
-def test_a_declared_hash_may_carry_a_sha256_prefix_and_upper_case():
+def test_a_declared_hash_may_carry_blanks_a_sha256_prefix_and_upper_case():
     digest = "ab" * 32
     assert normalize_declared_hash(f"sha256:{digest.upper()}", where="x") == digest
     assert normalize_declared_hash(f"  SHA256:{digest} ", where="x") == digest
@@ -417,8 +433,14 @@ def test_worker_processes_report_errors_with_their_line(tmp_path: Path, parallel
     path = write_jsonl(tmp_path / "p.jsonl", rows)
     path.write_text(path.read_text() + "{broken\n", encoding="utf-8")
     assert "p.jsonl:2001" in error_for(path)
-    duplicated = write_jsonl(tmp_path / "d.jsonl", [*rows[:1000], rows[999], *rows[1000:]])
-    assert "appears twice (lines 1000 and 1001)" in error_for(duplicated)
+
+
+def test_worker_processes_note_rows_sharing_an_id_across_blocks(tmp_path: Path, parallel: None):
+    rows = [row(f"ID-{i:05d}") for i in range(2000)]
+    duplicated = [*rows[:1000], rows[999], *rows[1000:]]
+    digest = hash_predictions_file(write_jsonl(tmp_path / "d.jsonl", duplicated))
+    assert digest.in_order and digest.sha256 == predictions_summary_hash(duplicated)
+    assert "'ID-00999', lines 1000 and 1001" in digest.warnings[0]
 
 
 def test_the_hashed_columns_are_the_canonical_prediction_columns():

@@ -72,7 +72,7 @@ def test_prompt_longer_than_the_context_is_skipped_not_lost_and_not_resumed(
     # The submission's provenance tells skipped calls from failed ones.
     shared = _puma("share-results", str(folder.root), "--dry-run", "--yes", "--out", str(tmp_path))
     assert shared.returncode == 0, shared.stderr
-    (provenance,) = tmp_path.glob("*.provenance.json")
+    (provenance,) = tmp_path.glob("*.provenance.jsonld")
     timings = json.loads(provenance.read_text())["runtime_timings"]
     assert timings["skipped_calls"] == len(skipped) and timings["failed_calls"] == 0
 

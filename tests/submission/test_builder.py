@@ -33,7 +33,7 @@ def test_a_package_is_three_files_named_by_the_submission_id_and_valid_against_s
     package = build(run_factory(task=task), tmp_path / "out")
     sid = str(package.submission.submission_id)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-        [f"{sid}.json", f"{sid}.predictions.jsonl", f"{sid}.provenance.json"]
+        [f"{sid}.json", f"{sid}.predictions.jsonl", f"{sid}.provenance.jsonld"]
     )
     document = json.loads(package.files.submission.read_text(encoding="utf-8"))
     assert submission_problems(document) == []

@@ -15,6 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
+from puma.integrity import predictions_summary_hash
 from puma.submission import Consents, build_submission
 
 RunFactory = Callable[..., Path]
@@ -35,7 +36,7 @@ def puma(cli: Path, *args: Any, stdin: str | None = None) -> subprocess.Complete
 def shared(cli: Path, run: Path, out: Path) -> Path:
     result = puma(cli, "share-results", run, "--dry-run", "--out", out, "--yes")
     assert result.returncode == 0, result.stderr
-    (submission,) = [p for p in out.glob("*.json") if not p.name.endswith(".provenance.json")]
+    (submission,) = out.glob("*.json")  # the provenance sidecar ends in .jsonld
     return submission
 
 
@@ -62,7 +63,7 @@ def test_share_results_writes_the_package_and_says_what_to_run_next(
     result = puma(puma_cli, "share-results", run_factory(), "--dry-run", "--out", out, "--yes")
     assert result.returncode == 0, result.stderr
     names = sorted(p.name.split(".", 1)[1] for p in out.iterdir())
-    assert names == ["json", "predictions.jsonl", "provenance.json"]
+    assert names == ["json", "predictions.jsonl", "provenance.jsonld"]
     assert "nothing was sent" in result.stdout and "puma verify-hash" in result.stdout
 
 
@@ -177,19 +178,15 @@ def test_verify_hash_accepts_an_upper_case_declared_hash(puma_cli: Path, submiss
         (lambda p: p.write_bytes(p.read_bytes()[:-30]), "truncated"),
         (lambda p: p.write_text(p.read_text() + "not json\n"), "not valid JSON"),
         (
-            lambda p: p.write_text(p.read_text() + p.read_text().splitlines(True)[0]),
-            "appears twice",
-        ),
-        (
             lambda p: p.write_bytes(
                 p.read_bytes().replace(b'"prompt_hash":"', b'"prompt_hash":"\xff', 1)
             ),
             "not UTF-8",
         ),
-        (lambda p: p.write_text(""), "empty"),
+        (lambda p: p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes()), "byte-order mark"),
         (lambda p: p.unlink(), "no predictions file"),
     ],
-    ids=["truncated", "not-json", "duplicate-id", "non-utf8", "empty", "missing"],
+    ids=["truncated", "not-json", "non-utf8", "bom", "missing"],
 )
 def test_verify_hash_exit_2_on_a_broken_predictions_file(
     puma_cli: Path, submission: Path, damage: Callable[[Path], Any], needle: str
@@ -198,6 +195,75 @@ def test_verify_hash_exit_2_on_a_broken_predictions_file(
     result = puma(puma_cli, "verify-hash", submission)
     assert result.returncode == 2, result.stdout + result.stderr
     assert needle in result.stderr
+
+
+def declare(submission: Path, digest: str) -> None:
+    data = json.loads(submission.read_text())
+    data["integrity"]["predictions_summary_hash"] = digest
+    submission.write_text(json.dumps(data))
+
+
+def rows_of(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def perturbation_pairs(path: Path) -> str:
+    """Each row twice, as a puma-cp triage run with perturbations exports them (compact, no
+    final line end)."""
+    rows = [r for row in rows_of(path) for r in (row, {**row, "predicted_label": "Minor"})]
+    compact = [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in rows]
+    path.write_text("\n".join(compact), encoding="utf-8")
+    return predictions_summary_hash(rows)
+
+
+def cr_line_ends(path: Path) -> str:
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r"))
+    return predictions_summary_hash(rows_of(path))
+
+
+def a_null_id(path: Path) -> str:
+    rows = rows_of(path)
+    rows[3]["instance_id"] = None
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return predictions_summary_hash(rows)
+
+
+def no_rows(path: Path) -> str:
+    path.write_bytes(b"")
+    return hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "warning"),
+    [
+        (perturbation_pairs, "16 row(s) repeat an instance_id"),
+        (cr_line_ends, None),
+        (a_null_id, "1 row(s) have a null instance_id (first: line 4)"),
+        (no_rows, "holds no prediction rows"),
+    ],
+    ids=["perturbation-pairs", "cr-line-ends", "null-id", "no-rows"],
+)
+def test_verify_hash_exit_0_on_files_puma_4_verifies_with_a_warning_on_what_puma_never_writes(
+    puma_cli: Path, submission: Path, rewrite: Callable[[Path], str], warning: str | None
+):
+    declare(submission, rewrite(predictions_of(submission)))
+    result = puma(puma_cli, "verify-hash", submission)
+    assert result.returncode == 0, result.stdout + result.stderr
+    if warning is None:
+        assert "warning" not in result.stderr
+    else:
+        assert warning in " ".join(result.stderr.split())
+
+
+def test_verify_hash_warns_that_a_declared_hash_with_blanks_fails_in_puma_4(
+    puma_cli: Path, submission: Path
+):
+    data = json.loads(submission.read_text())
+    declare(submission, f" {data['integrity']['predictions_summary_hash']} ")
+    result = puma(puma_cli, "verify-hash", submission)
+    assert result.returncode == 0, result.stderr
+    stderr = " ".join(result.stderr.split())
+    assert "blanks around it" in stderr and "PUMA 4.0's verifier would report a mismatch" in stderr
 
 
 @pytest.mark.parametrize(
@@ -225,6 +291,20 @@ def test_verify_hash_exit_2_on_a_missing_or_huge_submission(puma_cli: Path, tmp_
         out.truncate(200 * 2**20)  # a sparse 200 MB file: no disk, no time
     result = puma(puma_cli, "verify-hash", huge)
     assert result.returncode == 2 and "far too large" in result.stderr
+
+
+def test_verify_hash_rescore_of_a_local_suite_package_says_to_pass_the_suite_file(
+    puma_cli: Path, submission: Path
+):
+    sidecar = submission.with_name(submission.name.removesuffix(".json") + ".provenance.jsonld")
+    provenance = json.loads(sidecar.read_text())
+    provenance["suite"].update(id="local-orbit-issues", source="orbit-issues.csv")
+    sidecar.write_text(json.dumps(provenance))
+    result = puma(puma_cli, "verify-hash", submission, "--rescore")
+    assert result.returncode == 2, result.stdout + result.stderr
+    stderr = " ".join(result.stderr.split())
+    assert "made from a local suite (local-orbit-issues, file 'orbit-issues.csv')" in stderr
+    assert "--rescore --suite PATH/TO/orbit-issues.csv" in stderr
 
 
 def test_verify_hash_with_rescore_exit_1_when_declared_metrics_were_inflated(
@@ -319,7 +399,7 @@ def test_validate_exit_0_on_a_package_share_results_wrote(puma_cli: Path, submis
     ("change", "needle"),
     [
         (lambda d: d.update(extra_field=1), "extra_field"),
-        (lambda d: d["run_metadata"].pop("model"), "'model' is a required property"),
+        (lambda d: d["run_metadata"].pop("model"), "run_metadata.model: required field is missing"),
         (
             lambda d: d["integrity"].update(predictions_summary_hash="AB" * 32),
             "predictions_summary_hash",
@@ -336,6 +416,29 @@ def test_validate_exit_1_lists_what_is_wrong(
     result = puma(puma_cli, "submission", "validate", submission)
     assert result.returncode == 1
     assert needle in " ".join(result.stdout.split()).replace("│ ", "")
+
+
+def test_validate_lists_each_problem_once_and_which_checks_found_it(
+    puma_cli: Path, submission: Path
+):
+    data = json.loads(submission.read_text())
+    data["integrity"]["predictions_summary_hash"] = "AB" * 32
+    data["favourite_colour"] = "teal"
+    del data["run_metadata"]["model"]
+    data["run_metadata"]["n_instances"] = "16"  # only JSON Schema minds: the models take "16"
+    submission.write_text(json.dumps(data))
+    result = puma(puma_cli, "submission", "validate", submission)
+    assert result.returncode == 1 and "4 problem(s)" in result.stderr
+    out = " ".join(result.stdout.split())
+    for field in (
+        "integrity.predictions_summary_hash:",
+        "favourite_colour:",
+        "run_metadata.model:",
+        "run_metadata.n_instances:",
+    ):
+        assert out.count(field) == 1, out
+    assert out.count("(json-schema and model)") == 3 and out.count("(json-schema)") == 1
+    assert "pattern '^[a-f0-9]{64}$'" in out  # shown as written, not taken for markup
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"\xff", None])

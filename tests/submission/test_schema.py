@@ -55,37 +55,42 @@ def messages_of(document: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {(p.checker, p.where, p.message) for p in submission_problems(document)}
 
 
-def test_an_extra_field_is_refused_by_both_checkers(document: dict[str, Any]):
+def test_an_extra_field_is_refused_by_both_checkers_and_listed_once(document: dict[str, Any]):
     bad = copy.deepcopy(document)
     bad["run_metadata"]["gpu_temperature"] = 71
     bad["favourite_colour"] = "teal"
     unknown = "unknown field (schema v1 forbids extra fields)"
     assert messages_of(bad) == {
-        (
-            "json-schema",
-            "(top level)",
-            "Additional properties are not allowed ('favourite_colour' was unexpected)",
-        ),
-        (
-            "json-schema",
-            "run_metadata",
-            "Additional properties are not allowed ('gpu_temperature' was unexpected)",
-        ),
-        ("model", "favourite_colour", unknown),
-        ("model", "run_metadata.gpu_temperature", unknown),
+        ("json-schema and model", "favourite_colour", unknown),
+        ("json-schema and model", "run_metadata.gpu_temperature", unknown),
     }
 
 
-def test_a_missing_required_field_is_refused_by_both_checkers(document: dict[str, Any]):
+def test_a_missing_required_field_is_refused_by_both_checkers_and_listed_once(
+    document: dict[str, Any],
+):
     bad = copy.deepcopy(document)
     del bad["metrics"]
     del bad["run_metadata"]["n_instances"]
     assert messages_of(bad) == {
-        ("json-schema", "(top level)", "'metrics' is a required property"),
-        ("json-schema", "run_metadata", "'n_instances' is a required property"),
-        ("model", "metrics", "required field is missing"),
-        ("model", "run_metadata.n_instances", "required field is missing"),
+        ("json-schema and model", "metrics", "required field is missing"),
+        ("json-schema and model", "run_metadata.n_instances", "required field is missing"),
     }
+
+
+def test_each_problem_is_listed_once_whichever_checkers_found_it(document: dict[str, Any]):
+    bad = copy.deepcopy(document)
+    bad["integrity"]["predictions_summary_hash"] = "AB" * 32  # both: a pattern
+    bad["metrics"]["f1_per_class"] = {"Major": "high"}  # both, JSON Schema one level up (anyOf)
+    bad["run_metadata"]["n_instances"] = "24"  # JSON Schema alone: the models take "24"
+    bad["submitter"]["consent_research_use"] = False  # the models alone
+    problems = submission_problems(bad)
+    assert [(p.where, p.checker) for p in problems] == [
+        ("integrity.predictions_summary_hash", "json-schema and model"),
+        ("metrics.f1_per_class.Major", "json-schema and model"),
+        ("run_metadata.n_instances", "json-schema"),
+        ("submitter", "model"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -109,6 +109,34 @@ def test_without_the_sidecar_a_mismatch_still_fails_and_says_so(package: Submiss
     assert not result.ok and "no provenance sidecar" in str(result.mismatch)
 
 
+def test_the_sidecar_under_its_first_name_is_still_read(package: SubmissionPackage):
+    # Packages written before the sidecar became <id>.provenance.jsonld
+    first_name = package.files.submission.with_name(f"{package.files.stem}.provenance.json")
+    package.files.provenance.rename(first_name)
+    rewrite_rows(package.files.predictions, lambda rows: rows[6].update(predicted_value=0.5))
+    result = verify_submission(package.files.submission)
+    assert result.mismatch is not None and "line 7" in result.mismatch
+
+
+def test_the_sidecar_does_not_end_in_json_so_a_glob_of_submissions_skips_it(
+    package: SubmissionPackage,
+):
+    assert sorted(package.files.submission.parent.glob("*.json")) == [package.files.submission]
+
+
+def test_a_predictions_file_puma_4_accepts_verifies_with_its_warnings(package: SubmissionPackage):
+    rows = [json.loads(line) for line in package.files.predictions.read_text().splitlines()]
+    pairs = [r for row in rows for r in (row, {**row, "predicted_label": "Minor"})]
+    package.files.predictions.write_text("\r".join(json.dumps(r) for r in pairs))
+    rewrite(
+        package.files.submission,
+        lambda d: d["integrity"].update(predictions_summary_hash=predictions_summary_hash(pairs)),
+    )
+    result = verify_submission(package.files.submission)
+    assert result.ok and result.check.n_rows == 40
+    assert any("20 row(s) repeat an instance_id" in w for w in result.warnings)
+
+
 def test_predictions_can_be_given_explicitly(package: SubmissionPackage, tmp_path: Path):
     moved = tmp_path / "elsewhere.jsonl"
     package.files.predictions.rename(moved)
@@ -232,6 +260,29 @@ def test_rescore_rows_refuses_predictions_of_another_suite():
     ]
     result = rescore_rows({"accuracy": 1.0}, rows, suite)
     assert not result.ok and "not in suite tiny" in result.differences[0]
+
+
+def test_rescore_of_a_local_suite_package_asks_for_the_suite_file(package: SubmissionPackage):
+    def local(data: dict[str, Any]) -> None:
+        data["suite"].update(id="local-orbit", source="orbit.csv")
+
+    rewrite(package.files.provenance, local)
+    with pytest.raises(InputFileError) as caught:
+        verify_submission(package.files.submission, rescore=True)
+    assert "local suite (local-orbit, file 'orbit.csv')" in caught.value.message
+    assert "--suite PATH/TO/orbit.csv" in str(caught.value.hint)
+
+
+def test_rescore_of_a_file_without_rows_is_a_difference_not_a_crash(package: SubmissionPackage):
+    package.files.predictions.write_text("")
+    rewrite(
+        package.files.submission,
+        lambda d: d["integrity"].update(predictions_summary_hash=hashlib.sha256(b"").hexdigest()),
+    )
+    result = verify_submission(package.files.submission, rescore=True)
+    assert result.rescore is not None and result.rescore.differences == [
+        "the predictions file holds no rows"
+    ]
 
 
 def test_rescore_without_a_suite_to_name_is_bad_input(package: SubmissionPackage):

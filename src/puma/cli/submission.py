@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from puma.cli.console import make_console
 from puma.errors import CheckFailed, InputFileError
@@ -75,7 +76,7 @@ def share_results(
 ) -> None:
     """Package one model on one suite of a run as a PUMA schema v1 submission.
 
-    Writes <id>.json, <id>.predictions.jsonl and <id>.provenance.json; no network.
+    Writes <id>.json, <id>.predictions.jsonl and <id>.provenance.jsonld; no network.
     """
     from puma.submission.builder import Consents, build_submission
 
@@ -192,7 +193,7 @@ def verify_hash(
         pairs.append(("remote", "match" if result.remote.match else "mismatch"))
     _print_pairs(pairs)
     for warning in result.warnings:
-        stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     raise_for(result)
     console.print("[green]verified[/]: the predictions are the ones the submission declares")
 
@@ -214,8 +215,10 @@ def validate(
         f"[red]invalid[/]: {file} does not follow submission schema v1.0.0", soft_wrap=True
     )
     for problem in problems:
+        # Escaped: a message quotes patterns such as ^[a-f0-9]{64}$, which Rich would eat.
         console.print(
-            f"  [cyan]{problem.where}[/]: {problem.message} [dim]({problem.checker})[/]",
+            f"  [cyan]{escape(problem.where)}[/]: {escape(problem.message)} "
+            f"[dim]({problem.checker})[/]",
             soft_wrap=True,
             highlight=False,
         )

@@ -141,7 +141,7 @@ def build_submission(
     submission_id: str | None = None,
     submitted_at: datetime | None = None,
 ) -> SubmissionPackage:
-    """Write `<id>.json`, `<id>.predictions.jsonl` and `<id>.provenance.json` into out_dir.
+    """Write `<id>.json`, `<id>.predictions.jsonl` and `<id>.provenance.jsonld` into out_dir.
 
     A submission describes one model on one suite: when the run has several, `suite_id` and
     `model` choose. Raises InputFileError for anything the run folder lacks or schema v1 refuses.

@@ -1,8 +1,13 @@
 """The files of a submission package, and the provenance sidecar's format.
 
 A package is three files side by side: `<id>.json` (schema v1), `<id>.predictions.jsonl` (the four
-canonical columns) and `<id>.provenance.json` (what v1 has no room for). This is the one place
+canonical columns) and `<id>.provenance.jsonld` (what v1 has no room for). This is the one place
 that knows those names.
+
+The sidecar is JSON; its name ends in `.jsonld` so that a `*.json` glob over a folder of packages
+(`puma-cp community validate DIR/*.json`, PUMA Community's listing of submissions) finds the
+submissions alone: under its first name, `<id>.provenance.json`, PUMA 4.0 took it for a submission
+and called it invalid. That name is still read.
 """
 
 from __future__ import annotations
@@ -39,7 +44,16 @@ class SubmissionFiles:
 
     @property
     def provenance(self) -> Path:
-        return self.submission.with_name(f"{self.stem}.provenance.json")
+        """Where the sidecar is written."""
+        return self.submission.with_name(f"{self.stem}.provenance.jsonld")
+
+    @property
+    def provenance_found(self) -> Path | None:
+        """The sidecar beside the submission, under its name or its first one; None if neither."""
+        for path in (self.provenance, self.submission.with_name(f"{self.stem}.provenance.json")):
+            if path.is_file():
+                return path
+        return None
 
 
 class PredictionsRecord(BaseModel):

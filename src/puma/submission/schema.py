@@ -233,7 +233,7 @@ def export_json_schema() -> dict[str, Any]:
 class SchemaProblem:
     where: str  # dotted field path, "(top level)" for the root
     message: str
-    checker: str  # "json-schema" or "model"
+    checker: str  # "json-schema", "model", or "json-schema and model" (found by both)
 
 
 def read_submission_json(path: Path) -> dict[str, Any]:
@@ -282,9 +282,29 @@ def _json_schema_problems(data: dict[str, Any]) -> list[SchemaProblem]:
     validator = jsonschema.Draft202012Validator(export_json_schema(), format_checker=checker)
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
-        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        problems.append(SchemaProblem(where=where, message=error.message, checker="json-schema"))
+        for where, message in _located(error):
+            problems.append(SchemaProblem(where=where, message=message, checker="json-schema"))
     return problems
+
+
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+_MISSING = "required field is missing"
+_UNKNOWN = "unknown field (schema v1 forbids extra fields)"
+
+
+def _located(error: Any) -> list[tuple[str, str]]:
+    """(field, message) of a JSON Schema error, in the models' terms where they say the same
+    thing: JSON Schema places a missing or an unknown field on the object that holds it, the
+    models on the field itself."""
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = _REQUIRED.match(error.message)
+        if missing:
+            return [(".".join([*path, missing[1]]), _MISSING)]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        return [(".".join([*path, name]), _UNKNOWN) for name in error.instance if name not in known]
+    return [(".".join(path) or "(top level)", error.message)]
 
 
 def _model_problems(data: dict[str, Any]) -> list[SchemaProblem]:
@@ -296,17 +316,46 @@ def _model_problems(data: dict[str, Any]) -> list[SchemaProblem]:
             where = ".".join(str(p) for p in error["loc"]) or "(top level)"
             message = str(error["msg"]).removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
-                message = "unknown field (schema v1 forbids extra fields)"
+                message = _UNKNOWN
             elif error["type"] == "missing":
-                message = "required field is missing"
+                message = _MISSING
             problems.append(SchemaProblem(where=where, message=message, checker="model"))
         return problems
     return []
 
 
 def submission_problems(data: dict[str, Any]) -> list[SchemaProblem]:
-    """Everything wrong with a submission object, by the JSON Schema and by the models."""
-    return _json_schema_problems(data) + _model_problems(data)
+    """Everything wrong with a submission object, by the JSON Schema and by the models, each
+    problem once, in field order.
+
+    The two checkers check mostly the same rules, so most problems are found twice: a JSON
+    Schema problem on the field of a model problem, or on an object holding it (JSON Schema says
+    "not valid under any of the given schemas" where the models name the member), is the same
+    problem, told in the models' words and credited to both checkers."""
+    model = _model_problems(data)
+    found_by = {id(problem): [problem.checker] for problem in model}
+    problems = list(model)
+    for problem in _json_schema_problems(data):
+        twins = [m for m in model if _same_place(problem.where, m.where)]
+        for twin in twins:
+            if problem.checker not in found_by[id(twin)]:
+                found_by[id(twin)].insert(0, problem.checker)
+        if not twins:
+            problems.append(problem)
+    unique: dict[tuple[str, str], SchemaProblem] = {}
+    for problem in problems:
+        checkers = found_by.get(id(problem), [problem.checker])
+        unique.setdefault(
+            (problem.where, problem.message),
+            SchemaProblem(problem.where, problem.message, " and ".join(checkers)),
+        )
+    return sorted(unique.values(), key=lambda p: p.where.split("."))
+
+
+def _same_place(schema_where: str, model_where: str) -> bool:
+    return schema_where in (model_where, "(top level)") or model_where.startswith(
+        schema_where + "."
+    )
 
 
 def validate_submission_file(path: Path) -> list[SchemaProblem]:

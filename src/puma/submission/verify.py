@@ -1,6 +1,6 @@
 """`verify-hash`: check a submission package against its predictions, and optionally more.
 
-Reads `<id>.json`, its predictions file and, when present, `<id>.provenance.json` (to name the
+Reads `<id>.json`, its predictions file and, when present, the provenance sidecar (to name the
 first differing instance and the suite to re-score against). `--rescore` recomputes the metrics
 against the suite's gold; `--remote` asks a registry too, whose answer never overrides ours.
 """
@@ -81,6 +81,7 @@ def verify_submission(
         )
     check = verify_predictions_hash(predictions_path, declared, where=where)
     result = Verification(submission=files.submission, predictions=predictions_path, check=check)
+    result.warnings.extend(check.warnings)
     provenance = _read_provenance(files, result.warnings)
     if not check.match:
         result.mismatch = _explain_mismatch(data, check, predictions_path, provenance)
@@ -94,10 +95,11 @@ def verify_submission(
 
 
 def _read_provenance(files: SubmissionFiles, warnings: list[str]) -> dict[str, Any] | None:
-    if not files.provenance.is_file():
+    path = files.provenance_found
+    if path is None:
         return None
     try:
-        data = read_json(files.provenance)
+        data = read_json(path)
     except InputFileError as exc:
         warnings.append(f"the provenance sidecar is unreadable and was ignored: {exc}")
         return None
@@ -154,9 +156,14 @@ def rescore_submission(
     suite = _load_suite_for(data, suite_ref, provenance, warnings)
     rows = []
     for _, row in iter_prediction_rows(predictions):
-        rows.append({k: row[k] for k in ("instance_id", "predicted_label", "predicted_value")})
+        rows.append({k: row.get(k) for k in ("instance_id", "predicted_label", "predicted_value")})
         if len(rows) > len(suite.items):  # not this suite's predictions: stop reading
             break
+    repeated = len(rows) - len({str(row["instance_id"]) for row in rows})
+    if repeated:
+        warnings.append(
+            f"{repeated} prediction row(s) repeat an instance_id: each row is scored as an answer"
+        )
     return rescore_rows(declared, rows, suite)
 
 
@@ -165,6 +172,17 @@ def rescore_rows(declared: dict[str, Any], rows: list[dict[str, Any]], suite: Su
     from puma.submission.scoring import metric_differences, score_predictions, unknown_instances
 
     gold_by_id = suite.gold_by_id()
+    if not rows:
+        return Rescore(
+            suite_id=suite.id, differences=["the predictions file holds no rows"], computed={}
+        )
+    not_text = [row["instance_id"] for row in rows if not isinstance(row["instance_id"], str)]
+    if not_text:
+        problem = (
+            f"{len(not_text)} row(s) have an instance_id that is not text (first: "
+            f"{not_text[0]!r}); every instance id of suite {suite.id} is"
+        )
+        return Rescore(suite_id=suite.id, differences=[problem], computed={})
     if len(rows) > len(gold_by_id):
         problem = (
             f"the predictions have more rows than suite {suite.id} has items ({len(gold_by_id)})"
@@ -194,6 +212,16 @@ def _load_suite_for(
 ) -> Suite:
     recorded = provenance.get("suite") if provenance else None
     recorded = recorded if isinstance(recorded, dict) else {}
+    if suite_ref is None and recorded.get("source") not in (None, "", "bundled"):
+        # A local suite: the sidecar keeps only its file's name (paths stay private), and the
+        # id it was given is no bundled suite's.
+        name = str(recorded.get("source"))
+        raise InputFileError(
+            f"this package was made from a local suite ({recorded.get('id')}, file {name!r}); "
+            "re-scoring needs that file",
+            hint=f"name it with --suite: `puma verify-hash SUBMISSION --rescore --suite "
+            f"PATH/TO/{name}` (a file whose content differs from the run's is warned about)",
+        )
     if suite_ref is None:
         suite_ref = recorded.get("id") if isinstance(recorded.get("id"), str) else None
     if suite_ref is None:
