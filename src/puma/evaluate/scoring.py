@@ -326,7 +326,7 @@ class _SuitePlan:
                 ("accuracy", cs.accuracy, lambda c: c[:, 2 : 2 + L].sum(axis=1)),
                 ("f1_macro", f1_macro, None),
             ]
-            predictors = {
+            predictors: dict[str, tuple[str | float | None, np.ndarray]] = {
                 "majority_class": (
                     cs.labels[majority],
                     cs.columns(rows.item, rows.gold, np.full(len(rows), majority), self.n),

@@ -32,12 +32,24 @@ def equal_width_bins(confidence: np.ndarray, bins: int) -> np.ndarray:
 
 
 def equal_mass_bins(confidence: np.ndarray, bins: int) -> np.ndarray:
-    """Bin of each confidence for the adaptive ECE: B groups of (nearly) equal size by rank."""
-    n = len(confidence)
-    order = np.argsort(confidence, kind="stable")
-    out = np.empty(n, dtype=np.int64)
-    out[order] = (np.arange(n) * bins) // max(n, 1)
-    return out
+    """Bin of each confidence for the adaptive ECE: B groups of (nearly) equal size by rank.
+
+    A confidence goes to bin floor(B * its mid-rank share), the mid-rank share being (rows below
+    it + half the rows equal to it) / n. Equal confidences share one bin (row order never splits
+    a tie), and repeating every row leaves every bin as it was: an item answered twice the same
+    way is not new evidence about calibration."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    _, inverse, counts = np.unique(confidence, return_inverse=True, return_counts=True)
+    return _mid_rank_bins(counts[None, :], bins)[0][inverse.ravel()]
+
+
+def _mid_rank_bins(weights: np.ndarray, bins: int) -> np.ndarray:
+    """Per row of integer weights over sorted distinct values: each value's bin, computed in
+    exact integer arithmetic as floor(B (2 below + w) / 2N), at most B - 1."""
+    w = np.asarray(weights).astype(np.int64)
+    below = np.cumsum(w, axis=1) - w
+    total = np.maximum(w.sum(axis=1, keepdims=True), 1)
+    return np.minimum((2 * below + w) * bins // (2 * total), bins - 1)
 
 
 def normalise(probs: np.ndarray) -> np.ndarray:
@@ -92,39 +104,27 @@ def adaptive_ece_from_counts(
     confidence: np.ndarray, correct: np.ndarray, position: np.ndarray, bins: int = 10
 ) -> CountFunction:
     """Adaptive ECE of the resampled rows, bins recomputed per resample: row j appears
-    counts[position[j]] times, and the resampled sample's equal-mass bins are those of
-    equal_mass_bins on it (its sorted positions k go to bin k * bins // N), so copies of one row
-    may straddle two bins exactly as in the resampled data itself. With all counts 1 this is
-    adaptive_ece() of the sample."""
+    counts[position[j]] times, and the resample's equal-mass bins are equal_mass_bins of the
+    resampled rows. With all counts 1 this is adaptive_ece() of the sample."""
     confidence = np.asarray(confidence, dtype=np.float64)
     order = np.argsort(confidence, kind="stable")
+    sorted_confidence = confidence[order]
+    # Rows sorted by confidence; each run of equal confidences is one distinct value.
+    starts = np.flatnonzero(np.r_[True, sorted_confidence[1:] != sorted_confidence[:-1]])
     gap = (np.asarray(correct, dtype=np.float64) - confidence)[order]
     sorted_position = np.asarray(position)[order]
 
     def fn(counts: np.ndarray) -> np.ndarray:
-        r = counts.shape[0]
-        if len(order) == 0:
-            return np.full(r, np.nan)
-        weights = counts[:, sorted_position]
-        # Counts are small integers: float32 running sums of them are exact.
-        cumulative = np.cumsum(weights, axis=1, dtype=np.float32)
-        gap_sums = np.cumsum(weights * gap, axis=1, dtype=np.float64)
-        total = cumulative[:, -1].astype(np.int64)
-        rows = np.arange(r)
-        # G(s): the sum of gaps over the first s sorted positions, for each bin boundary s.
-        previous = np.zeros(r)
-        ece = np.zeros(r)
-        for b in range(1, bins + 1):
-            start = (b * total + bins - 1) // bins  # first position of bin b (ceil(b N / B))
-            above = cumulative > start[:, None].astype(np.float32)
-            inside = above[:, -1]
-            j = np.where(inside, np.argmax(above, axis=1), len(order) - 1)
-            before_w = cumulative[rows, j] - weights[rows, j]
-            before_g = gap_sums[rows, j] - weights[rows, j] * gap[j]
-            g = np.where(inside, before_g + gap[j] * (start - before_w), gap_sums[:, -1])
-            ece += np.abs(g - previous)
-            previous = g
-        return ratio(ece, total.astype(np.float64))
+        if len(confidence) == 0:
+            return np.full(counts.shape[0], np.nan)
+        row_weights = counts[:, sorted_position].astype(np.float64)
+        weights = np.rint(np.add.reduceat(row_weights, starts, axis=1))
+        gaps = np.add.reduceat(row_weights * gap, starts, axis=1)
+        which = _mid_rank_bins(weights, bins)
+        ece = np.zeros(counts.shape[0])
+        for b in range(bins):
+            ece += np.abs(np.where(which == b, gaps, 0.0).sum(axis=1))
+        return ratio(ece, weights.sum(axis=1))
 
     return fn
 
