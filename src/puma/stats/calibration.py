@@ -44,12 +44,15 @@ def equal_mass_bins(confidence: np.ndarray, bins: int) -> np.ndarray:
 
 
 def _mid_rank_bins(weights: np.ndarray, bins: int) -> np.ndarray:
-    """Per row of integer weights over sorted distinct values: each value's bin, computed in
-    exact integer arithmetic as floor(B (2 below + w) / 2N), at most B - 1."""
-    w = np.asarray(weights).astype(np.int64)
-    below = np.cumsum(w, axis=1) - w
-    total = np.maximum(w.sum(axis=1, keepdims=True), 1)
-    return np.minimum((2 * below + w) * bins // (2 * total), bins - 1)
+    """Per row of integer weights over sorted distinct values: each value's bin,
+    floor(B (2 below + w) / 2N), at most B - 1. Numerator and denominator are exact integers in
+    float64 and the division is correctly rounded, so the floor is exact: a true quotient short
+    of an integer k falls short by at least 1/2N, far more than a rounding step."""
+    w = np.asarray(weights, dtype=np.float64)
+    cumulative = np.cumsum(w, axis=1)
+    total = np.maximum(cumulative[:, -1:], 1.0)
+    which = np.floor((2.0 * cumulative - w) * (bins / 2.0) / total)
+    return np.minimum(which, bins - 1).astype(np.intp)
 
 
 def normalise(probs: np.ndarray) -> np.ndarray:
@@ -114,16 +117,22 @@ def adaptive_ece_from_counts(
     gap = (np.asarray(correct, dtype=np.float64) - confidence)[order]
     sorted_position = np.asarray(position)[order]
 
+    ties = len(starts) < len(order)
+
     def fn(counts: np.ndarray) -> np.ndarray:
+        r = counts.shape[0]
         if len(confidence) == 0:
-            return np.full(counts.shape[0], np.nan)
+            return np.full(r, np.nan)
         row_weights = counts[:, sorted_position].astype(np.float64)
-        weights = np.rint(np.add.reduceat(row_weights, starts, axis=1))
-        gaps = np.add.reduceat(row_weights * gap, starts, axis=1)
+        if ties:
+            weights = np.add.reduceat(row_weights, starts, axis=1)
+            gaps = np.add.reduceat(row_weights * gap, starts, axis=1)
+        else:
+            weights, gaps = row_weights, row_weights * gap
         which = _mid_rank_bins(weights, bins)
-        ece = np.zeros(counts.shape[0])
-        for b in range(bins):
-            ece += np.abs(np.where(which == b, gaps, 0.0).sum(axis=1))
+        which += (np.arange(r, dtype=np.intp) * bins)[:, None]
+        per_bin = np.bincount(which.ravel(), weights=gaps.ravel(), minlength=r * bins)
+        ece = np.abs(per_bin.reshape(r, bins)).sum(axis=1)
         return ratio(ece, weights.sum(axis=1))
 
     return fn
