@@ -153,3 +153,16 @@ def test_a_temperature_at_its_bound_is_flagged_in_the_report(report: Path) -> No
     temperature.update({"temperature": 100.0, "at_bound": True})
     html = render_report(document, {}, title="bound")
     assert "100.00 (at its bound)" in html
+
+
+def test_a_verdict_against_chance_needs_an_interval_with_width() -> None:
+    from puma.report.html import versus_chance
+
+    assert versus_chance("accuracy", {"ci_low": 0.05, "ci_high": 0.3}) == "beats chance"
+    assert versus_chance("accuracy", {"ci_low": -0.3, "ci_high": -0.05}) == "below chance"
+    assert versus_chance("mae", {"ci_low": -2.0, "ci_high": -0.5}) == "beats chance"
+    assert versus_chance("accuracy", {"ci_low": -0.1, "ci_high": 0.2}) == (
+        "not distinguishable from chance"
+    )
+    # Every resample alike (a model wrong on all 3 items against uniform's 1/4): no evidence.
+    assert versus_chance("accuracy", {"ci_low": -0.25, "ci_high": -0.25}).startswith("cannot tell")

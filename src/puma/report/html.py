@@ -72,6 +72,10 @@ def versus_chance(metric: str, difference: Mapping[str, Any] | None) -> str:
     if not difference or difference.get("ci_low") is None or difference.get("ci_high") is None:
         return "—"
     low, high = difference["ci_low"], difference["ci_high"]
+    if low == high:
+        # A zero-width interval (every resample alike, e.g. a model wrong on every item) shows
+        # no sampling variation at all: it cannot tell a model from chance.
+        return "cannot tell (zero-width interval)"
     better, worse = (high < 0, low > 0) if metric in LOWER_IS_BETTER else (low > 0, high < 0)
     if better:
         return "beats chance"
