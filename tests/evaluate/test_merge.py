@@ -116,7 +116,12 @@ def test_merging_a_run_with_a_copy_of_itself_never_shrinks_a_standard_error(
     """A copy adds repetitions that say exactly what the first answers said: no new evidence.
     Every analytic and bootstrap SE is over items (clusters), so none may shrink."""
     options = ScoringOptions(resamples=1000, permutations=200)
-    kwargs: dict[str, Any] = {"seed": 30, "task": task, "models": ("alpha", "beta")}
+    kwargs: dict[str, Any] = {
+        "seed": 30,
+        "task": task,
+        "models": ("alpha", "beta"),
+        "perturbations": ("typos", "gender-male", "gender-female"),
+    }
     make_run(tmp_path / "once", run_id="one", **kwargs)
     make_run(tmp_path / "twice", run_id="one", **kwargs)
     make_run(tmp_path / "twice", run_id="two", **kwargs)
