@@ -114,6 +114,8 @@ def test_adaptive_ece_recomputes_its_equal_mass_bins_in_every_resample() -> None
         old = np.abs(np.bincount(fixed_bins[rows], gap, 10)).sum() / len(rows)
         differs += abs(old - want) > 1e-9
     assert differs > 10
+    # Scaling every weight moves no mid-rank bin: large resamples (the float64 path) agree.
+    assert fn(counts.astype(np.float32) * 5000) == pytest.approx(got, abs=1e-12)
 
 
 def test_temperature_fit_recovers_the_sharpening() -> None:

@@ -345,22 +345,24 @@ class _SuitePlan:
             predictors = {
                 "constant_median": (median, es.columns(rows.item, rows.gold, constant, self.n))
             }
+        model = {metric: self.engine.add_sum(columns, mask, fn) for metric, fn, _ in metrics}
+        count = columns[mask][:, 0]
         out: dict[str, Any] = {}
         for name, (prediction, base) in predictors.items():
             entry: dict[str, Any] = {"prediction": prediction}
             difference: dict[str, Any] = {}
             for metric, fn, numerator in metrics:
-                hm = self.engine.add_sum(columns, mask, fn)
                 hb = self.engine.add_sum(base, mask, fn)
                 se = None
+                difference_se = None
                 if numerator is not None:
-                    se = ratio_se(numerator(base[mask]), base[mask][:, 0])
-                    change = numerator(columns[mask]) - numerator(base[mask])
-                    difference[metric] = self._difference(
-                        hm, hb, ratio_se(change, columns[mask][:, 0])
-                    )
-                else:
-                    difference[metric] = self._difference(hm, hb, None)
+                    b = base[mask]
+                    se = ratio_se(numerator(b), b[:, 0])
+                    # The baseline's per-item numerator in the model's units (uniform_rows
+                    # counts each row L times).
+                    change = numerator(columns[mask]) - numerator(b) * ratio(count, b[:, 0], 0.0)
+                    difference_se = ratio_se(change, count)
+                difference[metric] = self._difference(model[metric], hb, difference_se)
                 entry[metric] = self._summary(hb, se)
             entry["difference"] = difference
             out[name] = entry

@@ -112,28 +112,46 @@ def adaptive_ece_from_counts(
     confidence = np.asarray(confidence, dtype=np.float64)
     order = np.argsort(confidence, kind="stable")
     sorted_confidence = confidence[order]
-    # Rows sorted by confidence; each run of equal confidences is one distinct value.
-    starts = np.flatnonzero(np.r_[True, sorted_confidence[1:] != sorted_confidence[:-1]])
     gap = (np.asarray(correct, dtype=np.float64) - confidence)[order]
     sorted_position = np.asarray(position)[order]
-
-    ties = len(starts) < len(order)
+    # Rows whose confidence is shared take their group's mid-rank: the group's cumulative weight
+    # at its last row plus that before its first row (2 below + w = end + start).
+    new_value = np.r_[True, sorted_confidence[1:] != sorted_confidence[:-1]]
+    group = np.cumsum(new_value) - 1
+    starts = np.flatnonzero(new_value)
+    ends = np.r_[starts[1:], len(order)] - 1
+    sizes = ends - starts + 1
+    tied = np.flatnonzero(sizes[group] > 1)
+    tied_end = ends[group[tied]]
+    tied_before = starts[group[tied]] - 1  # -1: nothing before the group
 
     def fn(counts: np.ndarray) -> np.ndarray:
         r = counts.shape[0]
-        if len(confidence) == 0:
+        if len(order) == 0:
             return np.full(r, np.nan)
-        row_weights = counts[:, sorted_position].astype(np.float64)
-        if ties:
-            weights = np.add.reduceat(row_weights, starts, axis=1)
-            gaps = np.add.reduceat(row_weights * gap, starts, axis=1)
-        else:
-            weights, gaps = row_weights, row_weights * gap
-        which = _mid_rank_bins(weights, bins)
-        which += (np.arange(r, dtype=np.intp) * bins)[:, None]
-        per_bin = np.bincount(which.ravel(), weights=gaps.ravel(), minlength=r * bins)
+        # Rows x resamples: the running sum then goes down the rows, one vector add per row,
+        # several times faster than a cumulative sum along each resample.
+        weights = np.ascontiguousarray(counts.T[sorted_position])
+        # Whole numbers and one correctly rounded division give the exact floor (see
+        # _mid_rank_bins) in float32 too while N * bins <= 2**20: the rounding error, at most
+        # bins * 2**-24, stays below the 1/2N by which a quotient can miss an integer.
+        exact32 = float(weights.sum(axis=0).max(initial=0.0)) * bins <= 2**20
+        weights = weights.astype(np.float32 if exact32 else np.float64, copy=False)
+        cumulative = np.cumsum(weights, axis=0)
+        total = cumulative[-1]
+        twice_mid = 2 * cumulative - weights
+        if tied.size:
+            before = np.where(
+                (tied_before >= 0)[:, None], cumulative[np.maximum(tied_before, 0)], 0
+            )
+            twice_mid[tied] = cumulative[tied_end] + before
+        which = np.floor(twice_mid * weights.dtype.type(bins / 2) / np.maximum(total, 1))
+        index = np.minimum(which, bins - 1).astype(np.intp)
+        index += np.arange(r, dtype=np.intp) * bins
+        contribution = weights * gap[:, None]
+        per_bin = np.bincount(index.ravel(), weights=contribution.ravel(), minlength=r * bins)
         ece = np.abs(per_bin.reshape(r, bins)).sum(axis=1)
-        return ratio(ece, weights.sum(axis=1))
+        return ratio(ece, total)
 
     return fn
 

@@ -79,12 +79,16 @@ class ClassificationStats:
 
     def uniform_rows(self, gold: np.ndarray) -> np.ndarray:
         """Per-row columns of a predictor that picks each label with probability 1/L, as its
-        expected indicators: right 1/L of the time, predicting each label 1/L of the time."""
+        expected indicators scaled by L: every metric here is a ratio of sums, so the scale
+        cancels, and whole numbers keep the engine's exact float32 products. A row counts L
+        times, is right once and predicts each label once."""
         L = len(self.labels)
         out = self.row_columns(gold, np.full(len(gold), -1))
+        out[:, 0] = L
         out[:, 1] = 0.0
-        out[np.arange(len(gold)), 2 + np.asarray(gold)] = 1.0 / L
-        out[:, self._pred] = 1.0 / L
+        out[np.arange(len(gold)), 2 + np.asarray(gold)] = 1.0
+        out[:, self._pred] = 1.0
+        out[:, self._gold] *= L
         return out
 
     def accuracy(self, s: np.ndarray) -> np.ndarray:
