@@ -1,6 +1,9 @@
 """The closing summary of a run: per (suite, model) score so far, calls, errors, speed.
 
-Point estimates only (from puma.stats.point); `puma eval` computes the figures with intervals.
+Point estimates from puma.stats.point, each beside its chance baseline on the same items (the
+majority class for classification, the median gold estimate for estimation) with the paired
+difference and a percentile bootstrap interval of it, so a reader sees at once whether a model
+beats chance. `puma eval` computes every figure with intervals.
 """
 
 from __future__ import annotations
@@ -8,10 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from puma.predictions import BASELINE, canonical_number
 from puma.runner.finalize import is_failed, is_skipped
+from puma.stats.intervals import percentile_interval
+from puma.stats.metrics import EstimationStats
 from puma.stats.point import classification_scores, regression_scores
+from puma.stats.resample import iter_bootstrap_counts, universe_seed
 from puma.suites.model import FIBONACCI_POINTS
+
+# The summary's interval of the difference to chance: small and fixed, so it stays instant.
+SUMMARY_RESAMPLES = 2000
+SUMMARY_SEED = 42
 
 if TYPE_CHECKING:
     from puma.runner.session import RunResult
@@ -28,10 +40,24 @@ class CellSummary:
     parse_failure_rate: float
     errors: int
     skipped: int
+    chance: str  # the baseline predictor: "majority class" or "median estimate"
+    chance_score: float
+    difference: float  # score - chance_score, per item on the same items
+    difference_low: float | None
+    difference_high: float | None
+    out_of_scale_rate: float | None = None  # estimation only
 
     @property
     def score_text(self) -> str:
-        return f"{self.metric} {self.score:.3f}"
+        interval = (
+            ""
+            if self.difference_low is None or self.difference_high is None
+            else f" [{self.difference_low:+.3f}, {self.difference_high:+.3f}]"
+        )
+        return (
+            f"{self.metric} {self.score:.3f} · {self.chance} {self.chance_score:.3f} · "
+            f"Δ {self.difference:+.3f}{interval}"
+        )
 
 
 @dataclass(frozen=True)
@@ -74,16 +100,29 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
         task = group[0]["task"]
         gold = [r["gold"] for r in group]
         predicted = [r["predicted_label"] for r in group]
+        out_of_scale: float | None = None
         if task == "estimation":
-            scores = regression_scores(
-                [float(g) for g in gold],
-                [canonical_number(p) if p is not None else None for p in predicted],
-                FIBONACCI_POINTS,
-            )
+            gold_values = np.array([float(g) for g in gold])
+            estimates = [canonical_number(p) if p is not None else None for p in predicted]
+            scores = regression_scores(gold_values.tolist(), estimates, FIBONACCI_POINTS)
             metric, score = "MAE", float(scores["mae"])  # type: ignore[arg-type]
+            out_of_scale = float(scores["out_of_scale_rate"])  # type: ignore[arg-type]
+            stats = EstimationStats(FIBONACCI_POINTS)
+            values = np.array([np.nan if e is None else float(e) for e in estimates])
+            model_rows = stats.row_columns(gold_values, values)[:, 2]
+            median = float(np.median(gold_values))
+            chance = "median estimate"
+            chance_rows = np.abs(gold_values - median)
         else:
             scores = classification_scores(gold, predicted, labels[suite_id])
             metric, score = "accuracy", float(scores["accuracy"])  # type: ignore[arg-type]
+            model_rows = np.array([g == p for g, p in zip(gold, predicted, strict=True)], float)
+            counts = {label: gold.count(label) for label in labels[suite_id]}
+            majority = max(labels[suite_id], key=lambda label: counts[label])
+            chance = "majority class"
+            chance_rows = np.array([g == majority for g in gold], dtype=float)
+        difference = model_rows - chance_rows
+        low, high = _mean_interval(difference, f"{suite_id}/{model}")
         cells.append(
             CellSummary(
                 suite_id=suite_id,
@@ -95,6 +134,12 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
                 parse_failure_rate=float(scores["parse_failure_rate"]),  # type: ignore[arg-type]
                 errors=sum(1 for r in group if is_failed(r)),
                 skipped=sum(1 for r in group if is_skipped(r)),
+                chance=chance,
+                chance_score=float(chance_rows.mean()),
+                difference=float(difference.mean()),
+                difference_low=low,
+                difference_high=high,
+                out_of_scale_rate=out_of_scale,
             )
         )
     ok = [r for r in result.rows if r["error"] is None and r["ttft_ms"] is not None]
@@ -113,3 +158,17 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
         generation_tps=round(tokens / (gen_ms / 1000.0), 2) if tokens and gen_ms > 0 else None,
         prompt_tps=round(prompt_tokens / (prompt_ms / 1000.0), 2) if prompt_ms > 0 else None,
     )
+
+
+def _mean_interval(values: np.ndarray, key: str) -> tuple[float | None, float | None]:
+    """Percentile bootstrap interval (95 %) of a mean of per-item values, from the engine's
+    seeded counts; None when there are fewer than two items."""
+    n = len(values)
+    if n < 2:
+        return None, None
+    rng = np.random.Generator(np.random.PCG64(universe_seed(SUMMARY_SEED, key)))
+    means = np.concatenate(
+        [counts @ values / n for counts in iter_bootstrap_counts(n, SUMMARY_RESAMPLES, rng)]
+    )
+    low, high = percentile_interval(means, 0.95)
+    return round(low, 6), round(high, 6)

@@ -240,7 +240,7 @@ def test_calibration_appears_only_where_label_probs_exist(
     assert set(calibration) >= {
         "ece",
         "adaptive_ece",
-        "brier",
+        "brier_multiclass",
         "nll",
         "reliability",
         "recalibration",
@@ -334,3 +334,87 @@ def test_canonical_predictions_are_scored_against_the_suite_gold(tmp_path: Path)
     assert cell["metrics"]["parse_failure_rate"]["point"] == pytest.approx(1 / 3, abs=0.02)
     assert any(c["cell"]["slice"] for c in document["cells"])  # slices from the suite's fields
     assert document["sources"] == [{"run_id": "canonical", "predictions": "predictions.jsonl"}]
+
+
+def _rewrite(run: Path, change: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:
+    """Apply `change` to every row of the run's predictions_full.parquet."""
+    import pyarrow as pa
+
+    table = pq.read_table(run / "predictions_full.parquet")
+    rows = table.to_pylist()
+    for row in rows:
+        change(row)
+    pq.write_table(
+        pa.Table.from_pylist(rows, schema=table.schema), run / "predictions_full.parquet"
+    )
+    return rows
+
+
+def test_an_estimate_outside_the_scale_is_its_own_rate_not_a_huge_error(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
+    """ "100" on the 1-21 scale is out of scale: counted as such, scored as the scale point
+    farthest from gold (never 79 points of error, never "within one step" of 21)."""
+    run = make_run(tmp_path, seed=20, task="estimation", models=("alpha",), error_rate=0.0)
+
+    def say_100(row: dict[str, Any]) -> None:
+        if row["instance_id"].endswith(("0", "5")) and row["predicted_label"] is not None:
+            row["predicted_label"], row["predicted_value"] = "100", 100.0
+            row["parse_status"] = "fuzzy"
+
+    rows = _rewrite(run, say_100)
+    cell = _cell(evaluate_run(run, FAST).document, "alpha")["metrics"]
+    estimates = [
+        None if r["predicted_label"] is None else float(r["predicted_label"]) for r in rows
+    ]
+    gold = [float(r["gold"]) for r in rows]
+    want = point.regression_scores(gold, estimates, [float(p) for p in FIBONACCI_POINTS])
+    share = sum(1 for e in estimates if e == 100.0) / len(rows)
+    assert share > 0.1
+    assert cell["out_of_scale_rate"]["point"] == pytest.approx(share)
+    assert want["out_of_scale_rate"] == pytest.approx(share)
+    assert cell["mae"]["point"] == pytest.approx(want["mae"])
+    assert cell["mae"]["point"] < 20  # the farthest point from any gold is at most 20 away
+    assert cell["parse_failure_rate"]["point"] == pytest.approx(want["parse_failure_rate"])
+    assert cell["within_one_step"]["point"] == pytest.approx(want["within_one_step"])
+
+
+def test_every_headline_score_stands_beside_its_chance_baseline(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
+    document = evaluate_run(make_run(tmp_path, seed=21, models=("alpha",)), FAST).document
+    rows = [r for r in _rows(tmp_path / "run-synthetic-21") if r["perturbation"] == "none"]
+    gold = [r["gold"] for r in rows]
+    majority = max(TRIAGE_LABELS, key=gold.count)
+    cell = _cell(document, "alpha")
+    baselines = cell["metrics"]["baselines"]
+    assert set(baselines) == {"majority_class", "uniform_random"}
+    chance = baselines["majority_class"]
+    assert chance["prediction"] == majority
+    assert chance["accuracy"]["point"] == pytest.approx(gold.count(majority) / len(gold))
+    want_f1 = point.classification_scores(gold, [majority] * len(gold), TRIAGE_LABELS)
+    assert chance["f1_macro"]["point"] == pytest.approx(want_f1["f1_macro"])
+    difference = chance["difference"]["accuracy"]
+    assert difference["point"] == pytest.approx(
+        cell["metrics"]["accuracy"]["point"] - chance["accuracy"]["point"]
+    )
+    assert difference["ci_low"] < difference["point"] < difference["ci_high"]
+    uniform = baselines["uniform_random"]
+    assert uniform["accuracy"]["point"] == pytest.approx(1 / len(TRIAGE_LABELS))
+    assert set(uniform["difference"]) == {"accuracy", "f1_macro"}
+    # Slices carry no baseline: the headline is the whole cell.
+    assert "baselines" not in _cell(document, "alpha", slice_={"project": "HDFS"})["metrics"]
+
+
+def test_an_estimation_headline_stands_beside_the_constant_median(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
+    run = make_run(tmp_path, seed=22, task="estimation", models=("alpha",))
+    cell = _cell(evaluate_run(run, FAST).document, "alpha")
+    gold = np.array([float(r["gold"]) for r in _rows(run) if r["perturbation"] == "none"])
+    chance = cell["metrics"]["baselines"]["constant_median"]
+    assert chance["prediction"] == float(np.median(gold))
+    assert chance["mae"]["point"] == pytest.approx(float(np.mean(np.abs(gold - np.median(gold)))))
+    assert chance["difference"]["mae"]["point"] == pytest.approx(
+        cell["metrics"]["mae"]["point"] - chance["mae"]["point"]
+    )

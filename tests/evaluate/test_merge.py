@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +88,51 @@ def test_an_empty_folder_is_bad_input(tmp_path: Path) -> None:
 
     with pytest.raises(InputFileError, match="no run folders"):
         merge_runs(tmp_path, FAST)
+
+
+def _standard_errors(value: Any, path: str = "") -> dict[str, tuple[float | None, float | None]]:
+    """Every metric object's (se_analytic, se_bootstrap), by its path in the document."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    if isinstance(value, dict):
+        if "se_bootstrap" in value:
+            return {path: (value["se_analytic"], value["se_bootstrap"])}
+        for k, v in value.items():
+            out.update(_standard_errors(v, f"{path}/{k}"))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            key = i
+            if isinstance(v, dict) and "cell" in v:
+                key = json.dumps(v["cell"], sort_keys=True)
+            elif isinstance(v, dict) and "metric" in v:
+                key = f"{v['a']}-{v['b']}-{v['metric']}"
+            out.update(_standard_errors(v, f"{path}/{key}"))
+    return out
+
+
+@pytest.mark.parametrize("task", ["triage", "estimation"])
+def test_merging_a_run_with_a_copy_of_itself_never_shrinks_a_standard_error(
+    make_run: MakeRun, tmp_path: Path, task: str
+) -> None:
+    """A copy adds repetitions that say exactly what the first answers said: no new evidence.
+    Every analytic and bootstrap SE is over items (clusters), so none may shrink."""
+    options = ScoringOptions(resamples=1000, permutations=200)
+    kwargs: dict[str, Any] = {
+        "seed": 30,
+        "task": task,
+        "models": ("alpha", "beta"),
+        "perturbations": ("typos", "gender-male", "gender-female"),
+    }
+    make_run(tmp_path / "once", run_id="one", **kwargs)
+    make_run(tmp_path / "twice", run_id="one", **kwargs)
+    make_run(tmp_path / "twice", run_id="two", **kwargs)
+    once = _standard_errors(merge_runs(tmp_path / "once", options).document)
+    twice = _standard_errors(merge_runs(tmp_path / "twice", options).document)
+    assert set(once) == set(twice)
+    checked = 0
+    for path, (analytic, bootstrap) in once.items():
+        for before, after in ((analytic, twice[path][0]), (bootstrap, twice[path][1])):
+            if before is None:
+                continue
+            assert after is not None and after >= before * (1 - 1e-9), path
+            checked += 1
+    assert checked > 20

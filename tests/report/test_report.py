@@ -96,3 +96,73 @@ def test_without_matplotlib_the_report_keeps_its_tables(
     assert "<img" not in html
     assert "puma-bench[report]" in html
     assert "Headline" in html and "[0." in html
+
+
+def test_each_headline_score_stands_beside_its_chance_baseline(report: Path) -> None:
+    """A reader sees at once whether a model beats chance: the headline carries the majority
+    class's score, the paired difference with its interval and a verdict."""
+    html = report.read_text(encoding="utf-8")
+    for column in ("accuracy of majority class", "Δ vs chance", "verdict", "Against chance"):
+        assert column in html, column
+    assert "uniform random" in html
+    assert re.search(r"<td class=\"num\">-?0\.\d{3} \[-?0\.\d{3}, -?0\.\d{3}\]</td>", html)
+    assert "beats chance" in html  # alpha (skill 0.85) beats always answering "Major"
+
+
+def test_recalibration_is_shown_as_out_of_fold_with_its_spread_over_fold_seeds(
+    report: Path,
+) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert "Brier (multi-class)" in html
+    assert "ECE temperature (out of fold)" in html
+    assert "out-of-fold estimates" in html
+    assert "spread over 5 fold splits" in html
+    assert "fitted temperature" in html
+
+
+def test_a_report_from_an_older_metrics_file_reads_the_old_brier_name(report: Path) -> None:
+    """metrics.json written before the rename call the multi-class Brier "brier"."""
+    import json
+
+    from puma.report import render_report
+
+    document = json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))
+    calibration = next(
+        c
+        for c in document["cells"]
+        if c["metrics"].get("calibration") and c["cell"]["perturbation"] == "none"
+    )
+    value = calibration["metrics"]["calibration"].pop("brier_multiclass")
+    calibration["metrics"]["calibration"]["brier"] = value
+    html = render_report(document, {}, title="old names")
+    assert f"{value['point']:.3f} [{value['ci_low']:.3f}, {value['ci_high']:.3f}]" in html
+
+
+def test_a_temperature_at_its_bound_is_flagged_in_the_report(report: Path) -> None:
+    import json
+
+    from puma.report import render_report
+
+    document = json.loads((report.parent / "metrics.json").read_text(encoding="utf-8"))
+    calibration = next(
+        c
+        for c in document["cells"]
+        if c["metrics"].get("calibration") and c["cell"]["perturbation"] == "none"
+    )
+    temperature = calibration["metrics"]["calibration"]["recalibration"]["methods"]["temperature"]
+    temperature.update({"temperature": 100.0, "at_bound": True})
+    html = render_report(document, {}, title="bound")
+    assert "100.00 (at its bound)" in html
+
+
+def test_a_verdict_against_chance_needs_an_interval_with_width() -> None:
+    from puma.report.html import versus_chance
+
+    assert versus_chance("accuracy", {"ci_low": 0.05, "ci_high": 0.3}) == "beats chance"
+    assert versus_chance("accuracy", {"ci_low": -0.3, "ci_high": -0.05}) == "below chance"
+    assert versus_chance("mae", {"ci_low": -2.0, "ci_high": -0.5}) == "beats chance"
+    assert versus_chance("accuracy", {"ci_low": -0.1, "ci_high": 0.2}) == (
+        "not distinguishable from chance"
+    )
+    # Every resample alike (a model wrong on all 3 items against uniform's 1/4): no evidence.
+    assert versus_chance("accuracy", {"ci_low": -0.25, "ci_high": -0.25}).startswith("cannot tell")

@@ -11,12 +11,18 @@ from sklearn.metrics import brier_score_loss, log_loss
 
 from puma.stats import point
 from puma.stats.calibration import (
+    FOLD_SEEDS,
+    TEMPERATURE_BOUNDS,
     CalibrationStats,
+    adaptive_ece,
+    adaptive_ece_from_counts,
+    equal_mass_bins,
     fit_platt,
     fit_temperature,
     isotonic_fit,
     recalibration_scores,
     reliability_table,
+    top_label_scores,
 )
 
 
@@ -60,11 +66,56 @@ def test_ece_brier_and_nll_from_sums_equal_independent_formulas() -> None:
     assert float(stats.ece(totals)) == pytest.approx(
         point.expected_calibration_error(correct.astype(float), confidence.tolist(), 10), abs=1e-12
     )
-    assert float(stats.brier(totals)) == pytest.approx(
+    assert float(stats.brier_multiclass(totals)) == pytest.approx(
         brier_score_loss(gold, probs, labels=[0, 1, 2, 3], scale_by_half=False), abs=1e-12
     )
     assert float(stats.nll(totals)) == pytest.approx(log_loss(gold, probs, labels=[0, 1, 2, 3]))
-    assert 0.0 <= float(stats.adaptive_ece(totals)) <= 1.0
+    assert 0.0 <= adaptive_ece(confidence, correct, 10) <= 1.0
+
+
+def test_the_two_brier_scores_have_two_names() -> None:
+    """The multi-class Brier (whole distribution vs one-hot gold, 0 to 2) and the top-label one
+    (confidence vs correctness, 0 to 1) are different quantities: never both called "brier"."""
+    probs, gold = _calibration_data(300, 6, 2.0)
+    pred = probs.argmax(axis=1)
+    confidence = probs[np.arange(300), pred]
+    correct = pred == gold
+    top = top_label_scores(confidence, correct, 10)
+    assert "brier" not in top
+    assert top["brier_top_label"] == pytest.approx(brier_score_loss(correct, confidence))
+    stats = CalibrationStats(10)
+    totals = stats.row_columns(confidence, correct, probs, gold).sum(axis=0)
+    assert not hasattr(stats, "brier")
+    assert float(stats.brier_multiclass(totals)) != pytest.approx(top["brier_top_label"])
+
+
+def test_adaptive_ece_recomputes_its_equal_mass_bins_in_every_resample() -> None:
+    """The resampled adaptive ECE is the statistic as defined on the resampled rows (its own
+    equal-mass bins), checked against a direct loop that builds each resample; repetitions of an
+    item (several rows) are resampled together."""
+    rng = np.random.default_rng(7)
+    n_items = 41
+    item = np.repeat(np.arange(n_items), rng.integers(1, 4, n_items))
+    confidence = rng.random(len(item)).round(1)  # ties on purpose
+    correct = rng.random(len(item)) < confidence**0.5
+    fn = adaptive_ece_from_counts(confidence, correct, item, 10)
+    assert float(fn(np.ones((1, n_items), np.float32))[0]) == pytest.approx(
+        adaptive_ece(confidence, correct, 10), abs=1e-12
+    )
+    counts = rng.multinomial(n_items, np.full(n_items, 1 / n_items), size=30)
+    got = fn(counts.astype(np.float32))
+    fixed_bins = equal_mass_bins(confidence, 10)  # the old way: the full sample's bins
+    differs = 0
+    for r in range(counts.shape[0]):
+        rows = np.repeat(np.arange(len(item)), counts[r][item])
+        want = adaptive_ece(confidence[rows], correct[rows], 10)
+        assert got[r] == pytest.approx(want, abs=1e-12)
+        gap = correct[rows] - confidence[rows]
+        old = np.abs(np.bincount(fixed_bins[rows], gap, 10)).sum() / len(rows)
+        differs += abs(old - want) > 1e-9
+    assert differs > 10
+    # Scaling every weight moves no mid-rank bin: large resamples (the float64 path) agree.
+    assert fn(counts.astype(np.float32) * 5000) == pytest.approx(got, abs=1e-12)
 
 
 def test_temperature_fit_recovers_the_sharpening() -> None:
@@ -93,7 +144,28 @@ def test_out_of_fold_recalibration_lowers_the_ece_of_an_overconfident_model() ->
     for name in ("temperature", "platt", "isotonic"):
         assert methods[name]["ece"] < raw / 2, name
     assert methods["temperature"]["temperature"] == pytest.approx(3.0, rel=0.15)
+    assert methods["temperature"]["at_bound"] is False
     assert scores["scored"] == "out-of-fold"
+    assert scores["fold_seeds"] == list(range(1, 1 + FOLD_SEEDS))
+    for name in ("temperature", "platt", "isotonic"):
+        for score, (low, high) in methods[name]["spread"].items():
+            assert low <= methods[name][score] <= high, (name, score)
+        assert methods[name]["spread"]["ece"][0] < methods[name]["spread"]["ece"][1], name
+
+
+def test_a_temperature_that_reaches_its_bound_is_flagged() -> None:
+    """Confidences that carry nothing about the gold label are best scaled to uniform: the fit
+    runs into its limit of 100, and the scores say so."""
+    rng = np.random.default_rng(8)
+    probs = rng.dirichlet(np.full(4, 0.3), size=400)
+    gold = rng.integers(0, 4, 400)
+    scores = recalibration_scores(probs, gold, probs.argmax(1), np.arange(400), folds=5, seed=3)
+    assert scores is not None
+    temperature = scores["methods"]["temperature"]
+    assert temperature["temperature"] == pytest.approx(TEMPERATURE_BOUNDS[1])
+    assert temperature["at_bound"] is True
+    assert temperature["bounds"] == list(TEMPERATURE_BOUNDS)
+    assert len(temperature["fold_temperatures"]) == 5
 
 
 def test_recalibration_is_skipped_with_too_few_items() -> None:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 from sklearn import metrics as skm
+from statsmodels.stats.inter_rater import cohens_kappa
 
 from puma.stats import point
 from puma.stats.metrics import (
@@ -13,6 +14,7 @@ from puma.stats.metrics import (
     EstimationStats,
     quantile_from_counts,
     spearman_from_counts,
+    spearman_se,
 )
 from puma.stats.resample import ResamplingEngine
 from puma.suites.model import FIBONACCI_POINTS
@@ -42,7 +44,7 @@ def _points(gold: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     mask = np.ones(n, bool)
     handles = {
         "accuracy": engine.add_sum(columns, mask, cs.accuracy),
-        "f1_macro": engine.add_sum(columns, mask, cs.f1_macro),
+        "f1_macro": engine.add_sum(columns, mask, cs.f1_macro_over(cs.present(columns.sum(0)))),
         "kappa": engine.add_sum(columns, mask, cs.kappa),
         "parse_failure_rate": engine.add_sum(columns, mask, cs.parse_failure_rate),
     }
@@ -152,3 +154,124 @@ def test_repetitions_sum_into_their_item() -> None:
     columns = cs.columns(np.array([0, 0, 1]), np.array([1, 1, 2]), np.array([1, 0, 2]), 2)
     assert columns[0, 0] == 2 and columns[1, 0] == 1
     assert float(cs.accuracy(columns.sum(axis=0))) == pytest.approx(2 / 3)
+
+
+# Standard errors --------------------------------------------------------------------------------
+
+
+def _table(gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """The square confusion table statsmodels takes: the unparsed answer is a last category that
+    gold never takes (a zero row), as our kappa counts it."""
+    table = np.zeros((len(LABELS) + 1, len(LABELS) + 1))
+    for g, p in zip(gold, pred, strict=True):
+        table[g, p if p >= 0 else len(LABELS)] += 1
+    return table
+
+
+def _near_constant(n: int, seed: int, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """A predictor that answers "Major" `share` of the time whatever the gold."""
+    rng = np.random.default_rng(seed)
+    gold = rng.choice(4, size=n, p=[0.1, 0.4, 0.35, 0.15])
+    pred = np.where(rng.random(n) < share, 1, np.where(rng.random(n) < 0.5, gold, 2))
+    return gold, pred
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _data(300, 11),
+        _data(40, 12),
+        _near_constant(200, 13, 0.95),
+        _near_constant(60, 14, 0.9),
+        _near_constant(500, 15, 0.99),
+    ],
+    ids=["typical-300", "typical-40", "near-constant-95", "near-constant-90", "near-constant-99"],
+)
+def test_kappa_standard_error_equals_statsmodels(data: tuple[np.ndarray, np.ndarray]) -> None:
+    gold, pred = data
+    n = len(gold)
+    cs = ClassificationStats(LABELS)
+    per_item = cs.columns(np.arange(n), gold, pred, n)
+    result = cohens_kappa(_table(gold, pred))
+    assert float(cs.kappa(per_item.sum(0))) == pytest.approx(result.kappa, abs=1e-12)
+    assert cs.kappa_se(per_item) == pytest.approx(result.std_kappa, rel=1e-9)
+
+
+def test_kappa_standard_error_of_a_near_constant_predictor_matches_its_spread() -> None:
+    """The old formula sqrt(po(1-po)/(n(1-pe)^2)) was 2.2 times the real spread here: the
+    Fleiss-Cohen-Everitt SE is within a few percent of kappa's SD over fresh samples."""
+    cs = ClassificationStats(LABELS)
+    kappas = []
+    for seed in range(400):
+        gold, pred = _near_constant(200, 1000 + seed, 0.95)
+        kappas.append(float(cs.kappa(cs.columns(np.arange(200), gold, pred, 200).sum(0))))
+    gold, pred = _near_constant(200, 16, 0.95)
+    se = cs.kappa_se(cs.columns(np.arange(200), gold, pred, 200))
+    assert se is not None
+    assert se == pytest.approx(float(np.std(kappas, ddof=1)), rel=0.25)
+
+
+def test_repeating_every_answer_leaves_the_analytic_standard_errors_unchanged() -> None:
+    """Repetitions of an item are one cluster: answering every item twice the same way is not
+    twice the evidence."""
+    gold, pred = _data(120, 17)
+    n = len(gold)
+    cs = ClassificationStats(LABELS)
+    once = cs.columns(np.arange(n), gold, pred, n)
+    item = np.r_[np.arange(n), np.arange(n)]
+    twice = cs.columns(item, np.r_[gold, gold], np.r_[pred, pred], n)
+    assert cs.kappa_se(twice) == pytest.approx(cs.kappa_se(once), rel=1e-12)
+    # Spearman's SE takes the number of items, never of rows.
+    assert spearman_se(0.4, n) == pytest.approx(float(0.84 * np.sqrt(1.08 / (n - 3))))
+
+
+# Macro-F1 over a fixed label set ----------------------------------------------------------------
+
+
+def test_macro_f1_keeps_its_label_set_in_every_resample() -> None:
+    """A rare class missing from a resample still counts (F1 0), as scikit-learn with a fixed
+    `labels` does: the resampled statistic is the point's statistic on the resampled data."""
+    gold, pred = _data(30, 18)
+    gold[:2] = 0  # "Critical" is rare: many resamples miss it
+    gold[2:] = np.where(gold[2:] == 0, 1, gold[2:])
+    n = len(gold)
+    cs = ClassificationStats(LABELS)
+    columns = cs.columns(np.arange(n), gold, pred, n)
+    present = cs.present(columns.sum(0))
+    labels = [LABELS[i] for i in np.flatnonzero(present)]
+    fn = cs.f1_macro_over(present)
+    rng = np.random.default_rng(19)
+    counts = rng.multinomial(n, np.full(n, 1 / n), size=200).astype(np.float64)
+    got = fn(counts @ columns)
+    y_pred = np.array([LABELS[i] if i >= 0 else UNPARSED for i in pred])
+    y_true = np.array([LABELS[i] for i in gold])
+    missing = 0
+    for r in range(counts.shape[0]):
+        rows = np.repeat(np.arange(n), counts[r].astype(int))
+        missing += "Critical" not in set(y_true[rows])
+        want = skm.f1_score(
+            y_true[rows], y_pred[rows], labels=labels, average="macro", zero_division=0
+        )
+        assert got[r] == pytest.approx(want, abs=1e-12)
+    assert missing > 10  # the case that used to change the label set
+
+
+# Out-of-scale estimates -------------------------------------------------------------------------
+
+
+def test_an_estimate_outside_the_scale_is_counted_and_scored_as_the_worst_point() -> None:
+    scale = [float(p) for p in FIBONACCI_POINTS]
+    gold = np.array([21.0, 3.0, 5.0, 8.0])
+    pred = np.array([100.0, 4.0, np.nan, 0.5])  # out of scale, between points, unparsed, below
+    es = EstimationStats(scale)
+    columns = es.columns(np.arange(4), gold, pred, 4)
+    totals = columns.sum(0)
+    assert float(es.out_of_scale_rate(totals)) == 0.5
+    assert float(es.parse_failure_rate(totals)) == 0.25
+    # 100 against 21 is the farthest scale point from 21 (1): 20, and never "within one step".
+    assert columns[:, 2].tolist() == [20.0, 1.0, 16.0, 13.0]
+    assert columns[:, 3].tolist() == [0.0, 1.0, 0.0, 0.0]
+    want = point.regression_scores(gold.tolist(), [100.0, 4.0, None, 0.5], scale)
+    assert float(es.mae(totals)) == pytest.approx(want["mae"])
+    assert want["out_of_scale_rate"] == 0.5
+    assert want["within_one_step"] == 0.25

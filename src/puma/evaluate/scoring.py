@@ -17,7 +17,12 @@ import numpy as np
 
 from puma.evaluate.rows import SPEED_COLUMNS, CellKey, CellRows, SuiteRows
 from puma.predictions import BASELINE
-from puma.stats.calibration import CalibrationStats, recalibration_scores, reliability_table
+from puma.stats.calibration import (
+    CalibrationStats,
+    adaptive_ece_from_counts,
+    recalibration_scores,
+    reliability_table,
+)
 from puma.stats.intervals import IntervalMethod, clean_float, summarize
 from puma.stats.metrics import (
     ClassificationStats,
@@ -189,6 +194,7 @@ class _SuitePlan:
             columns = self._columns(rows)
             overall = self._cell(rows, columns, mask, slice_=None)
             overall["speed"] = self._speed(rows)
+            overall["metrics"]["baselines"] = self._baselines(rows, columns, mask)
             if self.suite.is_classification:
                 overall["metrics"]["calibration"] = self._calibration(rows)
             cells.append(overall)
@@ -247,8 +253,8 @@ class _SuitePlan:
             "accuracy": self._sum_metric(
                 columns, mask, cs.accuracy, ratio_se(m[:, 2 : 2 + L].sum(axis=1), count)
             ),
-            "f1_macro": self._sum_metric(columns, mask, cs.f1_macro),
-            "kappa": self._sum_metric(columns, mask, cs.kappa, cs.kappa_se(m.sum(axis=0))),
+            "f1_macro": self._sum_metric(columns, mask, cs.f1_macro_over(cs.present(m.sum(0)))),
+            "kappa": self._sum_metric(columns, mask, cs.kappa, cs.kappa_se(m)),
             "parse_failure_rate": self._sum_metric(
                 columns, mask, cs.parse_failure_rate, ratio_se(m[:, 1], count)
             ),
@@ -285,6 +291,9 @@ class _SuitePlan:
             "parse_failure_rate": self._sum_metric(
                 columns, mask, es.parse_failure_rate, ratio_se(m[:, 1], count)
             ),
+            "out_of_scale_rate": self._sum_metric(
+                columns, mask, es.out_of_scale_rate, ratio_se(m[:, 4], count)
+            ),
         }
         scored = es.impute(rows.gold, rows.pred)
         errors = np.abs(scored - rows.gold)
@@ -295,9 +304,69 @@ class _SuitePlan:
             metrics[name] = self._summary(handle)
         rho = self.engine.add_counts(mask, spearman_from_counts(scored, rows.gold, position))
         metrics["spearman"] = self._summary(
-            rho, lambda: spearman_se(self.engine.distribution(rho).point, len(rows))
+            rho, lambda: spearman_se(self.engine.distribution(rho).point, int(mask.sum()))
         )
         return metrics
+
+    # Chance baselines ---------------------------------------------------------------------------
+
+    def _baselines(self, rows: CellRows, columns: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+        """The headline scores of answer-free predictors on the same rows, and the paired
+        difference model - baseline with its interval (both from the same resamples).
+        Classification: the majority gold class of these items, and a uniform random choice
+        among the labels (scored by its expected counts). Estimation: the median gold estimate
+        of these items, said for every item. Each predictor is fixed on the full sample."""
+        if self.suite.is_classification:
+            cs = self.classification
+            gold_counts = columns[mask][:, 2 + 2 * len(cs.labels) :].sum(axis=0)
+            majority = int(np.argmax(gold_counts))  # the first label of equal counts
+            f1_macro = cs.f1_macro_over(cs.present(columns[mask].sum(axis=0)))
+            L = len(cs.labels)
+            metrics: list[tuple[str, SumFunction, Callable[[np.ndarray], np.ndarray] | None]] = [
+                ("accuracy", cs.accuracy, lambda c: c[:, 2 : 2 + L].sum(axis=1)),
+                ("f1_macro", f1_macro, None),
+            ]
+            predictors: dict[str, tuple[str | float | None, np.ndarray]] = {
+                "majority_class": (
+                    cs.labels[majority],
+                    cs.columns(rows.item, rows.gold, np.full(len(rows), majority), self.n),
+                ),
+                "uniform_random": (None, item_sums(rows.item, cs.uniform_rows(rows.gold), self.n)),
+            }
+        else:
+            es = self.estimation
+            first = np.unique(rows.item, return_index=True)[1]
+            median = float(np.median(rows.gold[first]))
+            metrics = [
+                ("mae", es.mae, lambda c: c[:, 2]),
+                ("within_one_step", es.within_one_step, lambda c: c[:, 3]),
+            ]
+            constant = np.full(len(rows), median)
+            predictors = {
+                "constant_median": (median, es.columns(rows.item, rows.gold, constant, self.n))
+            }
+        model = {metric: self.engine.add_sum(columns, mask, fn) for metric, fn, _ in metrics}
+        count = columns[mask][:, 0]
+        out: dict[str, Any] = {}
+        for name, (prediction, base) in predictors.items():
+            entry: dict[str, Any] = {"prediction": prediction}
+            difference: dict[str, Any] = {}
+            for metric, fn, numerator in metrics:
+                hb = self.engine.add_sum(base, mask, fn)
+                se = None
+                difference_se = None
+                if numerator is not None:
+                    b = base[mask]
+                    se = ratio_se(numerator(b), b[:, 0])
+                    # The baseline's per-item numerator in the model's units (uniform_rows
+                    # counts each row L times).
+                    change = numerator(columns[mask]) - numerator(b) * ratio(count, b[:, 0], 0.0)
+                    difference_se = ratio_se(change, count)
+                difference[metric] = self._difference(model[metric], hb, difference_se)
+                entry[metric] = self._summary(hb, se)
+            entry["difference"] = difference
+            out[name] = entry
+        return out
 
     def _speed(self, rows: CellRows) -> dict[str, Any]:
         """Per-call speed over the cell's successful calls; failed calls are only counted."""
@@ -329,9 +398,12 @@ class _SuitePlan:
         per_item = columns[mask]
         out: dict[str, Any] = {"n": int(mask.sum()), "n_rows": len(part), "bins": stats.bins}
         out["ece"] = self._sum_metric(columns, mask, stats.ece)
-        out["adaptive_ece"] = self._sum_metric(columns, mask, stats.adaptive_ece)
-        out["brier"] = self._sum_metric(
-            columns, mask, stats.brier, ratio_se(per_item[:, -2], per_item[:, 0])
+        # Equal-mass bins are recomputed in every resample: a function of the counts.
+        position = np.searchsorted(np.flatnonzero(mask), part.item)
+        adaptive = adaptive_ece_from_counts(part.confidence, correct, position, stats.bins)
+        out["adaptive_ece"] = self._summary(self.engine.add_counts(mask, adaptive))
+        out["brier_multiclass"] = self._sum_metric(
+            columns, mask, stats.brier_multiclass, ratio_se(per_item[:, -2], per_item[:, 0])
         )
         out["nll"] = self._sum_metric(
             columns, mask, stats.nll, ratio_se(per_item[:, -1], per_item[:, 0])
@@ -354,15 +426,17 @@ class _SuitePlan:
 
     # Pairs ------------------------------------------------------------------------------------
 
-    def _paired_metrics(self) -> list[_PairedMetric]:
-        """The metrics compared between paired sides. A binary one gets McNemar's exact test
-        when every item has one row per side; a ratio one gets a delta-method SE."""
+    def _paired_metrics(self, columns: np.ndarray) -> list[_PairedMetric]:
+        """The metrics compared between paired sides (`columns`: one side's per-item columns
+        over the shared items, which fix macro-F1's label set). A binary one gets McNemar's
+        exact test when every item has one row per side; a ratio one gets a delta-method SE."""
         L = len(self.suite.labels)
         if self.suite.is_classification:
             cs = self.classification
+            f1_macro = cs.f1_macro_over(cs.present(columns.sum(axis=0)))
             return [
                 _PairedMetric("accuracy", cs.accuracy, True, lambda c: c[:, 2 : 2 + L].sum(1)),
-                _PairedMetric("f1_macro", cs.f1_macro, False, None),
+                _PairedMetric("f1_macro", f1_macro, False, None),
                 _PairedMetric("kappa", cs.kappa, False, None),
             ]
         es = self.estimation
@@ -393,7 +467,7 @@ class _SuitePlan:
         one_row_per_item = len(a) == int(shared.sum()) == len(b)
         same_counts = np.array_equal(ca[shared][:, 0], cb[shared][:, 0])
         out: dict[str, _Paired] = {}
-        for metric in self._paired_metrics():
+        for metric in self._paired_metrics(ca[shared]):
             ha = self.engine.add_sum(ca, shared, metric.fn)
             hb = self.engine.add_sum(cb, shared, metric.fn)
             se = None

@@ -13,6 +13,7 @@ import jinja2
 
 from puma import __version__
 from puma.predictions import BASELINE
+from puma.stats.calibration import FOLD_SEEDS
 
 _TEMPLATES = Path(__file__).parent
 
@@ -44,6 +45,7 @@ ESTIMATION_COLUMNS = (
     ("within_one_step", "within one step"),
     ("spearman", "Spearman ρ"),
     ("parse_failure_rate", "parse failures"),
+    ("out_of_scale_rate", "out of scale"),
 )
 SPEED_COLUMNS = (
     ("ttft_ms_p50", "TTFT p50 (ms)", 1),
@@ -54,6 +56,80 @@ SPEED_COLUMNS = (
     ("latency_ms_p99", "latency p99 (ms)", 1),
 )
 PRIMARY = {True: "accuracy", False: "mae"}
+# The chance baseline shown beside the headline score, and every baseline's readable name.
+HEADLINE_CHANCE = {True: "majority_class", False: "constant_median"}
+CHANCE_NAMES = {
+    "majority_class": "majority class",
+    "uniform_random": "uniform random",
+    "constant_median": "median estimate",
+}
+LOWER_IS_BETTER = {"mae"}
+
+
+def versus_chance(metric: str, difference: Mapping[str, Any] | None) -> str:
+    """'beats chance', 'below chance' or 'not distinguishable from chance' from the interval of
+    model - baseline (for MAE a negative difference is the better one)."""
+    if not difference or difference.get("ci_low") is None or difference.get("ci_high") is None:
+        return "—"
+    low, high = difference["ci_low"], difference["ci_high"]
+    if low == high:
+        # A zero-width interval (every resample alike, e.g. a model wrong on every item) shows
+        # no sampling variation at all: it cannot tell a model from chance.
+        return "cannot tell (zero-width interval)"
+    better, worse = (high < 0, low > 0) if metric in LOWER_IS_BETTER else (low > 0, high < 0)
+    if better:
+        return "beats chance"
+    if worse:
+        return "below chance"
+    return "not distinguishable from chance"
+
+
+def _chance_rows(cells: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> list[list[str]]:
+    rows = []
+    for c in cells:
+        for name, baseline in (c["metrics"].get("baselines") or {}).items():
+            prediction = baseline.get("prediction")
+            for metric in metrics:
+                if metric not in baseline:
+                    continue
+                difference = baseline["difference"].get(metric)
+                rows.append(
+                    [
+                        c["cell"]["model"],
+                        c["cell"]["strategy"],
+                        CHANCE_NAMES.get(name, name)
+                        + ("" if prediction is None else f" ({prediction})"),
+                        metric,
+                        metric_text(c["metrics"].get(metric)),
+                        metric_text(baseline[metric]),
+                        metric_text(difference),
+                        versus_chance(metric, difference),
+                    ]
+                )
+    return rows
+
+
+def _headline_chance(cell: Mapping[str, Any], classification: bool) -> list[str]:
+    """The primary metric's chance baseline, the difference to it and the verdict."""
+    baseline = (cell["metrics"].get("baselines") or {}).get(HEADLINE_CHANCE[classification])
+    if not baseline:
+        return ["—", "—", "—"]
+    primary = PRIMARY[classification]
+    difference = baseline["difference"].get(primary)
+    return [
+        metric_text(baseline.get(primary)),
+        metric_text(difference),
+        versus_chance(primary, difference),
+    ]
+
+
+def _spread(method: Mapping[str, Any]) -> str:
+    """A recalibrated out-of-fold ECE with its [min, max] over fold seeds."""
+    text = _fmt(method.get("ece"))
+    spread = (method.get("spread") or {}).get("ece")
+    if spread and text != "—":
+        text += f" [{_fmt(spread[0])}, {_fmt(spread[1])}]"
+    return text
 
 
 def _is_classification(cell: Mapping[str, Any]) -> bool:
@@ -69,14 +145,19 @@ def _suite_section(
     baseline = [c for c in overall if c["cell"]["perturbation"] == BASELINE]
     classification = _is_classification(cells[0])
     columns = CLASSIFICATION_COLUMNS if classification else ESTIMATION_COLUMNS
+    chance_name = CHANCE_NAMES[HEADLINE_CHANCE[classification]]
     headline = {
-        "columns": ["model", "strategy", "n"] + [label for _, label in columns],
+        "columns": ["model", "strategy", "n"]
+        + [label for _, label in columns]
+        + [f"{columns[0][1]} of {chance_name}", "Δ vs chance", "verdict"],
         "rows": [
             [c["cell"]["model"], c["cell"]["strategy"], str(c["n"])]
             + [metric_text(c["metrics"].get(key)) for key, _ in columns]
+            + _headline_chance(c, classification)
             for c in baseline
         ],
     }
+    chance_metrics = ("accuracy", "f1_macro") if classification else ("mae", "within_one_step")
     comparisons = [c for c in document["comparisons"] if c["suite_id"] == suite_id]
     drawing = plots.available()
     forest = plots.forest_plot(comparisons, PRIMARY[classification]) if drawing else None
@@ -105,13 +186,18 @@ def _suite_section(
             cal = c["metrics"].get("calibration")
             if cal:
                 reliability[c["cell"]["model"]] = cal["reliability"]
+                # metrics.json written before the rename call the multi-class Brier "brier".
+                brier = cal.get("brier_multiclass", cal.get("brier"))
                 row = [c["cell"]["model"]] + [
-                    metric_text(cal[k]) for k in ("ece", "adaptive_ece", "brier", "nll")
+                    metric_text(v) for v in (cal["ece"], cal["adaptive_ece"], brier, cal["nll"])
                 ]
                 methods = (cal.get("recalibration") or {}).get("methods", {})
+                row += [_fmt(methods.get("none", {}).get("ece"))]
+                row += [_spread(methods.get(m, {})) for m in ("temperature", "platt", "isotonic")]
+                temperature = methods.get("temperature", {})
                 row += [
-                    _fmt(methods.get(m, {}).get("ece"))
-                    for m in ("none", "temperature", "platt", "isotonic")
+                    _fmt(temperature.get("temperature"), 2)
+                    + (" (at its bound)" if temperature.get("at_bound") else "")
                 ]
                 calibration_rows.append(row)
     speed_rows = [
@@ -162,11 +248,13 @@ def _suite_section(
         "primary_column": columns[0][1],
         "secondary_column": columns[1][1],
         "headline": headline,
+        "chance": _chance_rows(baseline, chance_metrics),
         "forest": forest,
         "comparisons": comparison_rows,
         "confusion": confusion,
         "reliability": plots.reliability_plot(reliability) if reliability and drawing else None,
         "calibration": calibration_rows,
+        "fold_seeds": FOLD_SEEDS,
         "speed": speed_rows,
         "slices": slice_rows,
         "robustness": robustness,

@@ -1,9 +1,14 @@
 """Calibration: ECE (equal-width and adaptive), multi-class Brier, NLL, reliability tables, and
 temperature / Platt / isotonic (pool-adjacent-violators) recalibration scored out of sample.
 
-The ECE, Brier and NLL are sums over rows, so they resample in the engine like any other metric.
-Confidence is the probability of the predicted label; an unparsed answer has confidence 0 and is
-wrong, as in puma.stats.point.
+The equal-width ECE, Brier and NLL are sums over rows, so they resample in the engine like any
+other metric. The adaptive ECE's bins depend on the sample (equal mass), so it is a function of
+the counts that recomputes its bins in every resample. Confidence is the probability of the
+predicted label; an unparsed answer has confidence 0 and is wrong, as in puma.stats.point.
+
+Two Brier scores exist and are named apart: `brier_multiclass` (the squared error of the whole
+label distribution against the gold one-hot vector, 0 to 2) and `brier_top_label` (the squared
+error of the confidence as a forecast of correctness, 0 to 1, what recalibration is scored on).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from puma.stats.metrics import ratio
+from puma.stats.resample import CountFunction
 
 PROBABILITY_FLOOR = 1e-12  # NLL of a zero probability would be infinite; floor it
 
@@ -26,12 +32,27 @@ def equal_width_bins(confidence: np.ndarray, bins: int) -> np.ndarray:
 
 
 def equal_mass_bins(confidence: np.ndarray, bins: int) -> np.ndarray:
-    """Bin of each confidence for the adaptive ECE: B groups of (nearly) equal size by rank."""
-    n = len(confidence)
-    order = np.argsort(confidence, kind="stable")
-    out = np.empty(n, dtype=np.int64)
-    out[order] = (np.arange(n) * bins) // max(n, 1)
-    return out
+    """Bin of each confidence for the adaptive ECE: B groups of (nearly) equal size by rank.
+
+    A confidence goes to bin floor(B * its mid-rank share), the mid-rank share being (rows below
+    it + half the rows equal to it) / n. Equal confidences share one bin (row order never splits
+    a tie), and repeating every row leaves every bin as it was: an item answered twice the same
+    way is not new evidence about calibration."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    _, inverse, counts = np.unique(confidence, return_inverse=True, return_counts=True)
+    return _mid_rank_bins(counts[None, :], bins)[0][inverse.ravel()]
+
+
+def _mid_rank_bins(weights: np.ndarray, bins: int) -> np.ndarray:
+    """Per row of integer weights over sorted distinct values: each value's bin,
+    floor(B (2 below + w) / 2N), at most B - 1. Numerator and denominator are exact integers in
+    float64 and the division is correctly rounded, so the floor is exact: a true quotient short
+    of an integer k falls short by at least 1/2N, far more than a rounding step."""
+    w = np.asarray(weights, dtype=np.float64)
+    cumulative = np.cumsum(w, axis=1)
+    total = np.maximum(cumulative[:, -1:], 1.0)
+    which = np.floor((2.0 * cumulative - w) * (bins / 2.0) / total)
+    return np.minimum(which, bins - 1).astype(np.intp)
 
 
 def normalise(probs: np.ndarray) -> np.ndarray:
@@ -41,12 +62,13 @@ def normalise(probs: np.ndarray) -> np.ndarray:
 
 
 class CalibrationStats:
-    """Per-row columns: count, per equal-width bin (correct - confidence), per equal-mass bin the
-    same, squared error of the distribution (Brier), -log p(gold) (NLL)."""
+    """Per-row columns: count, per equal-width bin (correct - confidence), squared error of the
+    distribution (multi-class Brier), -log p(gold) (NLL). The adaptive ECE is not a sum: see
+    adaptive_ece_from_counts."""
 
     def __init__(self, bins: int = 10):
         self.bins = bins
-        self.width = 2 * bins + 3
+        self.width = bins + 3
 
     def row_columns(
         self, confidence: np.ndarray, correct: np.ndarray, probs: np.ndarray, gold: np.ndarray
@@ -57,7 +79,6 @@ class CalibrationStats:
         gap = correct.astype(np.float64) - confidence
         out[:, 0] = 1.0
         out[index, 1 + equal_width_bins(confidence, self.bins)] = gap
-        out[index, 1 + self.bins + equal_mass_bins(confidence, self.bins)] = gap
         out[:, -2] = brier_rows(probs, gold)
         out[:, -1] = nll_rows(probs, gold)
         return out
@@ -65,14 +86,74 @@ class CalibrationStats:
     def ece(self, s: np.ndarray) -> np.ndarray:
         return ratio(np.abs(s[..., 1 : 1 + self.bins]).sum(axis=-1), s[..., 0])
 
-    def adaptive_ece(self, s: np.ndarray) -> np.ndarray:
-        return ratio(np.abs(s[..., 1 + self.bins : 1 + 2 * self.bins]).sum(axis=-1), s[..., 0])
-
-    def brier(self, s: np.ndarray) -> np.ndarray:
+    def brier_multiclass(self, s: np.ndarray) -> np.ndarray:
         return ratio(s[..., -2], s[..., 0])
 
     def nll(self, s: np.ndarray) -> np.ndarray:
         return ratio(s[..., -1], s[..., 0])
+
+
+def adaptive_ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """The adaptive ECE of one sample: equal_mass_bins of that sample, sum of |gap| per bin / n."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    if confidence.size == 0:
+        return float("nan")
+    gap = np.asarray(correct, dtype=np.float64) - confidence
+    per_bin = np.bincount(equal_mass_bins(confidence, bins), gap, bins)
+    return float(np.abs(per_bin).sum() / confidence.size)
+
+
+def adaptive_ece_from_counts(
+    confidence: np.ndarray, correct: np.ndarray, position: np.ndarray, bins: int = 10
+) -> CountFunction:
+    """Adaptive ECE of the resampled rows, bins recomputed per resample: row j appears
+    counts[position[j]] times, and the resample's equal-mass bins are equal_mass_bins of the
+    resampled rows. With all counts 1 this is adaptive_ece() of the sample."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    order = np.argsort(confidence, kind="stable")
+    sorted_confidence = confidence[order]
+    gap = (np.asarray(correct, dtype=np.float64) - confidence)[order]
+    sorted_position = np.asarray(position)[order]
+    # Rows whose confidence is shared take their group's mid-rank: the group's cumulative weight
+    # at its last row plus that before its first row (2 below + w = end + start).
+    new_value = np.r_[True, sorted_confidence[1:] != sorted_confidence[:-1]]
+    group = np.cumsum(new_value) - 1
+    starts = np.flatnonzero(new_value)
+    ends = np.r_[starts[1:], len(order)] - 1
+    sizes = ends - starts + 1
+    tied = np.flatnonzero(sizes[group] > 1)
+    tied_end = ends[group[tied]]
+    tied_before = starts[group[tied]] - 1  # -1: nothing before the group
+
+    def fn(counts: np.ndarray) -> np.ndarray:
+        r = counts.shape[0]
+        if len(order) == 0:
+            return np.full(r, np.nan)
+        # Rows x resamples: the running sum then goes down the rows, one vector add per row,
+        # several times faster than a cumulative sum along each resample.
+        weights = np.ascontiguousarray(counts.T[sorted_position])
+        # Whole numbers and one correctly rounded division give the exact floor (see
+        # _mid_rank_bins) in float32 too while N * bins <= 2**20: the rounding error, at most
+        # bins * 2**-24, stays below the 1/2N by which a quotient can miss an integer.
+        exact32 = float(weights.sum(axis=0).max(initial=0.0)) * bins <= 2**20
+        weights = weights.astype(np.float32 if exact32 else np.float64, copy=False)
+        cumulative = np.cumsum(weights, axis=0)
+        total = cumulative[-1]
+        twice_mid = 2 * cumulative - weights
+        if tied.size:
+            before = np.where(
+                (tied_before >= 0)[:, None], cumulative[np.maximum(tied_before, 0)], 0
+            )
+            twice_mid[tied] = cumulative[tied_end] + before
+        which = np.floor(twice_mid * weights.dtype.type(bins / 2) / np.maximum(total, 1))
+        index = np.minimum(which, bins - 1).astype(np.intp)
+        index += np.arange(r, dtype=np.intp) * bins
+        contribution = weights * gap[:, None]
+        per_bin = np.bincount(index.ravel(), weights=contribution.ravel(), minlength=r * bins)
+        ece = np.abs(per_bin.reshape(r, bins)).sum(axis=1)
+        return ratio(ece, total)
+
+    return fn
 
 
 def brier_rows(probs: np.ndarray, gold: np.ndarray) -> np.ndarray:
@@ -89,19 +170,18 @@ def nll_rows(probs: np.ndarray, gold: np.ndarray) -> np.ndarray:
 def top_label_scores(
     confidence: np.ndarray, correct: np.ndarray, bins: int = 10
 ) -> dict[str, float]:
-    """ECE, adaptive ECE, Brier and log loss of confidence as a forecast of correctness: the
-    yardstick on which every recalibration method is compared."""
+    """ECE, adaptive ECE, top-label Brier and log loss of confidence as a forecast of
+    correctness: the yardstick on which every recalibration method is compared."""
     c = np.clip(confidence, PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
     y = correct.astype(np.float64)
     gap = y - confidence
     n = len(y)
     ece = np.abs(np.bincount(equal_width_bins(confidence, bins), gap, bins)).sum() / n
-    adaptive = np.abs(np.bincount(equal_mass_bins(confidence, bins), gap, bins)).sum() / n
     return {
         "ece": float(ece),
-        "adaptive_ece": float(adaptive),
-        "brier": float(np.mean((confidence - y) ** 2)),
-        "nll": float(-np.mean(y * np.log(c) + (1 - y) * np.log(1 - c))),
+        "adaptive_ece": adaptive_ece(confidence, y, bins),
+        "brier_top_label": float(np.mean((confidence - y) ** 2)),
+        "nll_top_label": float(-np.mean(y * np.log(c) + (1 - y) * np.log(1 - c))),
     }
 
 
@@ -182,9 +262,13 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+# The fitted temperature is kept within these bounds; a fit that reaches one is flagged.
+TEMPERATURE_BOUNDS = (0.01, 100.0)
+
+
 def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
     """The temperature T minimising the NLL of softmax(log p / T). The NLL is convex in 1/T, so a
-    damped Newton iteration on 1/T converges; T is kept within [0.01, 100]."""
+    damped Newton iteration on 1/T converges; T is kept within TEMPERATURE_BOUNDS."""
     z = np.log(np.maximum(probs, PROBABILITY_FLOOR))
     z_gold = z[np.arange(len(gold)), gold]
     beta = 1.0
@@ -214,6 +298,11 @@ def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
             break
         beta = new_beta
     return 1.0 / beta
+
+
+def at_temperature_bound(temperature: float) -> bool:
+    low, high = TEMPERATURE_BOUNDS
+    return bool(temperature <= low * (1 + 1e-9) or temperature >= high * (1 - 1e-9))
 
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -272,6 +361,45 @@ def fold_of_groups(groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return fold_of_unique[inverse.ravel()]
 
 
+def _out_of_fold(
+    probs: np.ndarray,
+    gold: np.ndarray,
+    predicted: np.ndarray,
+    groups: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
+    bins: int,
+) -> tuple[dict[str, dict[str, float]], list[float]]:
+    """Top-label scores of each method predicted out of fold for one fold seed, and the
+    temperature fitted on each fold's training part."""
+    parsed = predicted >= 0
+    correct = parsed & (predicted == gold)
+    raw = np.where(parsed, probs[np.arange(len(gold)), np.maximum(predicted, 0)], 0.0)
+    fold = fold_of_groups(groups, folds, seed)
+    out = {"temperature": np.zeros(len(gold)), "platt": np.zeros(len(gold))}
+    out["isotonic"] = np.zeros(len(gold))
+    temperatures = []
+    for k in range(folds):
+        train, test = fold != k, fold == k
+        t = fit_temperature(probs[train], gold[train])
+        temperatures.append(t)
+        scaled = apply_temperature(probs[test], t)
+        out["temperature"][test] = np.where(
+            parsed[test], scaled[np.arange(test.sum()), np.maximum(predicted[test], 0)], 0.0
+        )
+        a, b = fit_platt(raw[train], correct[train])
+        out["platt"][test] = apply_platt(raw[test], a, b)
+        out["isotonic"][test] = isotonic_fit(raw[train], correct[train]).predict(raw[test])
+    scores = {method: top_label_scores(values, correct, bins) for method, values in out.items()}
+    return scores, temperatures
+
+
+# Fold assignments scored besides the main one: the spread of the out-of-fold scores over them
+# says how much of a recalibration gain is the luck of one split.
+FOLD_SEEDS = 5
+
+
 def recalibration_scores(
     probs: np.ndarray,
     gold: np.ndarray,
@@ -284,32 +412,45 @@ def recalibration_scores(
 ) -> dict[str, Any] | None:
     """Top-label scores of the raw confidences and of temperature, Platt and isotonic fits, each
     predicted out of sample (fit on the other folds). None with fewer than two items per fold.
-    `predicted` is the predicted label index (-1 when unparsed: confidence 0, never corrected)."""
+    `predicted` is the predicted label index (-1 when unparsed: confidence 0, never corrected).
+
+    The scores come from the fold split of `seed`; each method also carries `spread`, the
+    [min, max] of each score over FOLD_SEEDS splits (seeds seed .. seed + FOLD_SEEDS - 1). The
+    temperature method says whether the fit on all rows or on any fold reached a bound."""
     if len(np.unique(groups)) < 2 * folds:
         return None
-    rows = np.arange(len(gold))
     parsed = predicted >= 0
     correct = parsed & (predicted == gold)
-    raw = np.where(parsed, probs[rows, np.maximum(predicted, 0)], 0.0)
-    fold = fold_of_groups(groups, folds, seed)
-    out = {"temperature": np.zeros(len(gold)), "platt": np.zeros(len(gold))}
-    out["isotonic"] = np.zeros(len(gold))
-    for k in range(folds):
-        train, test = fold != k, fold == k
-        t = fit_temperature(probs[train], gold[train])
-        scaled = apply_temperature(probs[test], t)
-        out["temperature"][test] = np.where(
-            parsed[test], scaled[np.arange(test.sum()), np.maximum(predicted[test], 0)], 0.0
-        )
-        a, b = fit_platt(raw[train], correct[train])
-        out["platt"][test] = apply_platt(raw[test], a, b)
-        out["isotonic"][test] = isotonic_fit(raw[train], correct[train]).predict(raw[test])
+    raw = np.where(parsed, probs[np.arange(len(gold)), np.maximum(predicted, 0)], 0.0)
+    fold_seeds = [seed + k for k in range(FOLD_SEEDS)]
+    runs = [
+        _out_of_fold(probs, gold, predicted, groups, folds=folds, seed=s, bins=bins)
+        for s in fold_seeds
+    ]
+    scored, fold_temperatures = runs[0]
     a, b = fit_platt(raw, correct)
+    temperature = fit_temperature(probs, gold)
     methods: dict[str, Any] = {"none": top_label_scores(raw, correct, bins)}
-    methods["temperature"] = {
-        **top_label_scores(out["temperature"], correct, bins),
-        "temperature": fit_temperature(probs, gold),
+    for method in ("temperature", "platt", "isotonic"):
+        spread = {
+            name: [min(r[0][method][name] for r in runs), max(r[0][method][name] for r in runs)]
+            for name in scored[method]
+        }
+        methods[method] = {**scored[method], "spread": spread}
+    every_fit = [temperature] + [t for _, temps in runs for t in temps]
+    methods["temperature"].update(
+        {
+            "temperature": temperature,
+            "fold_temperatures": fold_temperatures,
+            "bounds": list(TEMPERATURE_BOUNDS),
+            "at_bound": any(at_temperature_bound(t) for t in every_fit),
+        }
+    )
+    methods["platt"].update({"a": a, "b": b})
+    return {
+        "folds": folds,
+        "seed": seed,
+        "fold_seeds": fold_seeds,
+        "scored": "out-of-fold",
+        "methods": methods,
     }
-    methods["platt"] = {**top_label_scores(out["platt"], correct, bins), "a": a, "b": b}
-    methods["isotonic"] = top_label_scores(out["isotonic"], correct, bins)
-    return {"folds": folds, "seed": seed, "scored": "out-of-fold", "methods": methods}

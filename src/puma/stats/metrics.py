@@ -77,6 +77,20 @@ class ClassificationStats:
     def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
         return item_sums(item, self.row_columns(gold, pred), n)
 
+    def uniform_rows(self, gold: np.ndarray) -> np.ndarray:
+        """Per-row columns of a predictor that picks each label with probability 1/L, as its
+        expected indicators scaled by L: every metric here is a ratio of sums, so the scale
+        cancels, and whole numbers keep the engine's exact float32 products. A row counts L
+        times, is right once and predicts each label once."""
+        L = len(self.labels)
+        out = self.row_columns(gold, np.full(len(gold), -1))
+        out[:, 0] = L
+        out[:, 1] = 0.0
+        out[np.arange(len(gold)), 2 + np.asarray(gold)] = 1.0
+        out[:, self._pred] = 1.0
+        out[:, self._gold] *= L
+        return out
+
     def accuracy(self, s: np.ndarray) -> np.ndarray:
         return ratio(s[..., self._tp].sum(axis=-1), s[..., 0])
 
@@ -87,9 +101,29 @@ class ClassificationStats:
         # 2tp / (2tp + fp + fn) = 2tp / (gold + predicted); 0 when the class never occurs.
         return ratio(2.0 * s[..., self._tp], s[..., self._gold] + s[..., self._pred], empty=0.0)
 
+    def present(self, s: np.ndarray) -> np.ndarray:
+        """Which labels occur in the gold of these summed items (a fixed label set for macro-F1)."""
+        return np.asarray(s[..., self._gold] > 0)
+
+    def f1_macro_over(self, labels: np.ndarray) -> SumFunction:
+        """Macro-F1 as the mean F1 over one fixed label set (a 0/1 vector over the suite's labels),
+        the same in the point and in every resample: a class of the set that a resample happens to
+        miss counts with F1 0 (scikit-learn's f1_score(average='macro', labels=...,
+        zero_division=0)), so the score never changes what it averages over."""
+        chosen = np.asarray(labels, dtype=np.float64)
+        count = float(chosen.sum())
+
+        def fn(s: np.ndarray) -> np.ndarray:
+            if count == 0:
+                return np.zeros(s.shape[:-1])
+            return np.asarray((self.f1_per_class(s) * chosen).sum(axis=-1) / count)
+
+        return fn
+
     def f1_macro(self, s: np.ndarray) -> np.ndarray:
-        """The mean F1 over the classes present in gold (in this resample), as point.py does."""
-        present = s[..., self._gold] > 0
+        """Macro-F1 over the classes present in gold in `s` itself: the point estimate's label
+        set. For resampling use f1_macro_over(present(totals)), which keeps that set fixed."""
+        present = self.present(s)
         return ratio((self.f1_per_class(s) * present).sum(axis=-1), present.sum(axis=-1), 0.0)
 
     def kappa(self, s: np.ndarray) -> np.ndarray:
@@ -108,35 +142,69 @@ class ClassificationStats:
     def f1(self, label: int) -> SumFunction:
         return lambda s: self.f1_per_class(s)[..., label]
 
-    def kappa_se(self, totals: np.ndarray) -> float | None:
-        """The usual large-sample approximation sqrt(po(1-po) / (n (1-pe)^2))."""
+    def kappa_se(self, per_item: np.ndarray) -> float | None:
+        """Large-sample standard error of kappa from per-item column sums (items x width).
+
+        The delta method on the multinomial cell proportions: with one row per item it is the
+        Fleiss-Cohen-Everitt (1969) variance that statsmodels' cohens_kappa reports as std_kappa.
+        Each item's influence is the sum over its rows (its repetitions are one cluster), so the
+        variance is the cluster-robust one: repeating every answer twice leaves it unchanged."""
+        per_item = np.asarray(per_item, dtype=np.float64)
+        if per_item.ndim != 2 or per_item.shape[0] == 0:
+            return None
+        totals = per_item.sum(axis=0)
         n = float(totals[0])
         if n <= 0:
             return None
-        po = float(self.accuracy(totals))
-        pe = float((totals[self._gold] * totals[self._pred]).sum() / n**2)
+        po = float(totals[self._tp].sum()) / n
+        gold = totals[self._gold] / n
+        pred = totals[self._pred] / n
+        pe = float(gold @ pred)
         if pe >= 1.0:
             return None
-        return float(np.sqrt(po * (1 - po) / (n * (1 - pe) ** 2)))
+        # kappa = (po - pe) / (1 - pe) as a function of the mean row vector (hit, gold[L],
+        # pred[L]); its gradient, dotted with each item's centred sums, is that item's influence.
+        d_pe = (po - 1.0) / (1.0 - pe) ** 2
+        d_hit = 1.0 / (1.0 - pe)
+        count = per_item[:, 0]
+        hits = per_item[:, self._tp].sum(axis=1)
+        influence = (
+            d_hit * (hits - count * po)
+            + d_pe * ((per_item[:, self._gold] - count[:, None] * gold) @ pred)
+            + d_pe * ((per_item[:, self._pred] - count[:, None] * pred) @ gold)
+        )
+        return float(np.sqrt(np.sum(influence**2)) / n)
 
 
 class EstimationStats:
-    """Per-item columns: count, unparsed, absolute error, within one scale step. An unparsed
-    estimate is scored as the scale point farthest from gold (point.py's rule)."""
+    """Per-item columns: count, unparsed, absolute error, within one scale step, out of scale.
 
-    width = 4
+    An estimate outside the scale's range (below its lowest or above its highest point: "100" on
+    the 1-21 Fibonacci scale) is no estimate on that scale: it is counted as out of scale (a rate
+    of its own, apart from parse failures) and scored like an unparsed answer, as the scale point
+    farthest from gold (point.py's rule). A number between two points ("4") is in scale and scored
+    as said."""
+
+    width = 5
 
     def __init__(self, scale: Sequence[float]):
         self.scale = np.asarray(scale, dtype=np.float64)
 
+    def out_of_scale(self, pred: np.ndarray) -> np.ndarray:
+        """Per row: a parsed estimate outside [lowest, highest] scale point."""
+        pred = np.asarray(pred, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(pred) & ((pred < self.scale[0]) | (pred > self.scale[-1]))
+
     def impute(self, gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
-        """pred with NaN (unparsed) replaced by the worst scale point for that gold value."""
+        """pred with NaN (unparsed) and out-of-scale estimates replaced by the worst scale point
+        for that gold value."""
         gold = np.asarray(gold, dtype=np.float64)
         pred = np.asarray(pred, dtype=np.float64)
         distance = np.abs(self.scale[None, :] - gold[:, None])
         # max() in point.py keeps the first of equally far points: argmax does too.
         worst = self.scale[np.argmax(distance, axis=1)]
-        return np.where(np.isnan(pred), worst, pred)
+        return np.where(np.isnan(pred) | self.out_of_scale(pred), worst, pred)
 
     def step(self, values: np.ndarray) -> np.ndarray:
         return np.argmin(np.abs(self.scale[None, :] - values[:, None]), axis=1)
@@ -148,6 +216,7 @@ class EstimationStats:
         out[:, 1] = np.isnan(pred)
         out[:, 2] = np.abs(scored - gold)
         out[:, 3] = np.abs(self.step(scored) - self.step(gold)) <= 1
+        out[:, 4] = self.out_of_scale(pred)
         return out
 
     def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
@@ -156,6 +225,10 @@ class EstimationStats:
     @staticmethod
     def parse_failure_rate(s: np.ndarray) -> np.ndarray:
         return ratio(s[..., 1], s[..., 0])
+
+    @staticmethod
+    def out_of_scale_rate(s: np.ndarray) -> np.ndarray:
+        return ratio(s[..., 4], s[..., 0])
 
     @staticmethod
     def mae(s: np.ndarray) -> np.ndarray:
@@ -241,8 +314,10 @@ def spearman_from_counts(x: np.ndarray, y: np.ndarray, position: np.ndarray) -> 
     return fn
 
 
-def spearman_se(rho: float, n: int) -> float | None:
-    """Bonett and Wright's variance of Fisher's z, (1 + rho^2/2) / (n - 3), mapped back to rho."""
-    if n <= 3 or not np.isfinite(rho):
+def spearman_se(rho: float, n_items: int) -> float | None:
+    """Bonett and Wright's variance of Fisher's z, (1 + rho^2/2) / (n - 3), mapped back to rho.
+    n is the number of items, never of rows: an item's repetitions are one cluster, so the
+    SE cannot shrink by repeating answers (conservative when repetitions differ)."""
+    if n_items <= 3 or not np.isfinite(rho):
         return None
-    return float((1 - rho**2) * np.sqrt((1 + rho**2 / 2) / (n - 3)))
+    return float((1 - rho**2) * np.sqrt((1 + rho**2 / 2) / (n_items - 3)))

@@ -43,6 +43,7 @@ def classification_scores(
         fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
         denominator = 2 * tp + fp + fn
         f1_per_class[label] = 0.0 if denominator == 0 else 2 * tp / denominator
+    # The label set is fixed by the gold of these items, as the bootstrap keeps it (metrics.py).
     present = [label for label in labels if label in set(gold)]
     f1_macro = float(np.mean([f1_per_class[label] for label in present])) if present else 0.0
     scores: dict[str, object] = {
@@ -77,18 +78,27 @@ def expected_calibration_error(
     return float(total / len(conf))
 
 
+def out_of_scale(value: float | None, scale: Sequence[float]) -> bool:
+    """A parsed estimate below the scale's lowest or above its highest point ("100" on 1-21)."""
+    return value is not None and not (min(scale) <= value <= max(scale))
+
+
 def regression_scores(
     gold: Sequence[float], predicted: Sequence[float | None], scale: Sequence[float]
 ) -> dict[str, object]:
-    """mae, mdae, mdmre, within_one_step, parse_failure_rate. An unparsed estimate is scored as
-    the scale point farthest from the gold value (the worst answer on the scale), never dropped."""
+    """mae, mdae, mdmre, within_one_step, parse_failure_rate, out_of_scale_rate. An unparsed
+    estimate, and one outside the scale's range, is scored as the scale point farthest from the
+    gold value (the worst answer on the scale), never dropped; out-of-scale answers are counted
+    apart from parse failures."""
     n = len(gold)
     if n == 0:
         raise ValueError("no predictions to score")
     g = np.asarray(gold, dtype=float)
     p = np.array(
         [
-            float(max(scale, key=lambda s: abs(s - gv))) if pv is None else float(pv)
+            float(max(scale, key=lambda s: abs(s - gv)))
+            if pv is None or out_of_scale(pv, scale)
+            else float(pv)
             for gv, pv in zip(g, predicted, strict=True)
         ]
     )
@@ -105,5 +115,6 @@ def regression_scores(
         "mdmre": float(np.median(errors / g)),
         "within_one_step": float(np.mean(within)),
         "parse_failure_rate": sum(1 for v in predicted if v is None) / n,
+        "out_of_scale_rate": sum(1 for v in predicted if out_of_scale(v, scale)) / n,
         "n": n,
     }
