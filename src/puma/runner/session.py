@@ -16,6 +16,7 @@ from puma.errors import ExitCode, InputFileError
 from puma.hardware import auto_device_tag, probe_hardware
 from puma.jsonio import read_model, write_json
 from puma.runfolder import RunFolder
+from puma.runner.audit import raise_if_broken, verify_run_ledger
 from puma.runner.execute import CallOutcome, ExecutionStats, execute_calls
 from puma.runner.finalize import completed_keys, is_failed, is_skipped, write_predictions
 from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter, read_ledger
@@ -218,6 +219,9 @@ async def _resume(
                 hint="resume with the suite data the run started with, or start a new run",
             )
     plan = build_plan(spec, suites, spec.runtime.model_names)
+    # Continuing an altered chain would carry a forged line into the predictions; a half-written
+    # last line is what a crash leaves, and reopen cuts it off.
+    raise_if_broken(verify_run_ledger(folder), folder, "cannot resume")
     ledger = LedgerWriter.reopen(folder.ledger)
     previous = read_ledger(folder.ledger).events
     done = completed_keys(previous)
@@ -227,7 +231,11 @@ async def _resume(
     try:
         now = utc_now()
         manifest = manifest.model_copy(
-            update={"resumed_at": [*manifest.resumed_at, now], "completed_at": None}
+            update={
+                "resumed_at": [*manifest.resumed_at, now],
+                "completed_at": None,
+                "ledger_seal": None,  # the head moves on; the new footer is sealed at the end
+            }
         )
         manifest.save(folder)
         ledger.append(
@@ -287,7 +295,9 @@ async def _execute(
         },
     )
     ledger.close()
-    manifest = manifest.model_copy(update={"completed_at": completed_at})
+    manifest = manifest.model_copy(
+        update={"completed_at": completed_at, "ledger_seal": ledger.seal()}
+    )
     manifest.save(folder)
     return RunResult(folder, manifest, stats, rows, skipped_done=len(full_plan) - len(calls))
 
