@@ -83,7 +83,10 @@ def run_command(
             hint="puma run specs/runs/demo_publication.yaml",
         )
     from puma.run_summary import summarize_run
-    from puma.runner.session import resume_run, start_run
+    from puma.runner.session import check_resumable, resume_run, start_run
+
+    if resume is not None:
+        check_resumable(resume)  # refuse an altered ledger before any progress bar is drawn
 
     show_progress = not (quiet or as_json)
     progress = Progress(

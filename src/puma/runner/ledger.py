@@ -251,7 +251,7 @@ def judge_ledger(path: Path, seal: LedgerSeal | None) -> LedgerVerdict:
         )
     n = report.lines
     if seal is not None:
-        if report.partial_tail or n > seal.lines:
+        if n > seal.lines or (n == seal.lines and report.partial_tail):
             at = seal.lines + 1
             return LedgerVerdict(
                 "broken",
@@ -261,12 +261,14 @@ def judge_ledger(path: Path, seal: LedgerSeal | None) -> LedgerVerdict:
                 at,
             )
         if n < seal.lines:
+            at = n + 1 if report.partial_tail else n
             return LedgerVerdict(
                 "broken",
                 report,
-                f"the ledger ends at line {n} but its sealed head is line {seal.lines} "
-                "(manifest.json): its last lines were removed",
-                n,
+                f"the ledger ends at line {at}{' (cut short)' if report.partial_tail else ''} "
+                f"but its sealed head is line {seal.lines} (manifest.json): its last lines "
+                "were removed or cut",
+                at,
             )
         if report.last_hash != seal.head:
             return LedgerVerdict(

@@ -99,12 +99,21 @@ def resume_run(
     on_plan: PlanCallback | None = None,
     on_outcome: Callable[[CallOutcome], None] | None = None,
 ) -> RunResult:
+    folder = check_resumable(run_dir)
+    return asyncio.run(_resume(folder, on_plan, on_outcome))
+
+
+def check_resumable(run_dir: Path) -> RunFolder:
+    """The run folder, once its ledger verifies (chain, and seal when it has one): continuing an
+    altered chain would carry a forged line into the predictions. A half-written last line is
+    what a crash leaves; resuming cuts it off. CheckFailed (exit 1) names the first bad line."""
     folder = RunFolder.open(run_dir)
     if not folder.ledger.is_file():
         raise InputFileError(
             "the run has no ledger (run.jsonl) to resume from", where=str(folder.root)
         )
-    return asyncio.run(_resume(folder, on_plan, on_outcome))
+    raise_if_broken(verify_run_ledger(folder), folder, "cannot resume")
+    return folder
 
 
 def _start_meter() -> EnergyMeter:
@@ -219,9 +228,6 @@ async def _resume(
                 hint="resume with the suite data the run started with, or start a new run",
             )
     plan = build_plan(spec, suites, spec.runtime.model_names)
-    # Continuing an altered chain would carry a forged line into the predictions; a half-written
-    # last line is what a crash leaves, and reopen cuts it off.
-    raise_if_broken(verify_run_ledger(folder), folder, "cannot resume")
     ledger = LedgerWriter.reopen(folder.ledger)
     previous = read_ledger(folder.ledger).events
     done = completed_keys(previous)

@@ -170,10 +170,10 @@ def build_submission(
         else None
     )
 
-    rows = _canonical_rows(folder, suite.id, model_entry.name, single=_single(manifest))
-    calls = _baseline_calls(folder, suite.id, model_entry.name)
     caveats: list[str] = []
     ledger = _checked_ledger(folder, caveats)
+    rows = _canonical_rows(folder, suite.id, model_entry.name, single=_single(manifest))
+    calls = _baseline_calls(folder, suite.id, model_entry.name)
     gold_by_id = {call["instance_id"]: call["gold"] for call in calls}
     unknown = unknown_instances(rows, gold_by_id)
     if unknown:
