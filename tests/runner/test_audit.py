@@ -195,7 +195,9 @@ def _parquet(transform: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) 
     def fault(run: Path) -> None:
         path = run / "predictions_full.parquet"
         table = pq.read_table(path)
-        pq.write_table(pa.Table.from_pylist(transform(table.to_pylist()), schema=table.schema), path)
+        pq.write_table(
+            pa.Table.from_pylist(transform(table.to_pylist()), schema=table.schema), path
+        )
 
     return fault
 
@@ -327,9 +329,7 @@ CORPUS: dict[str, Case] = {
     "parquet output edited": Case(
         _parquet_field(output_text="Forged"), "sealed", CheckFailed, "output_text"
     ),
-    "parquet error added": Case(
-        _parquet_field(error="timeout"), "sealed", CheckFailed, "error"
-    ),
+    "parquet error added": Case(_parquet_field(error="timeout"), "sealed", CheckFailed, "error"),
     "parquet row removed": Case(
         _parquet(lambda rows: rows[1:]), "sealed", CheckFailed, "no row for"
     ),

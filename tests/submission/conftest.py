@@ -3,8 +3,8 @@
 `make_run` builds one under a temporary folder: manifest.json, hardware.json, emissions.json,
 run.jsonl (hash-chained, with a footer, sealed in the manifest), predictions.jsonl,
 predictions_full.parquet (both derivable from the ledger, as share-results checks) and, on
-request, metrics.json (written by `puma eval`'s own code). Predictions are drawn from a seeded generator, so a fixture is the same
-every time.
+request, metrics.json (written by `puma eval`'s own code). Predictions are drawn from a seeded
+generator, so a fixture is the same every time.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from puma.predictions import FULL_SCHEMA
 from puma.evaluate import ScoringOptions, evaluate_run
+from puma.predictions import FULL_SCHEMA
 from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter
 from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS
 

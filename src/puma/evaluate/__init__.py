@@ -163,8 +163,6 @@ def checked_cells(folder: RunFolder, suite_id: str, model: str) -> list[dict[str
 
 def _cells_of(cells: list[Any], suite_id: str, model: str) -> list[dict[str, Any]]:
     """The cells of one suite and model, as JSON gives them back (so floats compare exactly)."""
-    chosen = [
-        c for c in cells if c["cell"]["suite_id"] == suite_id and c["cell"]["model"] == model
-    ]
+    chosen = [c for c in cells if c["cell"]["suite_id"] == suite_id and c["cell"]["model"] == model]
     result: list[dict[str, Any]] = json.loads(dumps_canonical(chosen))
     return result

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from puma.errors import InputFileError, SuiteError
 from puma.evaluate.rows import SPEED_COLUMNS, SuiteInfo
-from puma.jsonio import iter_jsonl, read_model
 from puma.hashing import sha256_hex
+from puma.jsonio import iter_jsonl, read_model
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
 from puma.runner.audit import check_predictions, require_finished, verify_run_ledger

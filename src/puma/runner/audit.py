@@ -168,7 +168,9 @@ def _parquet_mismatch(
         key = _key(row)
         other = got.pop(key, None)
         if other is None:
-            return Mismatch(path, None, f"no row for {_describe(key)} (ledger line {row['seq'] + 1})")
+            return Mismatch(
+                path, None, f"no row for {_describe(key)} (ledger line {row['seq'] + 1})"
+            )
         for column in FULL_SCHEMA.names:
             if other[column] != row[column]:
                 return Mismatch(

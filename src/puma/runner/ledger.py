@@ -286,7 +286,9 @@ def judge_ledger(path: Path, seal: LedgerSeal | None) -> LedgerVerdict:
         )
     if report.schema in UNSEALED_SCHEMAS:
         return LedgerVerdict(
-            "older", report, "no seal recorded (written by an older PUMA): its last line is unchecked"
+            "older",
+            report,
+            "no seal recorded (written by an older PUMA): its last line is unchecked",
         )
     return LedgerVerdict(
         "unsealed",

@@ -22,8 +22,8 @@ from puma.integrity import hash_predictions_file, predictions_summary_hash, rend
 from puma.jsonio import dumps_line, iter_jsonl, read_json, read_model, write_json, write_text_atomic
 from puma.predictions import BASELINE, CANONICAL_COLUMNS
 from puma.runfolder import RunFolder
-from puma.runner.finalize import is_failed, is_skipped
 from puma.runner.audit import check_predictions, require_finished, verify_run_ledger
+from puma.runner.finalize import is_failed, is_skipped
 from puma.submission.mapping import PROFILES, profile_for, scenario_for, strategy_for
 from puma.submission.package import PredictionsRecord, Provenance, SubmissionFiles
 from puma.submission.schema import Submission, personal_data_in, submission_problems
