@@ -19,7 +19,7 @@ from puma.hashing import sha256_hex
 from puma.jsonio import iter_jsonl, read_model
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
-from puma.runner.audit import check_predictions, require_finished, verify_run_ledger
+from puma.runner.audit import check_run_folder
 
 # The columns scoring reads; output_text and the runtime's raw timings stay on disk.
 SCORED_COLUMNS = (
@@ -134,10 +134,7 @@ def checked_ledger_head(folder: RunFolder) -> str | None:
     folder has no ledger: predictions made elsewhere have nothing to be checked against."""
     if not folder.ledger.is_file():
         return None
-    verdict = verify_run_ledger(folder)
-    require_finished(verdict, folder, "not scored")
-    check_predictions(folder, verdict)
-    return verdict.report.last_hash
+    return check_run_folder(folder, "not scored").report.last_hash
 
 
 def load_run(folder: RunFolder) -> LoadedRun:

@@ -85,7 +85,17 @@ class Mismatch:
     what: str
 
 
-def check_predictions(folder: RunFolder, verdict: LedgerVerdict) -> None:
+def check_run_folder(folder: RunFolder, doing: str) -> LedgerVerdict:
+    """The verdict on a run whose ledger verifies, which has finished, and whose two prediction
+    files are what the ledger gives; CheckFailed (exit 1) or InputFileError (exit 2) otherwise.
+    `doing` starts each message ("not scored", "not packaged")."""
+    verdict = verify_run_ledger(folder)
+    require_finished(verdict, folder, doing)
+    check_predictions(folder)
+    return verdict
+
+
+def check_predictions(folder: RunFolder) -> None:
     """CheckFailed naming the first difference unless predictions_full.parquet and
     predictions.jsonl are exactly what the ledger gives. Call on a finished, unbroken ledger."""
     manifest = read_model(folder.manifest, _ManifestView, "manifest.json")

@@ -22,7 +22,7 @@ from puma.integrity import hash_predictions_file, predictions_summary_hash, rend
 from puma.jsonio import dumps_line, iter_jsonl, read_json, read_model, write_json, write_text_atomic
 from puma.predictions import BASELINE, CANONICAL_COLUMNS
 from puma.runfolder import RunFolder
-from puma.runner.audit import check_predictions, require_finished, verify_run_ledger
+from puma.runner.audit import check_run_folder
 from puma.runner.finalize import is_failed, is_skipped
 from puma.submission.mapping import PROFILES, profile_for, scenario_for, strategy_for
 from puma.submission.package import PredictionsRecord, Provenance, SubmissionFiles
@@ -523,9 +523,7 @@ def _checked_ledger(folder: RunFolder, caveats: list[str]) -> dict[str, Any]:
     """The ledger's head, after checking its chain and seal, and that both prediction files are
     what it says: a run whose ledger or predictions were edited, or that never finished, is not
     packaged."""
-    verdict = verify_run_ledger(folder)
-    require_finished(verdict, folder, "not packaged")
-    check_predictions(folder, verdict)
+    verdict = check_run_folder(folder, "not packaged")
     sealed = verdict.state == "sealed"
     if not sealed:
         caveats.append(
