@@ -54,16 +54,20 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     repo_root = Path(__file__).resolve().parents[2]
     out = tmp_path_factory.mktemp("demo") / "runs"
-    puma = [sys.executable, "-m", "puma.cli.app"]
-    spec = "specs/runs/demo_publication.yaml"
-    for args in (["run", spec, "--limit", "3", "--out", str(out), "--quiet"], ["eval"]):
-        if args == ["eval"]:
-            args = ["eval", str(next(out.glob("run-*")))]
+
+    def puma(*args: str) -> None:
         done = subprocess.run(
-            [*puma, *args], cwd=repo_root, capture_output=True, text=True, timeout=600
+            [sys.executable, "-m", "puma.cli.app", *args],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert done.returncode == 0, done.stderr
+
+    puma("run", "specs/runs/demo_publication.yaml", "--limit", "3", "--out", str(out), "--quiet")
     (run,) = out.glob("run-*")
+    puma("eval", str(run))
     return run
 
 
