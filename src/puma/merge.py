@@ -85,10 +85,7 @@ def merge_runs(
             _merge_suite(suites, suite, str(folder.manifest))
         rows.extend(_renumber(run.rows, taken))
         sources.append(
-            {
-                "run_id": run.manifest.run_id,
-                "predictions": run.source.relative_to(root).as_posix(),
-            }
+            {**run.source_record(), "predictions": run.source.relative_to(root).as_posix()}
         )
     grouped = group_rows(rows, suites, str(root))
     if not grouped:

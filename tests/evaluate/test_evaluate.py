@@ -3,6 +3,7 @@ the same bytes every time, with points equal to puma.stats.point on the same row
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -333,7 +334,10 @@ def test_canonical_predictions_are_scored_against_the_suite_gold(tmp_path: Path)
     assert cell["metrics"]["accuracy"]["point"] == pytest.approx(want["accuracy"])
     assert cell["metrics"]["parse_failure_rate"]["point"] == pytest.approx(1 / 3, abs=0.02)
     assert any(c["cell"]["slice"] for c in document["cells"])  # slices from the suite's fields
-    assert document["sources"] == [{"run_id": "canonical", "predictions": "predictions.jsonl"}]
+    digest = hashlib.sha256((run / "predictions.jsonl").read_bytes()).hexdigest()
+    assert document["sources"] == [
+        {"run_id": "canonical", "predictions": "predictions.jsonl", "predictions_sha256": digest}
+    ]
 
 
 def _rewrite(run: Path, change: Callable[[dict[str, Any]], None]) -> list[dict[str, Any]]:

@@ -1,9 +1,10 @@
 """A realistic synthetic run folder, file for file what `puma run` (and `puma eval`) write.
 
 `make_run` builds one under a temporary folder: manifest.json, hardware.json, emissions.json,
-run.jsonl (hash-chained, with a footer), predictions.jsonl, predictions_full.parquet and, on
-request, metrics.json. Predictions are drawn from a seeded generator, so a fixture is the same
-every time.
+run.jsonl (hash-chained, with a footer, sealed in the manifest), predictions.jsonl,
+predictions_full.parquet (both derivable from the ledger, as share-results checks) and, on
+request, metrics.json (written by `puma eval`'s own code). Predictions are drawn from a seeded
+generator, so a fixture is the same every time.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from puma.evaluate import ScoringOptions, evaluate_run
 from puma.predictions import FULL_SCHEMA
-from puma.runner.ledger import LedgerWriter
+from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter
 from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS
 
 SUITE_FOR_TASK = {
@@ -62,6 +64,40 @@ def _prediction(task: str, gold: Any, rng: random.Random) -> tuple[str | None, A
     return label, rng.uniform(0.25, 0.99)  # a probability with full float precision
 
 
+def _call_event(row: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The ledger line the runner writes for the call behind a prediction row (see
+    puma.runner.execute.call_record): the row is derived from it."""
+    return {
+        "type": "call",
+        "seq": row["seq"],
+        "ts": "2025-03-01T10:00:01Z",
+        "phase": row["phase"],
+        "suite_id": row["suite_id"],
+        "instance_id": row["instance_id"],
+        "model": row["model"],
+        "perturbation": row["perturbation"],
+        "repetition": row["repetition"],
+        "attempt": row["attempt"],
+        "prompt_hash": row["prompt_hash"],
+        "options": {"temperature": 0.0, "seed": 42},
+        "output_text": row["output_text"],
+        "parse_status": row["parse_status"],
+        "parsed_label": row["predicted_label"],
+        "predicted_value": value,
+        "label_probs": None,
+        "prompt_tokens": row["prompt_tokens"],
+        "completion_tokens": row["completion_tokens"],
+        "tokens_counted_locally": row["tokens_counted_locally"],
+        "ttft_ms": row["ttft_ms"],
+        "total_ms": row["total_ms"],
+        "prompt_tps": row["prompt_tps"],
+        "generation_tps": row["generation_tps"],
+        "runtime_timings": {},
+        "warnings": [],
+        "error": None,
+    }
+
+
 def _line_hash(line: str) -> str:
     return hashlib.sha256(line.encode("utf-8")).hexdigest()
 
@@ -93,7 +129,9 @@ def make_run(
     rng = random.Random(seed)
 
     full_rows: list[dict[str, Any]] = []
-    ledger: list[dict[str, Any]] = [{"type": "meta", "seq": 0, "run_id": run_id}]
+    ledger: list[dict[str, Any]] = [
+        {"type": "meta", "seq": 0, "schema_version": LEDGER_SCHEMA, "run_id": run_id}
+    ]
     for suite_id, suite_task, items in suites:
         for model in models:
             for instance_id, gold in items:
@@ -135,18 +173,7 @@ def make_run(
                             "seq": seq,
                         }
                     )
-                    ledger.append(
-                        {
-                            "type": "call",
-                            "seq": seq,
-                            "phase": "predict",
-                            "instance_id": instance_id,
-                            "model": model,
-                            "output_text": full_rows[-1]["output_text"],
-                            "total_ms": total_ms,
-                            "error": None,
-                        }
-                    )
+                    ledger.append(_call_event(full_rows[-1], value))
     # predictions.jsonl: the baseline's canonical columns, as the runner writes them
     canonical = sorted(
         (r for r in full_rows if r["perturbation"] == "none"),
@@ -176,6 +203,7 @@ def make_run(
     if completed:
         writer.append("footer", {"calls": len(full_rows)})
     writer.close()
+    seal = writer.seal().model_dump() if completed else None
 
     manifest = {
         "schema_version": "manifest-1.0",
@@ -233,6 +261,7 @@ def make_run(
         "started_at": "2025-03-01T10:00:00Z",
         "completed_at": "2025-03-01T10:12:30Z" if completed else None,
         "resumed_at": [],
+        "ledger_seal": seal,
     }
     (root / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     hardware = {
@@ -263,25 +292,8 @@ def make_run(
         "note": "measured" if measured_energy else "estimated from TDP",
     }
     (root / "emissions.json").write_text(json.dumps(emissions, indent=2), encoding="utf-8")
-    if with_metrics:
-        cells = [
-            {
-                "cell": {
-                    "suite_id": suite_id,
-                    "model": model,
-                    "perturbation": "none",
-                    "slice": "all",
-                },
-                "metrics": {
-                    "accuracy": {"point": 0.5, "ci_low": 0.3, "ci_high": 0.7, "level": 0.95}
-                },
-            }
-            for suite_id, _, _ in suites
-            for model in models
-        ]
-        (root / "metrics.json").write_text(
-            json.dumps({"schema_version": "metrics-1.0", "cells": cells}), encoding="utf-8"
-        )
+    if with_metrics:  # what `puma eval` writes, with fewer resamples to stay quick
+        evaluate_run(root, ScoringOptions(resamples=200, permutations=0))
     return root
 
 

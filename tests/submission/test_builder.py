@@ -144,13 +144,22 @@ def test_measured_energy_keeps_its_mode_version_and_country(
 def test_the_provenance_sidecar_holds_what_schema_v1_cannot_and_nothing_private(
     run_factory: RunFactory, tmp_path: Path
 ):
-    package = build(run_factory(with_metrics=True), tmp_path / "out")
+    run = run_factory(with_metrics=True)
+    package = build(run, tmp_path / "out")
     provenance = json.loads(package.files.provenance.read_text(encoding="utf-8"))
     assert (
         provenance["suite"]["id"] == "pm-triage" and len(provenance["suite"]["content_hash"]) == 64
     )
-    assert provenance["ledger"]["last_hash"] and provenance["ledger"]["lines"] > 1
-    assert provenance["confidence_intervals"][0]["metrics"]["accuracy"]["ci_low"] == 0.3
+    seal = json.loads((run / "manifest.json").read_text(encoding="utf-8"))["ledger_seal"]
+    assert provenance["ledger"] == {
+        "last_hash": seal["head"],
+        "lines": seal["lines"],
+        "sealed_in": "manifest.json",
+    }
+    cells = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["cells"]
+    assert provenance["confidence_intervals"] == [
+        c for c in cells if c["cell"]["suite_id"] == "pm-triage"
+    ]
     assert (
         len(provenance["predictions"]["row_digests"]) == package.submission.run_metadata.n_instances
     )

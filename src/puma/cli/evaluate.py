@@ -101,7 +101,8 @@ def eval_command(
     fairness and calibration, written to metrics.json, metadata.json and report.html in the run
     folder. Needs neither the model nor the runtime; the same seed gives the same bytes.
 
-    Exit 0 on success, 2 when the run folder or its predictions cannot be read.
+    Exit 0 on success, 1 when the ledger was altered or the predictions differ from what it
+    says, 2 when the run folder or its predictions cannot be read or the run has not finished.
     """
     from puma.evaluate import evaluate_run
 

@@ -1,4 +1,4 @@
-"""`puma ledger verify`: check a run's hash chain and say which line breaks it."""
+"""`puma ledger verify`: check a run's hash chain and its seal, and say which line breaks it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from puma.cli.console import make_console
-from puma.errors import CheckFailed
 from puma.runfolder import RunFolder
-from puma.runner.ledger import verify_chain
+from puma.runner.audit import raise_if_broken, verify_run_ledger
 
 console = make_console()
+stderr = make_console(stderr=True)
 ledger_app = typer.Typer(help="The run ledger (run.jsonl).", no_args_is_help=True)
 
 
@@ -20,14 +20,26 @@ ledger_app = typer.Typer(help="The run ledger (run.jsonl).", no_args_is_help=Tru
 def verify(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (runs/run-<uuid>).")],
 ) -> None:
-    """Verify the ledger's hash chain: exit 0 intact, 1 broken (names the line), 2 unreadable."""
+    """Verify the ledger's hash chain and its sealed head (manifest.json): exit 0 intact (a run
+    not finished yet is intact, and unsealed), 1 altered (names the line), 2 unreadable."""
     folder = RunFolder.open(run_dir)
-    report = verify_chain(folder.ledger)
-    if not report.ok:
-        where = f"{folder.ledger}:{report.broken_line}" if report.broken_line else None
-        raise CheckFailed(f"ledger chain broken: {report.reason}", where=where)
-    state = "complete" if report.complete else "incomplete (no footer yet: resume it)"
-    console.print(f"[green]✓[/] {folder.ledger}: {report.lines} lines, chain intact, run {state}")
+    verdict = verify_run_ledger(folder)
+    raise_if_broken(verdict, folder, "the ledger does not verify")
+    report = verdict.report
+    if verdict.state == "older":
+        stderr.print(f"[yellow]warning:[/] {verdict.message}", highlight=False, soft_wrap=True)
+    if verdict.finished:
+        console.print(
+            f"[green]✓[/] {folder.ledger}: {report.lines} lines, chain intact, run complete, "
+            f"{'sealed' if verdict.state == 'sealed' else 'no seal'}",
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"[yellow]✓[/] {folder.ledger}: {report.lines} lines, chain intact, {verdict.message}",
+            soft_wrap=True,
+        )
+        console.print(f"  resume it: puma run --resume {folder.root}", soft_wrap=True)
     console.print(f"  last hash {report.last_hash}")
 
 

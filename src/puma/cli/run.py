@@ -84,9 +84,11 @@ def run_command(
             hint="puma run specs/runs/demo_publication.yaml",
         )
     from puma.run_summary import summarize_run
-    from puma.runner.session import resume_run, start_run
+    from puma.runner.session import check_resumable, resume_run, start_run
     from puma.spec_check import validate_spec
 
+    if resume is not None:
+        check_resumable(resume)  # refuse an altered ledger before any progress bar is drawn
     # Everything the spec check refuses stops here, before a model loads or a bar is drawn.
     spec = validate_spec(spec_file, check_models=model is None) if spec_file else None
 

@@ -1,7 +1,8 @@
 """Reading a run folder for scoring: its manifest and its predictions, as rows of FULL_SCHEMA.
 
 Reads `predictions_full.parquet`, or `predictions.jsonl` plus the suite's gold (puma.suites) when
-the parquet is absent. Never needs the model or the runtime.
+the parquet is absent. Never needs the model or the runtime. When the folder has a ledger, the
+predictions must be what it says (see puma.runner.audit) before anything is scored.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from puma.errors import InputFileError, SuiteError
 from puma.evaluate.rows import SPEED_COLUMNS, SuiteInfo
+from puma.hashing import sha256_hex
 from puma.jsonio import iter_jsonl, read_model
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
+from puma.runner.audit import check_run_folder
 
 # The columns scoring reads; output_text and the runtime's raw timings stay on disk.
 SCORED_COLUMNS = (
@@ -84,6 +87,25 @@ class LoadedRun:
     rows: list[dict[str, Any]]
     source: Path  # the predictions file the rows came from
     suites: dict[str, SuiteInfo]
+    ledger_head: str | None = None  # the ledger's last hash, when the folder has a ledger
+
+    def source_record(self) -> dict[str, str]:
+        """What metrics.json records of its inputs, so a reader can tell a stale one."""
+        record = {
+            "run_id": self.manifest.run_id,
+            "predictions": self.source.name,
+            "predictions_sha256": file_sha256(self.source),
+        }
+        if self.ledger_head is not None:
+            record["ledger_head"] = self.ledger_head
+        return record
+
+
+def file_sha256(path: Path) -> str:
+    try:
+        return sha256_hex(path.read_bytes())
+    except OSError as exc:
+        raise InputFileError(f"cannot read: {exc.strerror}", where=str(path)) from None
 
 
 def read_manifest(folder: RunFolder) -> Manifest:
@@ -106,6 +128,15 @@ def predictions_source(folder: RunFolder) -> Path | None:
     return None
 
 
+def checked_ledger_head(folder: RunFolder) -> str | None:
+    """The head of the run's ledger once the ledger verifies, the run has finished and both
+    prediction files are what the ledger says (CheckFailed, exit 1, otherwise). None when the
+    folder has no ledger: predictions made elsewhere have nothing to be checked against."""
+    if not folder.ledger.is_file():
+        return None
+    return check_run_folder(folder, "not scored").report.last_hash
+
+
 def load_run(folder: RunFolder) -> LoadedRun:
     """Manifest and prediction rows of a run folder; InputFileError when it has no predictions."""
     manifest = read_manifest(folder)
@@ -117,11 +148,12 @@ def load_run(folder: RunFolder) -> LoadedRun:
             where=str(folder.root),
             hint="a run writes its predictions when it ends; resume it with `puma run --resume`",
         )
+    head = checked_ledger_head(folder)
     if source == folder.predictions_full:
         rows = read_full_predictions(source)
     else:
         rows = _rows_from_canonical(source, manifest, suites)
-    return LoadedRun(folder, manifest, rows, source, suites)
+    return LoadedRun(folder, manifest, rows, source, suites, head)
 
 
 def read_full_predictions(path: Path) -> list[dict[str, Any]]:

@@ -8,6 +8,8 @@ answer, never a dropped one).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -53,14 +55,26 @@ def completed_keys(events: list[dict[str, Any]]) -> set[CallKey]:
     }
 
 
-def write_predictions(
-    folder: RunFolder,
-    run_id: str,
-    strategy: str,
-    plan: list[PlannedCall],
-    events: list[dict[str, Any]],
+@dataclass(frozen=True)
+class RowPlan:
+    """What a prediction row takes from the plan rather than the ledger: the ledger records
+    neither the gold answer nor the slice values."""
+
+    key: CallKey
+    task: str
+    gold: str
+    slices: str  # JSON object of slice values
+
+    @classmethod
+    def of(cls, planned: PlannedCall) -> RowPlan:
+        return cls(planned.key, planned.suite.task.value, planned.gold, planned.slices)
+
+
+def prediction_rows(
+    run_id: str, strategy: str, plan: Iterable[RowPlan], events: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Write both prediction files for every planned call; returns the full rows."""
+    """The rows of predictions_full.parquet, in key order: every other column is the deciding
+    ledger line's. The runner writes them; share-results and eval re-derive them to check."""
     decided = final_events(events)
     rows = []
     for planned in sorted(plan, key=lambda p: p.key.sort_key()):
@@ -71,7 +85,7 @@ def write_predictions(
             {
                 "run_id": run_id,
                 "suite_id": planned.key.suite_id,
-                "task": planned.suite.task.value,
+                "task": planned.task,
                 "model": planned.key.model,
                 "strategy": strategy,
                 "phase": event["phase"],
@@ -80,7 +94,7 @@ def write_predictions(
                 "instance_id": planned.key.instance_id,
                 "gold": planned.gold,
                 "slices": planned.slices,
-                "prompt_hash": planned.prompt_hash,
+                "prompt_hash": event["prompt_hash"],
                 "output_text": event["output_text"],
                 "parse_status": event["parse_status"],
                 "predicted_label": event["parsed_label"],
@@ -102,11 +116,11 @@ def write_predictions(
                 "seq": event["seq"],
             }
         )
-    table = pa.Table.from_pylist(rows, schema=FULL_SCHEMA)
-    tmp = folder.predictions_full.with_name(folder.predictions_full.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(folder.predictions_full)
+    return rows
 
+
+def canonical_predictions_text(rows: list[dict[str, Any]]) -> str:
+    """predictions.jsonl: the baseline, first repetition, by suite, model and instance."""
     canonical = sorted(
         (r for r in rows if r["perturbation"] == BASELINE and r["repetition"] == 0),
         key=lambda r: (r["suite_id"], r["model"], r["instance_id"]),
@@ -124,5 +138,21 @@ def write_predictions(
         )
         for r in canonical
     ]
-    write_text_atomic(folder.predictions, "".join(line + "\n" for line in lines))
+    return "".join(line + "\n" for line in lines)
+
+
+def write_predictions(
+    folder: RunFolder,
+    run_id: str,
+    strategy: str,
+    plan: list[PlannedCall],
+    events: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Write both prediction files for every planned call; returns the full rows."""
+    rows = prediction_rows(run_id, strategy, (RowPlan.of(p) for p in plan), events)
+    table = pa.Table.from_pylist(rows, schema=FULL_SCHEMA)
+    tmp = folder.predictions_full.with_name(folder.predictions_full.name + ".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(folder.predictions_full)
+    write_text_atomic(folder.predictions, canonical_predictions_text(rows))
     return rows

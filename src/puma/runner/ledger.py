@@ -3,6 +3,7 @@
 Line 1 is `type=meta`; then `type=call` / `type=skipped` (and `type=resume` when a run is
 resumed); the last line is `type=footer`. Each line carries `prev_hash`, the SHA-256 of the
 previous line's bytes, and is flushed as soon as it is written, so a crash loses no completed call.
+No later line protects the last one, so at run end its hash (the head) is sealed in manifest.json.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel, ConfigDict
 
 from puma.errors import InputFileError
 from puma.hashing import sha256_hex
 from puma.jsonio import dumps_line
 
-LEDGER_SCHEMA = "ledger-1.0"
+# ledger-1.1 promises a seal: once its footer is written, manifest.json records the head. A
+# ledger-1.0 (PUMA before the seal) has none, so a missing seal there is no sign of tampering.
+LEDGER_SCHEMA = "ledger-1.1"
+UNSEALED_SCHEMAS = ("ledger-1.0",)
 EVENT_TYPES = ("meta", "call", "skipped", "resume", "footer")
 
 
@@ -27,14 +33,27 @@ def line_hash(line: bytes) -> str:
     return sha256_hex(line.rstrip(b"\n"))
 
 
+class LedgerSeal(BaseModel):
+    """The head of a finished ledger: the hash of its last line (the footer) and its line count.
+    Recorded in manifest.json at run end; an edit to the footer, or a line cut off or added after
+    it, no longer matches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    head: str
+    lines: int
+
+
 class LedgerWriter:
     """Appends events to a ledger. One writer per run; `seq` increases strictly."""
 
-    def __init__(self, path: Path, handle: TextIO, prev_hash: str | None, next_seq: int):
+    def __init__(
+        self, path: Path, handle: TextIO, prev_hash: str | None, next_seq: int, lines: int = 0
+    ):
         self.path = path
         self._handle = handle
         self._prev_hash = prev_hash
         self._seq = next_seq
+        self._lines = lines
 
     @classmethod
     def create(cls, path: Path) -> LedgerWriter:
@@ -49,6 +68,7 @@ class LedgerWriter:
             path.open("a", encoding="utf-8", newline="\n"),
             state.last_hash,
             state.last_seq + 1,
+            len(state.events),
         )
 
     @property
@@ -58,6 +78,12 @@ class LedgerWriter:
     @property
     def next_seq(self) -> int:
         return self._seq
+
+    def seal(self) -> LedgerSeal:
+        """The head as it stands: call after the footer, record it in manifest.json."""
+        if self._prev_hash is None:
+            raise ValueError("an empty ledger has no head to seal")
+        return LedgerSeal(head=self._prev_hash, lines=self._lines)
 
     def append(self, event_type: str, record: dict[str, Any]) -> dict[str, Any]:
         """Write one event; returns it as written (with seq, type, prev_hash)."""
@@ -69,6 +95,7 @@ class LedgerWriter:
         self._handle.flush()
         self._prev_hash = sha256_hex(line)
         self._seq += 1
+        self._lines += 1
         return event
 
     def close(self, sync: bool = True) -> None:
@@ -93,6 +120,8 @@ class ChainReport:
     reason: str | None = None
     last_hash: str | None = None
     complete: bool = False  # the last line is a footer (the run ended, possibly with failures)
+    partial_tail: bool = False  # a half-written last line after `lines` whole ones (a crash)
+    schema: str | None = None  # the meta line's schema_version
 
 
 def _iter_raw(path: Path) -> Iterator[bytes]:
@@ -133,26 +162,42 @@ def read_ledger(path: Path, *, repair_tail: bool = False) -> LedgerState:
 
 
 def verify_chain(path: Path) -> ChainReport:
-    """Check the hash chain, seq order and event shape line by line; say which line breaks it."""
+    """Check the hash chain, seq order and event shape line by line; say which line breaks it.
+
+    A last line without its newline is what a crash mid-write leaves (the writer puts the newline
+    last): it is reported as `partial_tail` after the whole lines, not as a break. Whether the
+    whole lines end where they should is the seal's business (see `judge_ledger`)."""
     prev: str | None = None
     last_seq = -1
     lineno = 0
     last_type = None
+    schema = None
     for lineno, raw in enumerate(_iter_raw(path), start=1):
 
         def broken(reason: str, at: int = lineno) -> ChainReport:
             return ChainReport(ok=False, lines=at, broken_line=at, reason=reason)
 
         if not raw.endswith(b"\n"):
-            return broken("partial line (the run was interrupted mid-write)")
+            if lineno == 1:
+                return broken("partial line (the run was interrupted mid-write)")
+            return ChainReport(
+                ok=True,
+                lines=lineno - 1,
+                last_hash=prev,
+                complete=False,
+                partial_tail=True,
+                schema=schema,
+            )
         try:
             event = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             return broken("not valid JSON")
         if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
             return broken("not a ledger event (missing or unknown 'type')")
-        if lineno == 1 and event["type"] != "meta":
-            return broken("the first line must be the meta event")
+        if lineno == 1:
+            if event["type"] != "meta":
+                return broken("the first line must be the meta event")
+            schema = event.get("schema_version")
         if event.get("prev_hash") != prev:
             return broken(
                 "prev_hash does not match the previous line (edited, removed or reordered lines)"
@@ -165,4 +210,89 @@ def verify_chain(path: Path) -> ChainReport:
         prev = line_hash(raw)
     if lineno == 0:
         return ChainReport(ok=False, lines=0, broken_line=None, reason="the ledger is empty")
-    return ChainReport(ok=True, lines=lineno, last_hash=prev, complete=last_type == "footer")
+    return ChainReport(
+        ok=True, lines=lineno, last_hash=prev, complete=last_type == "footer", schema=schema
+    )
+
+
+SealState = Literal["sealed", "incomplete", "unsealed", "older", "broken"]
+
+
+@dataclass(frozen=True)
+class LedgerVerdict:
+    """What the chain and the seal together say about a ledger.
+
+    sealed: finished, and its head is the one recorded. incomplete: no footer yet (an interrupted
+    run; resume seals it). unsealed: a footer but no seal recorded (the run stopped between its last
+    two writes, or manifest.json was edited; resume seals it). older: finished by a PUMA before
+    the seal (a warning). broken: an edited, removed or added line (`line` names it)."""
+
+    state: SealState
+    report: ChainReport
+    message: str
+    line: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state != "broken"
+
+    @property
+    def finished(self) -> bool:
+        """Its footer is written and nothing says it was altered: fit to evaluate and package."""
+        return self.state in ("sealed", "older")
+
+
+def judge_ledger(path: Path, seal: LedgerSeal | None) -> LedgerVerdict:
+    """Verify the chain, then the head against the seal that manifest.json records (or None)."""
+    report = verify_chain(path)
+    if not report.ok:
+        return LedgerVerdict(
+            "broken", report, f"the hash chain is broken: {report.reason}", report.broken_line
+        )
+    n = report.lines
+    if seal is not None:
+        if n > seal.lines or (n == seal.lines and report.partial_tail):
+            at = seal.lines + 1
+            return LedgerVerdict(
+                "broken",
+                report,
+                f"line {at} comes after the sealed head (line {seal.lines}, recorded in "
+                "manifest.json): lines were added after the run ended",
+                at,
+            )
+        if n < seal.lines:
+            at = n + 1 if report.partial_tail else n
+            return LedgerVerdict(
+                "broken",
+                report,
+                f"the ledger ends at line {at}{' (cut short)' if report.partial_tail else ''} "
+                f"but its sealed head is line {seal.lines} (manifest.json): its last lines "
+                "were removed or cut",
+                at,
+            )
+        if report.last_hash != seal.head:
+            return LedgerVerdict(
+                "broken",
+                report,
+                f"line {n} is not the sealed head recorded in manifest.json "
+                f"({seal.head[:12]}…): the last line was edited",
+                n,
+            )
+        return LedgerVerdict("sealed", report, f"sealed (head {seal.head[:12]}… in manifest.json)")
+    if not report.complete:
+        tail = " (its last line is half-written: resume cuts it off)" if report.partial_tail else ""
+        return LedgerVerdict(
+            "incomplete", report, f"unsealed: the run did not finish, no footer yet{tail}"
+        )
+    if report.schema in UNSEALED_SCHEMAS:
+        return LedgerVerdict(
+            "older",
+            report,
+            "no seal recorded (written by an older PUMA): its last line is unchecked",
+        )
+    return LedgerVerdict(
+        "unsealed",
+        report,
+        "unsealed: the footer is written but manifest.json records no seal (the run stopped "
+        "before its last write, or manifest.json was edited)",
+    )

@@ -1,5 +1,6 @@
 """`manifest.json`: what a run is (spec, suites, runtime, models, knobs) — written at run start,
-completed at run end, read by resume, evaluation and the submission builder."""
+completed (with the ledger's seal) at run end, read by resume, evaluation and the submission
+builder."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from puma import __version__
 from puma.jsonio import read_model, write_json
 from puma.runfolder import RunFolder
+from puma.runner.ledger import LedgerSeal
 
 MANIFEST_SCHEMA = "manifest-1.0"
 
@@ -63,6 +65,7 @@ class Manifest(BaseModel):
     started_at: str
     completed_at: str | None = None
     resumed_at: list[str] = []
+    ledger_seal: LedgerSeal | None = None  # set with completed_at; None while the run is open
 
     def save(self, folder: RunFolder) -> None:
         write_json(folder.manifest, self.model_dump(mode="json"))

@@ -16,6 +16,7 @@ from puma.errors import ExitCode, InputFileError
 from puma.hardware import auto_device_tag, probe_hardware
 from puma.jsonio import read_model, write_json
 from puma.runfolder import RunFolder
+from puma.runner.audit import raise_if_broken, verify_run_ledger
 from puma.runner.execute import CallOutcome, ExecutionStats, execute_calls
 from puma.runner.finalize import completed_keys, is_failed, is_skipped, write_predictions
 from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter, read_ledger
@@ -98,12 +99,21 @@ def resume_run(
     on_plan: PlanCallback | None = None,
     on_outcome: Callable[[CallOutcome], None] | None = None,
 ) -> RunResult:
+    folder = check_resumable(run_dir)
+    return asyncio.run(_resume(folder, on_plan, on_outcome))
+
+
+def check_resumable(run_dir: Path) -> RunFolder:
+    """The run folder, once its ledger verifies (chain, and seal when it has one): continuing an
+    altered chain would carry a forged line into the predictions. A half-written last line is
+    what a crash leaves; resuming cuts it off. CheckFailed (exit 1) names the first bad line."""
     folder = RunFolder.open(run_dir)
     if not folder.ledger.is_file():
         raise InputFileError(
             "the run has no ledger (run.jsonl) to resume from", where=str(folder.root)
         )
-    return asyncio.run(_resume(folder, on_plan, on_outcome))
+    raise_if_broken(verify_run_ledger(folder), folder, "cannot resume")
+    return folder
 
 
 def _start_meter() -> EnergyMeter:
@@ -227,7 +237,11 @@ async def _resume(
     try:
         now = utc_now()
         manifest = manifest.model_copy(
-            update={"resumed_at": [*manifest.resumed_at, now], "completed_at": None}
+            update={
+                "resumed_at": [*manifest.resumed_at, now],
+                "completed_at": None,
+                "ledger_seal": None,  # the head moves on; the new footer is sealed at the end
+            }
         )
         manifest.save(folder)
         ledger.append(
@@ -287,7 +301,9 @@ async def _execute(
         },
     )
     ledger.close()
-    manifest = manifest.model_copy(update={"completed_at": completed_at})
+    manifest = manifest.model_copy(
+        update={"completed_at": completed_at, "ledger_seal": ledger.seal()}
+    )
     manifest.save(folder)
     return RunResult(folder, manifest, stats, rows, skipped_done=len(full_plan) - len(calls))
 

@@ -22,8 +22,8 @@ from puma.integrity import hash_predictions_file, predictions_summary_hash, rend
 from puma.jsonio import dumps_line, iter_jsonl, read_json, read_model, write_json, write_text_atomic
 from puma.predictions import BASELINE, CANONICAL_COLUMNS
 from puma.runfolder import RunFolder
+from puma.runner.audit import check_run_folder
 from puma.runner.finalize import is_failed, is_skipped
-from puma.runner.ledger import verify_chain
 from puma.submission.mapping import PROFILES, profile_for, scenario_for, strategy_for
 from puma.submission.package import PredictionsRecord, Provenance, SubmissionFiles
 from puma.submission.schema import Submission, personal_data_in, submission_problems
@@ -170,6 +170,8 @@ def build_submission(
         else None
     )
 
+    caveats: list[str] = []
+    ledger = _checked_ledger(folder, caveats)
     rows = _canonical_rows(folder, suite.id, model_entry.name, single=_single(manifest))
     calls = _baseline_calls(folder, suite.id, model_entry.name)
     gold_by_id = {call["instance_id"]: call["gold"] for call in calls}
@@ -182,7 +184,6 @@ def build_submission(
         )
     scored = score_predictions(suite.task, suite.labels, gold_by_id, rows)
     latency = _latency(calls)
-    caveats: list[str] = []
 
     submission_id = submission_id or str(uuid.uuid4())
     files = SubmissionFiles.in_folder(Path(out_dir), submission_id)
@@ -254,7 +255,7 @@ def build_submission(
         hardware=read_json(folder.hardware),
         profile_rule=_profile_rule(),
         emissions=read_json(folder.emissions) if emissions is not None else None,
-        ledger=_ledger_summary(folder),
+        ledger=ledger,
         predictions=PredictionsRecord(
             file=files.predictions.name,
             n_rows=len(rows),
@@ -518,44 +519,33 @@ def _scrub_source(source: str) -> str:
     return source if source in ("", "bundled") else Path(source).name
 
 
-def _ledger_summary(folder: RunFolder) -> dict[str, Any]:
-    """The ledger's line count and the hash of its last line, after checking its whole chain:
-    a run whose ledger was edited, or that never finished, is not packaged."""
-    if not folder.ledger.is_file():
-        raise InputFileError("run.jsonl (the ledger) is missing", where=str(folder.ledger))
-    report = verify_chain(folder.ledger)
-    if not report.ok:
-        raise CheckFailed(
-            f"the ledger's hash chain is broken: {report.reason}",
-            where=f"{folder.ledger}:{report.broken_line}",
-            hint=f"`puma ledger verify {folder.root}` shows the line; re-run or resume the run",
+def _checked_ledger(folder: RunFolder, caveats: list[str]) -> dict[str, Any]:
+    """The ledger's head, after checking its chain and seal, and that both prediction files are
+    what it says: a run whose ledger or predictions were edited, or that never finished, is not
+    packaged."""
+    verdict = check_run_folder(folder, "not packaged")
+    sealed = verdict.state == "sealed"
+    if not sealed:
+        caveats.append(
+            "The run's ledger has no seal (written by a PUMA before 5.x sealed it): the "
+            "chain is intact but its last line is not protected."
         )
-    if not report.complete:
-        raise InputFileError(
-            "the ledger has no footer: the run did not finish",
-            where=str(folder.ledger),
-            hint=f"finish it with `puma run --resume {folder.root}`",
-        )
-    return {"last_hash": report.last_hash, "lines": report.lines}
+    return {
+        "last_hash": verdict.report.last_hash,
+        "lines": verdict.report.lines,
+        "sealed_in": "manifest.json" if sealed else None,
+    }
 
 
 def _confidence_intervals(
     folder: RunFolder, suite_id: str, model: str
 ) -> list[dict[str, Any]] | None:
+    """metrics.json's cells of this suite and model, once shown to be current and unedited."""
+    from puma.evaluate import checked_cells
+
     if not folder.metrics.is_file():
         return None
-    data = read_json(folder.metrics)
-    cells = data.get("cells") if isinstance(data, dict) else None
-    if not isinstance(cells, list):
-        raise InputFileError("metrics.json has no list of cells", where=str(folder.metrics))
-    return [
-        cell
-        for cell in cells
-        if isinstance(cell, dict)
-        and isinstance(cell.get("cell"), dict)
-        and cell["cell"].get("suite_id") == suite_id
-        and cell["cell"].get("model") == model
-    ]
+    return checked_cells(folder, suite_id, model)
 
 
 def _as_input_error(exc: ValidationError, folder: RunFolder) -> InputFileError:
