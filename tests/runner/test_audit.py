@@ -411,7 +411,9 @@ def test_the_untouched_run_passes_every_check(copy_run: Callable[[], Path], tmp_
     run = copy_run()
     assert verify_run_ledger(RunFolder(run)).state == "sealed"
     _share(run, tmp_path / "package")
-    provenance = json.loads((tmp_path / "package" / f"{SUBMISSION_ID}.provenance.jsonld").read_text())
+    provenance = json.loads(
+        (tmp_path / "package" / f"{SUBMISSION_ID}.provenance.jsonld").read_text()
+    )
     seal = json.loads((run / "manifest.json").read_text())["ledger_seal"]
     assert provenance["ledger"] == {
         "last_hash": seal["head"],
