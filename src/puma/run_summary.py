@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from puma.answer_quality import unusable_answer_warnings
 from puma.predictions import BASELINE, canonical_number
 from puma.runner.finalize import is_failed, is_skipped
 from puma.stats.point import classification_scores, regression_scores
@@ -44,6 +45,8 @@ class RunSummary:
     wall_s: float
     generation_tps: float | None
     prompt_tps: float | None
+    warnings: list[str]  # suites with many answers without a label (puma.answer_quality)
+    deviations: list[dict[str, Any]]  # settings PUMA changed to suit the runtime (manifest)
 
     @property
     def speed_text(self) -> str:
@@ -62,6 +65,8 @@ class RunSummary:
             "generation_tokens_per_s": self.generation_tps,
             "prompt_tokens_per_s": self.prompt_tps,
             "cells": [cell.__dict__ for cell in self.cells],
+            "warnings": self.warnings,
+            "deviations": self.deviations,
         }
 
 
@@ -112,4 +117,6 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
         wall_s=wall_s,
         generation_tps=round(tokens / (gen_ms / 1000.0), 2) if tokens and gen_ms > 0 else None,
         prompt_tps=round(prompt_tokens / (prompt_ms / 1000.0), 2) if prompt_ms > 0 else None,
+        warnings=unusable_answer_warnings(result.rows),
+        deviations=[d.model_dump(mode="json") for d in result.manifest.deviations],
     )

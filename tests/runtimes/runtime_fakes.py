@@ -390,10 +390,20 @@ class FakeOpenAI(FakeServer):
 class LlamaServer:
     """A real `python -m llama_cpp.server` process on a free loopback port."""
 
-    def __init__(self, model_path: Path, *, port: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        port: int | None = None,
+        log: Path | None = None,
+        interrupt_requests: bool = False,
+    ):
         self.model_path = model_path
         self.port = port or free_port()
         self.log = log
+        # The server's own default is True: it cuts a streaming answer short whenever another
+        # request arrives. Most tests want it off; the test of PUMA's adaptation wants it on.
+        self.interrupt_requests = interrupt_requests
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -414,8 +424,7 @@ class LlamaServer:
                 # machine (tests run in parallel) two of them run several times slower.
                 "--n_threads", "1",
                 "--n_threads_batch", "1",
-                # Its default cuts a streaming answer short whenever another request arrives.
-                "--interrupt_requests", "False",
+                "--interrupt_requests", str(self.interrupt_requests),
                 "--verbose", "False",
             ],
             stdout=out,
