@@ -111,7 +111,8 @@ def share_results(
     console.print("[bold]Submission package[/] (dry run: nothing was sent)")
     _print_pairs(pairs)
     console.print(f"next: puma verify-hash {package.files.submission}", soft_wrap=True)
-    _warn_unusable_answers(run_dir, package.provenance.suite["id"], package.provenance.model["name"])
+    provenance = package.provenance
+    _warn_unusable_answers(run_dir, provenance.suite["id"], provenance.model["name"])
 
 
 def _warn_unusable_answers(run_dir: Path, suite_id: str, model: str) -> None:
@@ -122,9 +123,8 @@ def _warn_unusable_answers(run_dir: Path, suite_id: str, model: str) -> None:
     from puma.runfolder import RunFolder
 
     rows = load_run(RunFolder.open(run_dir)).rows
-    print_answer_warnings(
-        unusable_answer_warnings(r for r in rows if r["suite_id"] == suite_id and r["model"] == model)
-    )
+    packaged = (r for r in rows if r["suite_id"] == suite_id and r["model"] == model)
+    print_answer_warnings(unusable_answer_warnings(packaged))
 
 
 def _print_pairs(pairs: list[tuple[str, str]]) -> None:
