@@ -137,11 +137,11 @@ def run_command(
                 on_warning=on_warning,
             )
     summary = summarize_run(result, wall_s=time.monotonic() - started)
-    print_answer_warnings(summary.warnings)  # on stderr, whatever the output mode
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), sort_keys=True))
     elif not quiet:
         _render(result, summary)
+    print_answer_warnings(summary.warnings)  # last, on stderr, whatever the output mode
     raise typer.Exit(int(result.exit_code))
 
 
