@@ -282,7 +282,13 @@ class FakeOllama(FakeServer):
         chat = path == "/api/chat"
         stamp = "2023-08-04T08:52:19.385406455-07:00"
         lines = []
-        for i, piece in enumerate(self.answer):
+        answer = self.answer
+        stops = [s for s in body.get("options", {}).get("stop") or [] if s]
+        text = "".join(answer)
+        found = [i for i in (text.find(s) for s in stops) if i >= 0]
+        if found:  # Ollama applies a stop from the answer's first character
+            answer = [text[: min(found)]] if min(found) else []
+        for i, piece in enumerate(answer):
             chunk: dict[str, Any] = {"model": body["model"], "created_at": stamp, "done": False}
             if chat:
                 chunk["message"] = {"role": "assistant", "content": piece, "images": None}

@@ -73,7 +73,8 @@ def test_a_recognised_llama_cpp_python_server_gets_one_call_at_a_time_from_the_s
     assert len(warnings) == 1 and "concurrency 2 → 1" in warnings[0]
     saved = json.loads(result.folder.manifest.read_text())
     assert saved["deviations"][0]["used"] == 1
-    assert saved["models"][0]["name"] == LLAMA_MODEL_ALIAS  # the id the server reports
+    (model,) = saved["models"]  # what the server reports about the model it serves
+    assert model["name"] == LLAMA_MODEL_ALIAS and model["details"]["owned_by"] == "me"
 
 
 def test_an_interrupted_stream_drops_an_unrecognised_server_to_one_call_at_a_time(

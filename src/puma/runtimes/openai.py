@@ -42,6 +42,7 @@ from puma.runtimes.remote import (
     empty_completion_warning,
     token_positions,
 )
+from puma.runtimes.stops import answer_past_blank_lead, blank_lead_stops, stopped_before_answer
 from puma.spec import RuntimeSpec
 
 API_PREFIX = "/v1"
@@ -196,8 +197,16 @@ class OpenAICompatibleRuntime(Runtime):
 
     async def generate(self, request: CompletionRequest) -> Completion:
         path, body = self.request_body(request)
+        stops = request.options.stop
         async with call_deadline(self.timeout_s, f"{self.url}{path.removeprefix(API_PREFIX)}"):
-            return await self._stream(path, body, request)
+            completion = await self._stream(path, body, request)
+            if stopped_before_answer(completion, stops):
+                kept = [s for s in stops if s not in blank_lead_stops(stops)]
+                again = {k: v for k, v in body.items() if k != "stop"}
+                again.update({"stop": kept} if kept else {})
+                second = await self._stream(path, again, request)
+                completion = answer_past_blank_lead(completion, second, stops)
+            return completion
 
     def request_body(self, request: CompletionRequest) -> tuple[str, dict[str, Any]]:
         """The endpoint and JSON body for one call (public so tests and the benchmark reuse it)."""
