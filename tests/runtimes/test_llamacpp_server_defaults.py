@@ -103,4 +103,6 @@ def test_an_interrupted_stream_drops_an_unrecognised_server_to_one_call_at_a_tim
     (deviation,) = result.manifest.deviations
     assert (deviation.requested, deviation.used) == (2, 1)
     assert deviation.reason == SERIALISED_AFTER_INTERRUPTION
+    saved = json.loads(result.folder.manifest.read_text())
+    assert [d["reason"] for d in saved["deviations"]] == [SERIALISED_AFTER_INTERRUPTION]
     assert warnings == [SERIALISED_AFTER_INTERRUPTION]  # once, however many were cut short

@@ -59,6 +59,7 @@ class ExecutionStats:
 
 ProgressCallback = Callable[[CallOutcome], None]
 WarningCallback = Callable[[str], None]
+DeviationCallback = Callable[[Deviation], None]
 
 SERIALISED_AFTER_INTERRUPTION = (
     "the server cut an answer short when another request arrived (llama-cpp-python's server "
@@ -208,13 +209,13 @@ async def execute_calls(
     ledger: LedgerWriter,
     spec: SpecFile,
     on_outcome: ProgressCallback | None = None,
-    on_warning: WarningCallback | None = None,
+    on_deviation: DeviationCallback | None = None,
 ) -> ExecutionStats:
     """Make every planned call; each attempt becomes one ledger line. Returns totals.
 
     A call the server interrupted because another call arrived (CallInterrupted) while more
     than one call was in flight lowers the concurrency to 1 for the rest of the run (one
-    warning, one deviation in the stats) and is repeated without using up one of its retries.
+    deviation, told to `on_deviation` at once) and is repeated without using up a retry.
     """
     limit = spec.concurrency
     if runtime.max_parallel is not None:
@@ -228,8 +229,8 @@ async def execute_calls(
         if limiter.lower(1):
             deviation = concurrency_deviation(spec.concurrency, 1, SERIALISED_AFTER_INTERRUPTION)
             stats.deviations.append(deviation)
-            if on_warning:
-                on_warning(deviation.reason)
+            if on_deviation:
+                on_deviation(deviation)
 
     async def one(planned: PlannedCall) -> None:
         options = generation_options(spec, planned)

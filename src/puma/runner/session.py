@@ -305,10 +305,19 @@ async def _execute(
     full_plan: list[PlannedCall] | None = None,
 ) -> RunResult:
     full_plan = full_plan if full_plan is not None else calls
+
+    def deviated(deviation: Deviation) -> None:
+        """Saved at once: a run stopped later still says how it was made."""
+        nonlocal manifest
+        manifest = manifest.model_copy(update={"deviations": [*manifest.deviations, deviation]})
+        manifest.save(folder)
+        if on_warning:
+            on_warning(deviation.reason)
+
     if on_plan:
         on_plan(len(calls), len(full_plan) - len(calls))
     try:
-        stats = await execute_calls(calls, runtime, ledger, spec, on_outcome, on_warning)
+        stats = await execute_calls(calls, runtime, ledger, spec, on_outcome, deviated)
     finally:
         emissions = meter.stop()
         _save_emissions(folder, emissions, accumulate=bool(previous_events))
@@ -327,12 +336,7 @@ async def _execute(
         },
     )
     ledger.close()
-    manifest = manifest.model_copy(
-        update={
-            "completed_at": completed_at,
-            "deviations": [*manifest.deviations, *stats.deviations],
-        }
-    )
+    manifest = manifest.model_copy(update={"completed_at": completed_at})
     manifest.save(folder)
     return RunResult(folder, manifest, stats, rows, skipped_done=len(full_plan) - len(calls))
 
