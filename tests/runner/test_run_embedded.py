@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -23,7 +24,9 @@ def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*PUMA, *args], capture_output=True, text=True, timeout=600)
 
 
-def test_run_writes_every_file_of_a_run_folder(write_spec: Callable[..., Path]) -> None:
+def test_run_writes_every_file_of_a_run_folder(
+    write_spec: Callable[..., Path], embedded_model_path: Path
+) -> None:
     spec_path = write_spec(limit=3)
     done = _run_cli("run", str(spec_path), "--json")
     assert done.returncode == 0, done.stderr
@@ -44,6 +47,10 @@ def test_run_writes_every_file_of_a_run_folder(write_spec: Callable[..., Path]) 
     assert manifest["suites"][0]["id"] == "pm-triage"
     assert len(manifest["suites"][0]["content_hash"]) == 64
     assert manifest["runtime"]["kind"] == "embedded"
+    # The model's identity is its GGUF's bytes, not the name "embedded-default".
+    (model,) = manifest["models"]
+    assert model["digest"] == hashlib.sha256(embedded_model_path.read_bytes()).hexdigest()
+    assert model["details"]["file"] == embedded_model_path.name
     assert manifest["completed_at"] and manifest["device_tag"]
 
     events = [json.loads(line) for line in folder.ledger.read_text().splitlines()]

@@ -59,8 +59,13 @@ def llama_server_factory(
     """Private servers for tests that kill them; all are stopped at the end."""
     started: list[LlamaServer] = []
 
-    def make(port: int | None = None) -> LlamaServer:
-        server = LlamaServer(embedded_model_path, port=port, log=tmp_path / "server.log")
+    def make(port: int | None = None, *, interrupt_requests: bool = False) -> LlamaServer:
+        server = LlamaServer(
+            embedded_model_path,
+            port=port,
+            log=tmp_path / "server.log",
+            interrupt_requests=interrupt_requests,
+        )
         started.append(server)
         return server.start()
 

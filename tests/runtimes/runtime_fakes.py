@@ -282,7 +282,13 @@ class FakeOllama(FakeServer):
         chat = path == "/api/chat"
         stamp = "2023-08-04T08:52:19.385406455-07:00"
         lines = []
-        for i, piece in enumerate(self.answer):
+        answer = self.answer
+        stops = [s for s in body.get("options", {}).get("stop") or [] if s]
+        text = "".join(answer)
+        found = [i for i in (text.find(s) for s in stops) if i >= 0]
+        if found:  # Ollama applies a stop from the answer's first character
+            answer = [text[: min(found)]] if min(found) else []
+        for i, piece in enumerate(answer):
             chunk: dict[str, Any] = {"model": body["model"], "created_at": stamp, "done": False}
             if chat:
                 chunk["message"] = {"role": "assistant", "content": piece, "images": None}
@@ -390,10 +396,20 @@ class FakeOpenAI(FakeServer):
 class LlamaServer:
     """A real `python -m llama_cpp.server` process on a free loopback port."""
 
-    def __init__(self, model_path: Path, *, port: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        port: int | None = None,
+        log: Path | None = None,
+        interrupt_requests: bool = False,
+    ):
         self.model_path = model_path
         self.port = port or free_port()
         self.log = log
+        # The server's own default is True: it cuts a streaming answer short whenever another
+        # request arrives. Most tests want it off; the test of PUMA's adaptation wants it on.
+        self.interrupt_requests = interrupt_requests
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -414,8 +430,7 @@ class LlamaServer:
                 # machine (tests run in parallel) two of them run several times slower.
                 "--n_threads", "1",
                 "--n_threads_batch", "1",
-                # Its default cuts a streaming answer short whenever another request arrives.
-                "--interrupt_requests", "False",
+                "--interrupt_requests", str(self.interrupt_requests),
                 "--verbose", "False",
             ],
             stdout=out,

@@ -64,15 +64,18 @@ async def test_unset_api_key_variable_fails_the_settings_check(monkeypatch: pyte
     assert [(c.name, c.status) for c in checks] == [("runtime settings", "fail")]
 
 
-async def test_real_llama_cpp_server_passes_with_an_unknown_version_warning(
+async def test_real_llama_cpp_server_passes_with_the_version_from_its_openapi_document(
     llama_server: LlamaServer,
 ):
+    import llama_cpp
+
     checks = by_name(
         await check_remote_runtime("openai", url=llama_server.url, model=LLAMA_MODEL_ALIAS)
     )
 
     assert checks["runtime reachable"].status == "ok"
-    assert checks["runtime version"].status == "warn"  # llama-cpp-python reports none
+    assert checks["runtime version"].status == "ok"
+    assert checks["runtime version"].detail == f"llama-cpp-python {llama_cpp.__version__}"
     assert checks["model present"].status == "ok"
 
 

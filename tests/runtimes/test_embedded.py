@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,10 @@ from puma.runtimes.base import (
     PromptTooLong,
 )
 from puma.runtimes.embedded import EmbeddedRuntime
+from puma.runtimes.file_digest import CACHE_FILE, file_sha256
+from puma.scenarios import build_prompt
 from puma.spec import RuntimeSpec
+from puma.suites.select import load_suite
 
 LABELS = ("Critical", "Major", "Minor", "Trivial")
 OUTAGE = Prompt(
@@ -100,3 +106,93 @@ def test_missing_model_file_names_the_path(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeUnavailable, match=r"nope\.gguf"):
         asyncio.run(go())
+
+
+def test_an_answer_that_opens_with_a_newline_runs_on_to_its_first_words() -> None:
+    # The base model answers the zero-shot prioritisation prompt with "\n" first; llama.cpp
+    # applying the "\n" stop from the first character made every answer empty (10 of 10).
+    suite = load_suite("pm-prioritization")
+    prompts = [build_prompt(suite, item, "zero-shot", seed=42) for item in suite.items[:2]]
+    assert all(p.stop == ("\n",) for p in prompts)
+
+    async def go() -> list[str]:
+        runtime = EmbeddedRuntime(n_ctx=2048)
+        options = GenerationOptions(max_tokens=16, stop=("\n",), num_ctx=2048)
+        try:
+            return [
+                (await runtime.generate(CompletionRequest("embedded-default", p, options))).text
+                for p in prompts
+            ]
+        finally:
+            await runtime.aclose()
+
+    for text in asyncio.run(go()):
+        assert text.strip(), repr(text)  # something to parse
+        assert "\n" not in text.lstrip()  # and the stop still ends it after its first words
+
+
+def _ensure(model: str) -> str | None:
+    async def go() -> str | None:
+        runtime = EmbeddedRuntime(n_ctx=512)
+        try:
+            return (await runtime.ensure_model(model)).digest
+        finally:
+            await runtime.aclose()
+
+    return asyncio.run(go())
+
+
+def test_the_model_digest_is_the_gguf_files_sha256_cached_by_path_size_and_mtime(
+    embedded_model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUMA_CACHE_DIR", str(tmp_path / "cache"))
+    expected = hashlib.sha256(embedded_model_path.read_bytes()).hexdigest()
+
+    assert _ensure("embedded-default") == expected
+    cache = tmp_path / "cache" / CACHE_FILE
+    (entry,) = json.loads(cache.read_text())["entries"]
+    assert entry["sha256"] == expected and entry["size"] == embedded_model_path.stat().st_size
+
+    # A second run reads the cache instead of hashing: plant a different digest and see it come
+    # back (the file itself is not touched; other tests share it).
+    entry["sha256"] = "0" * 64
+    cache.write_text(json.dumps({"entries": [entry]}))
+    assert _ensure("embedded-default") == "0" * 64
+
+
+def test_a_changed_mtime_or_size_invalidates_the_cached_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUMA_CACHE_DIR", str(tmp_path / "cache"))
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"weights v1")
+    first = file_sha256(model)
+    assert first == hashlib.sha256(b"weights v1").hexdigest()
+
+    model.write_bytes(b"weights v2")  # same size
+    stat = model.stat()
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert file_sha256(model) == hashlib.sha256(b"weights v2").hexdigest()
+
+    model.write_bytes(b"weights v3, longer")
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # same mtime
+    assert file_sha256(model) == hashlib.sha256(b"weights v3, longer").hexdigest()
+
+
+def test_an_unreadable_or_unwritable_cache_costs_a_rehash_not_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"weights")
+    expected = hashlib.sha256(b"weights").hexdigest()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("PUMA_CACHE_DIR", str(blocker))
+    assert file_sha256(model) == expected
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    (cache_dir / CACHE_FILE).write_bytes(b"\xff not json")
+    monkeypatch.setenv("PUMA_CACHE_DIR", str(cache_dir))
+    assert file_sha256(model) == expected
+    assert json.loads((cache_dir / CACHE_FILE).read_text())["entries"][0]["sha256"] == expected

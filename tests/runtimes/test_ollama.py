@@ -313,3 +313,29 @@ def test_unset_api_key_variable_is_a_spec_error(monkeypatch: pytest.MonkeyPatch)
         create_runtime(spec)
 
     assert "PUMA_TEST_MISSING_KEY" in caught.value.message
+
+
+async def test_an_answer_stopped_at_a_leading_newline_is_asked_for_again(
+    ollama: OllamaRuntime, fake_ollama: FakeOllama
+):
+    fake_ollama.answer = ["\n", " High", "\n", "Issue"]
+
+    completion = await ollama.generate(request(stop=("\n",)))
+
+    first, second = [r.body for r in fake_ollama.requests if r.path == "/api/generate"]
+    assert first["options"]["stop"] == ["\n"]
+    assert "stop" not in second["options"]  # held back: PUMA applies it after the first words
+    assert completion.text == "\n High"
+    assert completion.finish_reason == "stop"
+    assert not any("empty completion" in w for w in completion.warnings)
+
+
+async def test_an_answer_with_words_before_its_stop_is_asked_for_once(
+    ollama: OllamaRuntime, fake_ollama: FakeOllama
+):
+    fake_ollama.answer = [" High", "\n", "Issue"]
+
+    completion = await ollama.generate(request(stop=("\n",)))
+
+    assert completion.text == " High"
+    assert len([r for r in fake_ollama.requests if r.path == "/api/generate"]) == 1

@@ -16,7 +16,9 @@ from puma.errors import RuntimeUnavailable
 from puma.runtimes import create_runtime
 from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt, RuntimeCallError
 from puma.runtimes.openai import OpenAICompatibleRuntime
+from puma.scenarios import build_prompt
 from puma.spec import RuntimeSpec
+from puma.suites.select import load_suite
 
 pytestmark = pytest.mark.anyio
 
@@ -152,3 +154,24 @@ async def test_server_killed_mid_answer_is_a_retryable_error(
     assert caught.value.retryable is True
     assert refused.value.retryable is True
     assert "cannot connect" in refused.value.message
+
+
+async def test_an_answer_the_server_stops_at_a_leading_newline_is_asked_for_again(
+    runtime: OpenAICompatibleRuntime, llama_server: LlamaServer
+):
+    # The base model opens its zero-shot prioritisation answer with "\n": the server, which
+    # applies the "\n" stop from the first character, returns nothing at all.
+    suite = load_suite("pm-prioritization")
+    prompt = build_prompt(suite, suite.items[0], "zero-shot", seed=42)
+    asked = request(prompt, max_tokens=16, stop=("\n",))
+    path, body = runtime.request_body(asked)
+    body.update(stream=False, stream_options=None)
+    raw = httpx.post(f"{llama_server.url}{path}", json=body, timeout=120).json()
+    assert raw["choices"][0]["text"] == ""
+
+    completion = await runtime.generate(asked)
+
+    assert completion.text.strip() and "\n" not in completion.text.lstrip()
+    assert completion.finish_reason == "stop"
+    assert completion.runtime_timings["stops_applied_by_puma"] == ["\n"]
+    assert not any("empty completion" in w for w in completion.warnings)

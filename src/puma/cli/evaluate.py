@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:  # scoring pulls in NumPy and PyArrow: load on use, keep `puma
 
 
 console = make_console()
+stderr = make_console(stderr=True)
 
 Resamples = Annotated[
     int,
@@ -112,6 +114,13 @@ def eval_command(
     console.print(_headline(result.document))
     for path in (result.metrics_path, result.metadata_path, result.report_path):
         console.print(f"wrote {escape(str(path))}")
+    print_answer_warnings(result.warnings)
+
+
+def print_answer_warnings(warnings: Sequence[str]) -> None:
+    """puma.answer_quality's warnings, loud, on stderr (run, eval and share-results use it)."""
+    for warning in warnings:
+        stderr.print(f"[bold red]WARNING[/] {escape(warning)}", highlight=False)
 
 
 def merge_command(

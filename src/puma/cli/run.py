@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from puma.cli.console import make_console
+from puma.cli.evaluate import print_answer_warnings
 from puma.errors import InputFileError
 from puma.spec import MAX_LIMIT
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:  # the runner pulls in llama.cpp, pyarrow and the suites: load
     from puma.runner.session import RunResult
 
 console = make_console()
+stderr = make_console(stderr=True)
 
 
 class _RateColumn(TextColumn):
@@ -120,10 +123,15 @@ def run_command(
         errors += 0 if outcome.ok else 1
         progress.update(task_id, advance=1, errors=errors)
 
+    def on_warning(text: str) -> None:  # stderr: --json keeps stdout one object
+        stderr.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
+
     started = time.monotonic()
     with progress:
         if resume is not None:
-            result = resume_run(resume, on_plan=on_plan, on_outcome=on_outcome)
+            result = resume_run(
+                resume, on_plan=on_plan, on_outcome=on_outcome, on_warning=on_warning
+            )
         else:
             assert spec is not None
             result = start_run(
@@ -132,12 +140,14 @@ def run_command(
                 {"model": model, "limit": limit, "output": out},
                 on_plan=on_plan,
                 on_outcome=on_outcome,
+                on_warning=on_warning,
             )
     summary = summarize_run(result, wall_s=time.monotonic() - started)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), sort_keys=True))
     elif not quiet:
         _render(result, summary)
+    print_answer_warnings(summary.warnings)  # last, on stderr, whatever the output mode
     raise typer.Exit(int(result.exit_code))
 
 
@@ -164,6 +174,12 @@ def _render(result: RunResult, summary: RunSummary) -> None:
         f"wall {summary.wall_s:.1f} s · {summary.speed_text}"
     )
     console.print(f"run folder: [bold]{result.folder.root}[/]")
+    for deviation in summary.deviations:
+        console.print(
+            f"[yellow]deviation:[/] {deviation['setting']} {deviation['requested']} → "
+            f"{deviation['used']} (recorded in manifest.json)",
+            highlight=False,
+        )
     if summary.skipped:
         console.print(
             f"[yellow]{_calls(summary.skipped)} skipped: the prompt did not fit the model's "

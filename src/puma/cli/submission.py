@@ -112,6 +112,20 @@ def share_results(
     console.print("[bold]Submission package[/] (dry run: nothing was sent)")
     _print_pairs(pairs)
     console.print(f"next: puma verify-hash {package.files.submission}", soft_wrap=True)
+    provenance = package.provenance
+    _warn_unusable_answers(run_dir, provenance.suite["id"], provenance.model["name"])
+
+
+def _warn_unusable_answers(run_dir: Path, suite_id: str, model: str) -> None:
+    """The packaged suite and model's warning from puma.answer_quality, when it has one."""
+    from puma.answer_quality import unusable_answer_warnings
+    from puma.cli.evaluate import print_answer_warnings
+    from puma.evaluate.loading import load_run
+    from puma.runfolder import RunFolder
+
+    rows = load_run(RunFolder.open(run_dir)).rows
+    packaged = (r for r in rows if r["suite_id"] == suite_id and r["model"] == model)
+    print_answer_warnings(unusable_answer_warnings(packaged))
 
 
 def _print_pairs(pairs: list[tuple[str, str]]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from puma.answer_quality import unusable_answer_warnings
 from puma.errors import CheckFailed, InputFileError
 from puma.evaluate.loading import LoadedRun, file_sha256, load_run
 from puma.evaluate.metadata import build_metadata
@@ -44,6 +45,7 @@ class EvaluationResult:
     metadata_path: Path | None
     report_path: Path
     document: dict[str, Any]
+    warnings: tuple[str, ...] = ()  # suites with many answers without a label (answer_quality)
 
 
 def metrics_document(
@@ -101,11 +103,15 @@ def evaluate_run(run_dir: Path, options: ScoringOptions | None = None) -> Evalua
         suites=list(run.suites),
     )
     write_json(folder.metadata, metadata)
+    warnings = tuple(unusable_answer_warnings(run.rows))
     html = render_report(
-        document, scores.speed_samples, title=f"PUMA evaluation — run {run.manifest.run_id}"
+        document,
+        scores.speed_samples,
+        title=f"PUMA evaluation — run {run.manifest.run_id}",
+        warnings=warnings,
     )
     write_text_atomic(folder.report, html)
-    return EvaluationResult(folder.metrics, folder.metadata, folder.report, document)
+    return EvaluationResult(folder.metrics, folder.metadata, folder.report, document, warnings)
 
 
 def checked_cells(folder: RunFolder, suite_id: str, model: str) -> list[dict[str, Any]]:

@@ -21,7 +21,8 @@ from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
 from puma.runner.audit import check_run_folder
 
-# The columns scoring reads; output_text and the runtime's raw timings stay on disk.
+# The columns scoring reads (output_text tells an empty answer from an unparsed one, for the
+# warning of puma.answer_quality); the runtime's raw timings stay on disk.
 SCORED_COLUMNS = (
     "run_id",
     "suite_id",
@@ -34,6 +35,7 @@ SCORED_COLUMNS = (
     "instance_id",
     "gold",
     "slices",
+    "output_text",
     "parse_status",
     "predicted_label",
     "predicted_value",

@@ -267,8 +267,10 @@ def render_report(
     speed_samples: Mapping[str, Mapping[str, Sequence[float]]],
     *,
     title: str,
+    warnings: Sequence[str] = (),
 ) -> str:
-    """The report as one HTML string; the same document gives the same bytes."""
+    """The report as one HTML string; the same document gives the same bytes. `warnings` are
+    shown above everything (puma.answer_quality: suites with many answers without a label)."""
     from puma.report import plots
 
     by_suite: dict[str, list[Mapping[str, Any]]] = {}
@@ -283,6 +285,7 @@ def render_report(
     template = environment.get_template("report.html.j2")
     return template.render(
         title=title,
+        warnings=list(warnings),
         document=document,
         suites=[_suite_section(s, by_suite[s], document) for s in sorted(by_suite)],
         speed_plot=plots.speed_plot(speed_samples) if plots.available() else None,

@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from puma.predictions import canonical_number
 from puma.runner.finalize import SKIPPED_STATUS
 from puma.runner.ledger import LedgerWriter
-from puma.runner.manifest import utc_now
+from puma.runner.manifest import Deviation, utc_now
 from puma.runner.plan import PlannedCall
 from puma.runtimes.base import (
+    CallInterrupted,
     Completion,
     CompletionRequest,
     GenerationOptions,
@@ -52,9 +54,55 @@ class ExecutionStats:
     calls: int = 0
     attempts: int = 0
     failed: int = 0
+    deviations: list[Deviation] = field(default_factory=list)  # settings changed mid-run
 
 
 ProgressCallback = Callable[[CallOutcome], None]
+WarningCallback = Callable[[str], None]
+DeviationCallback = Callable[[Deviation], None]
+
+SERIALISED_AFTER_INTERRUPTION = (
+    "the server cut an answer short when another request arrived (llama-cpp-python's server "
+    "does this unless started with `--interrupt_requests False`): PUMA now sends it one call "
+    "at a time and repeats the interrupted calls"
+)
+
+
+class CallLimiter:
+    """How many calls may be in flight at once. The limit can be lowered mid-run (a server
+    that cannot take concurrent calls); calls already in flight finish, new ones wait."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self._active = 0
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[int]:
+        """Hold one slot; yields the limit in force when the slot was granted."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._active < self.limit)
+            self._active += 1
+            granted_under = self.limit
+        try:
+            yield granted_under
+        finally:
+            async with self._changed:
+                self._active -= 1
+                self._changed.notify_all()
+
+    def lower(self, limit: int) -> bool:
+        """Lower the limit; True when that changed it."""
+        if limit >= self.limit:
+            return False
+        self.limit = limit
+        return True
+
+
+def concurrency_deviation(requested: int, used: int, reason: str) -> Deviation:
+    return Deviation(
+        setting="concurrency", requested=requested, used=used, reason=reason, ts=utc_now()
+    )
 
 
 def generation_options(spec: SpecFile, planned: PlannedCall) -> GenerationOptions:
@@ -161,25 +209,43 @@ async def execute_calls(
     ledger: LedgerWriter,
     spec: SpecFile,
     on_outcome: ProgressCallback | None = None,
+    on_deviation: DeviationCallback | None = None,
 ) -> ExecutionStats:
-    """Make every planned call; each attempt becomes one ledger line. Returns totals."""
+    """Make every planned call; each attempt becomes one ledger line. Returns totals.
+
+    A call the server interrupted because another call arrived (CallInterrupted) while more
+    than one call was in flight lowers the concurrency to 1 for the rest of the run (one
+    deviation, told to `on_deviation` at once) and is repeated without using up a retry.
+    """
     limit = spec.concurrency
     if runtime.max_parallel is not None:
         limit = min(limit, runtime.max_parallel)
-    semaphore = asyncio.Semaphore(limit)
+    limiter = CallLimiter(limit)
     stats = ExecutionStats()
     rng = random.Random(spec.generation.seed)  # jitter only; never touches model outputs
     chat = spec.runtime.uses_chat
 
+    def serialise() -> None:
+        if limiter.lower(1):
+            deviation = concurrency_deviation(spec.concurrency, 1, SERIALISED_AFTER_INTERRUPTION)
+            stats.deviations.append(deviation)
+            if on_deviation:
+                on_deviation(deviation)
+
     async def one(planned: PlannedCall) -> None:
         options = generation_options(spec, planned)
         request = CompletionRequest(planned.key.model, planned.prompt, options, chat=chat)
-        async with semaphore:
-            for attempt in range(1, spec.retries + 2):
-                stats.attempts += 1
-                completion: Completion | None = None
-                error: str | None = None
-                retryable, retry_after = False, None
+        attempts_allowed = spec.retries + 1
+        attempt = 0
+        while True:
+            attempt += 1
+            stats.attempts += 1
+            completion: Completion | None = None
+            error: str | None = None
+            retryable, retry_after = False, None
+            # One slot per attempt, released during the backoff: a lowered limit then holds
+            # for the retries too.
+            async with limiter.slot() as granted_under:
                 try:  # runtimes apply spec.timeout_s themselves (the longest silence allowed)
                     completion = await runtime.generate(request)
                 except PromptTooLong as exc:
@@ -190,19 +256,23 @@ async def execute_calls(
                     if on_outcome:
                         on_outcome(CallOutcome(planned, event))
                     return
+                except CallInterrupted as exc:
+                    error, retryable = str(exc), True
+                    if granted_under > 1:
+                        serialise()
+                        attempts_allowed += 1  # the interruption was ours, not the call's
                 except RuntimeCallError as exc:
                     error, retryable, retry_after = str(exc), exc.retryable, exc.retry_after_s
                 event = ledger.append(
                     "call", call_record(planned, spec, options, attempt, completion, error)
                 )
-                last_attempt = attempt == spec.retries + 1
-                if error is None or not retryable or last_attempt:
-                    stats.calls += 1
-                    stats.failed += int(error is not None)
-                    if on_outcome:
-                        on_outcome(CallOutcome(planned, event))
-                    return
-                await asyncio.sleep(backoff_delay(attempt, retry_after, rng))
+            if error is None or not retryable or attempt >= attempts_allowed:
+                stats.calls += 1
+                stats.failed += int(error is not None)
+                if on_outcome:
+                    on_outcome(CallOutcome(planned, event))
+                return
+            await asyncio.sleep(backoff_delay(attempt, retry_after, rng))
 
     await asyncio.gather(*(one(planned) for planned in calls))
     return stats

@@ -32,10 +32,26 @@ class SuiteRecord(BaseModel):
 
 
 class ModelRecord(BaseModel):
+    """A model as the runtime identifies it: the embedded runtime gives the GGUF file's name
+    and SHA-256, Ollama its digest from /api/tags, OpenAI-compatible servers their model id
+    and what /v1/models says about it (owned_by, root, max_model_len)."""
+
     model_config = ConfigDict(extra="forbid")
     name: str
     digest: str | None = None
     size_bytes: int | None = None
+    details: dict[str, Any] = {}
+
+
+class Deviation(BaseModel):
+    """A setting PUMA changed during the run, away from what the spec asks, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    setting: str  # e.g. "concurrency"
+    requested: Any
+    used: Any
+    reason: str
+    ts: str
 
 
 class Manifest(BaseModel):
@@ -57,6 +73,7 @@ class Manifest(BaseModel):
     concurrency: int
     canonical: dict[str, Any]  # the knobs as the spec file sets them
     overrides: dict[str, Any]  # every deviation from the spec file, from the command line
+    deviations: list[Deviation] = []  # every deviation PUMA made itself (adapting to a server)
     phases: list[str]
     submitter: str
     device_tag: str

@@ -17,10 +17,17 @@ from puma.hardware import auto_device_tag, probe_hardware
 from puma.jsonio import read_model, write_json
 from puma.runfolder import RunFolder
 from puma.runner.audit import raise_if_broken, verify_run_ledger
-from puma.runner.execute import CallOutcome, ExecutionStats, execute_calls
+from puma.runner.execute import (
+    CallOutcome,
+    ExecutionStats,
+    WarningCallback,
+    concurrency_deviation,
+    execute_calls,
+)
 from puma.runner.finalize import completed_keys, is_failed, is_skipped, write_predictions
 from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter, read_ledger
 from puma.runner.manifest import (
+    Deviation,
     Manifest,
     ModelRecord,
     SuiteRecord,
@@ -88,19 +95,25 @@ def start_run(
     overrides: dict[str, Any] | None = None,
     on_plan: PlanCallback | None = None,
     on_outcome: Callable[[CallOutcome], None] | None = None,
+    on_warning: WarningCallback | None = None,
 ) -> RunResult:
+    """A new run. `on_warning` hears, once each, the adaptations PUMA makes to the runtime
+    (they are recorded in the manifest's deviations too)."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     effective = apply_overrides(spec, overrides)
-    return asyncio.run(_start(spec, effective, spec_path, overrides, on_plan, on_outcome))
+    return asyncio.run(
+        _start(spec, effective, spec_path, overrides, on_plan, on_outcome, on_warning)
+    )
 
 
 def resume_run(
     run_dir: Path,
     on_plan: PlanCallback | None = None,
     on_outcome: Callable[[CallOutcome], None] | None = None,
+    on_warning: WarningCallback | None = None,
 ) -> RunResult:
     folder = check_resumable(run_dir)
-    return asyncio.run(_resume(folder, on_plan, on_outcome))
+    return asyncio.run(_resume(folder, on_plan, on_outcome, on_warning))
 
 
 def check_resumable(run_dir: Path) -> RunFolder:
@@ -134,7 +147,14 @@ async def _open_runtime(
         models = []
         for name in spec.runtime.model_names:
             model = await runtime.ensure_model(name)
-            models.append(ModelRecord(name=name, digest=model.digest, size_bytes=model.size_bytes))
+            models.append(
+                ModelRecord(
+                    name=name,
+                    digest=model.digest,
+                    size_bytes=model.size_bytes,
+                    details=model.details,
+                )
+            )
     except BaseException:
         await runtime.aclose()
         meter.stop()
@@ -155,6 +175,7 @@ async def _start(
     overrides: dict[str, Any],
     on_plan: PlanCallback | None,
     on_outcome: Callable[[CallOutcome], None] | None,
+    on_warning: WarningCallback | None,
 ) -> RunResult:
     suites = _resolve_suites(spec, spec_path)
     plan = build_plan(spec, suites, spec.runtime.model_names)
@@ -180,6 +201,7 @@ async def _start(
             perturbations=list(spec.perturbations),
             repetitions=spec.repetitions,
             concurrency=spec.concurrency,
+            deviations=_runtime_deviations(spec, runtime, on_warning),
             canonical=canonical.generation.model_dump(mode="json"),
             overrides=overrides,
             phases=["predict"],
@@ -204,7 +226,17 @@ async def _start(
             },
         )
         return await _execute(
-            folder, manifest, spec, plan, runtime, ledger, meter, [], on_plan, on_outcome
+            folder,
+            manifest,
+            spec,
+            plan,
+            runtime,
+            ledger,
+            meter,
+            [],
+            on_plan,
+            on_outcome,
+            on_warning,
         )
     finally:
         await runtime.aclose()
@@ -215,6 +247,7 @@ async def _resume(
     folder: RunFolder,
     on_plan: PlanCallback | None,
     on_outcome: Callable[[CallOutcome], None] | None,
+    on_warning: WarningCallback | None,
 ) -> RunResult:
     manifest = Manifest.load(folder)
     spec = SpecFile.model_validate(manifest.spec)
@@ -236,11 +269,13 @@ async def _resume(
     runtime, _, _ = await _open_runtime(spec, meter)
     try:
         now = utc_now()
+        deviations = [*manifest.deviations, *_runtime_deviations(spec, runtime, on_warning)]
         manifest = manifest.model_copy(
             update={
                 "resumed_at": [*manifest.resumed_at, now],
                 "completed_at": None,
                 "ledger_seal": None,  # the head moves on; the new footer is sealed at the end
+                "deviations": deviations,
             }
         )
         manifest.save(folder)
@@ -258,6 +293,7 @@ async def _resume(
             previous,
             on_plan,
             on_outcome,
+            on_warning,
             full_plan=plan,
         )
     finally:
@@ -276,13 +312,23 @@ async def _execute(
     previous_events: list[dict[str, Any]],
     on_plan: PlanCallback | None,
     on_outcome: Callable[[CallOutcome], None] | None,
+    on_warning: WarningCallback | None,
     full_plan: list[PlannedCall] | None = None,
 ) -> RunResult:
     full_plan = full_plan if full_plan is not None else calls
+
+    def deviated(deviation: Deviation) -> None:
+        """Saved at once: a run stopped later still says how it was made."""
+        nonlocal manifest
+        manifest = manifest.model_copy(update={"deviations": [*manifest.deviations, deviation]})
+        manifest.save(folder)
+        if on_warning:
+            on_warning(deviation.reason)
+
     if on_plan:
         on_plan(len(calls), len(full_plan) - len(calls))
     try:
-        stats = await execute_calls(calls, runtime, ledger, spec, on_outcome)
+        stats = await execute_calls(calls, runtime, ledger, spec, on_outcome, deviated)
     finally:
         emissions = meter.stop()
         _save_emissions(folder, emissions, accumulate=bool(previous_events))
@@ -306,6 +352,19 @@ async def _execute(
     )
     manifest.save(folder)
     return RunResult(folder, manifest, stats, rows, skipped_done=len(full_plan) - len(calls))
+
+
+def _runtime_deviations(
+    spec: SpecFile, runtime: Runtime, on_warning: WarningCallback | None
+) -> list[Deviation]:
+    """A server that cannot take the spec's concurrency gets fewer calls at once, with a warning
+    and a deviation in the manifest (a runtime serial by design, like the embedded one, not)."""
+    cap, reason = runtime.max_parallel, runtime.max_parallel_reason
+    if cap is None or reason is None or cap >= spec.concurrency:
+        return []
+    if on_warning:
+        on_warning(f"concurrency {spec.concurrency} → {cap}: {reason}")
+    return [concurrency_deviation(spec.concurrency, cap, reason)]
 
 
 def _resolve_suites(spec: SpecFile, spec_path: Path | None) -> list[Suite]:

@@ -140,6 +140,15 @@ class PromptTooLong(RuntimeCallError):
         )
 
 
+class CallInterrupted(RuntimeCallError):
+    """The server cut the answer short because another request arrived (llama-cpp-python's
+    server does this by default). The runner then makes its calls to that server one at a time
+    and repeats the call; see runner/execute.py."""
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message, retryable=True, hint=hint)
+
+
 class Runtime(abc.ABC):
     """A model runtime. Instances are used from one asyncio event loop."""
 
@@ -163,4 +172,11 @@ class Runtime(abc.ABC):
     @property
     def max_parallel(self) -> int | None:
         """Calls this runtime can serve at once (None: no limit of its own)."""
+        return None
+
+    @property
+    def max_parallel_reason(self) -> str | None:
+        """Why `max_parallel` is set, when it is the server's doing rather than the runtime's
+        design: a spec asking for more concurrency then gets a warning and a deviation in the
+        manifest. None for a runtime that is serial by design (the embedded one)."""
         return None

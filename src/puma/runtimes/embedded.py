@@ -29,6 +29,8 @@ from puma.runtimes.base import (
     Runtime,
     RuntimeInfo,
 )
+from puma.runtimes.file_digest import file_sha256
+from puma.runtimes.stops import cut_at_stop
 from puma.spec import RuntimeSpec
 
 T = TypeVar("T")
@@ -119,8 +121,13 @@ class EmbeddedRuntime(Runtime):
     async def ensure_model(self, model: str) -> ModelInfo:
         path = resolve_model_path(model)
         await self._on_llama_thread(self._load, model, self._n_ctx)
+        # The file's own digest: "embedded-default" or a path says nothing about the weights.
+        digest = await asyncio.to_thread(file_sha256, path)
         return ModelInfo(
-            name=model, digest=None, size_bytes=path.stat().st_size, details={"path": path.name}
+            name=model,
+            digest=digest,
+            size_bytes=path.stat().st_size,
+            details={"file": path.name, "digest_of": "gguf file (sha256)"},
         )
 
     def _load(self, model: str, n_ctx: int) -> Any:
@@ -181,9 +188,11 @@ def _generate(llm: Any, request: CompletionRequest) -> Completion:
     llm.reset()
     llm.eval(prompt_tokens)
     last_logits = _last_logits(llm)
-    text_parts: list[str] = []
+    text = ""
     ttft_ms: float | None = None
     finish_reason: str | None = None
+    # The stop sequences are applied here, not by llama.cpp: it would end an answer that opens
+    # with a newline before its first word (see runtimes/stops.py).
     stream = llm.create_completion(
         prompt_tokens,  # a token list is used as-is and hits the cache just evaluated
         max_tokens=min(opts.max_tokens, budget),
@@ -191,7 +200,6 @@ def _generate(llm: Any, request: CompletionRequest) -> Completion:
         top_p=opts.top_p,
         top_k=opts.top_k,
         seed=opts.seed,
-        stop=list(opts.stop) or None,
         stream=True,
     )
     for chunk in stream:
@@ -199,8 +207,13 @@ def _generate(llm: Any, request: CompletionRequest) -> Completion:
         if choice.get("text"):
             if ttft_ms is None:
                 ttft_ms = (time.perf_counter() - started) * 1000.0
-            text_parts.append(choice["text"])
+            text += choice["text"]
         finish_reason = choice.get("finish_reason") or finish_reason
+        cut = cut_at_stop(text, opts.stop)
+        if cut is not None:
+            text, finish_reason = cut, "stop"
+            stream.close()
+            break
     total_ms = (time.perf_counter() - started) * 1000.0
     timings: dict[str, Any] = {}
     choice_logprobs = None
@@ -209,15 +222,13 @@ def _generate(llm: Any, request: CompletionRequest) -> Completion:
         choice_logprobs = _score_choices(llm, prompt_tokens, last_logits, request.prompt.choices)
         timings["choice_scoring_ms"] = round((time.perf_counter() - scoring_started) * 1000, 3)
     return Completion(
-        text="".join(text_parts),
+        text=text,
         total_ms=total_ms,
         ttft_ms=ttft_ms,
         prompt_tokens=len(prompt_tokens),
         # Streamed chunks carry one token each in llama-cpp-python, but a multi-byte character
         # can be held back; recount the text with the model's own tokenizer to be exact.
-        completion_tokens=len(llm.tokenize("".join(text_parts).encode("utf-8"), add_bos=False))
-        if text_parts
-        else 0,
+        completion_tokens=len(llm.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0,
         tokens_counted_locally=False,
         finish_reason=finish_reason,
         choice_logprobs=choice_logprobs,

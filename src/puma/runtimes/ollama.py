@@ -37,6 +37,7 @@ from puma.runtimes.remote import (
     empty_completion_warning,
     token_positions,
 )
+from puma.runtimes.stops import answer_past_blank_lead, blank_lead_stops, stopped_before_answer
 from puma.spec import RuntimeSpec
 
 DEFAULT_URL = "http://127.0.0.1:11434"
@@ -136,8 +137,16 @@ class OllamaRuntime(Runtime):
 
     async def generate(self, request: CompletionRequest) -> Completion:
         path, body = self.request_body(request)
+        stops = request.options.stop
         async with call_deadline(self.timeout_s, f"ollama {path}"):
-            return await self._stream(path, body, request)
+            completion = await self._stream(path, body, request)
+            if stopped_before_answer(completion, stops):
+                kept = [s for s in stops if s not in blank_lead_stops(stops)]
+                options = {k: v for k, v in body["options"].items() if k != "stop"}
+                options.update({"stop": kept} if kept else {})
+                second = await self._stream(path, {**body, "options": options}, request)
+                completion = answer_past_blank_lead(completion, second, stops)
+            return completion
 
     def request_body(self, request: CompletionRequest) -> tuple[str, dict[str, Any]]:
         """The endpoint and JSON body for one call (public so tests can check the wire format)."""

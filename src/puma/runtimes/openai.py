@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from puma.errors import RuntimeUnavailable
 from puma.runtimes import register_runtime
 from puma.runtimes.base import (
+    CallInterrupted,
     Completion,
     CompletionRequest,
     ModelInfo,
@@ -41,6 +42,7 @@ from puma.runtimes.remote import (
     empty_completion_warning,
     token_positions,
 )
+from puma.runtimes.stops import answer_past_blank_lead, blank_lead_stops, stopped_before_answer
 from puma.spec import RuntimeSpec
 
 API_PREFIX = "/v1"
@@ -93,6 +95,15 @@ INTERRUPTED_HINT = (
     "if this is llama-cpp-python's server, start it with `--interrupt_requests False`: by "
     "default it cuts a streaming answer short whenever another request arrives"
 )
+# llama-cpp-python's server names itself in its OpenAPI title; its /v1/models entries say
+# owned_by "me" and carry an empty "permissions" list, which no other server sends.
+LLAMA_CPP_PYTHON = "llama-cpp-python"
+LLAMA_CPP_PYTHON_TITLE = "llama.cpp Python API"
+SERIAL_REASON = (
+    "llama-cpp-python's server answers one request at a time and, unless it was started with "
+    "`--interrupt_requests False`, cuts a streaming answer short whenever another request "
+    "arrives: PUMA sends it one call at a time"
+)
 # Tokenizer endpoints some servers offer, tried in order when a stream carries no usage:
 # llama-cpp-python's server, then llama.cpp's llama-server.
 TOKEN_COUNT_CACHE = 10_000
@@ -136,13 +147,23 @@ class OpenAICompatibleRuntime(Runtime):
         self._tokenizer_probed = False
         self._tokenizer_lock = asyncio.Lock()
         self._token_counts: dict[tuple[str, str], int] = {}  # repetitions reuse their prompt
+        self._server: str | None = None  # the server software, when info() recognised it
+
+    @property
+    def max_parallel(self) -> int | None:
+        return 1 if self._server == LLAMA_CPP_PYTHON else None
+
+    @property
+    def max_parallel_reason(self) -> str | None:
+        return SERIAL_REASON if self._server == LLAMA_CPP_PYTHON else None
 
     def serve_hint(self, model: str) -> str:
         return self.preset.serve_hint.format(model=model)
 
     async def info(self) -> RuntimeInfo:
         entries = await self._model_entries()
-        version, build = await self._version()
+        version, build = await self._version(entries)
+        self._server = build.get("server")
         return RuntimeInfo(
             name=self.name,
             url=self.url,
@@ -176,8 +197,16 @@ class OpenAICompatibleRuntime(Runtime):
 
     async def generate(self, request: CompletionRequest) -> Completion:
         path, body = self.request_body(request)
+        stops = request.options.stop
         async with call_deadline(self.timeout_s, f"{self.url}{path.removeprefix(API_PREFIX)}"):
-            return await self._stream(path, body, request)
+            completion = await self._stream(path, body, request)
+            if stopped_before_answer(completion, stops):
+                kept = [s for s in stops if s not in blank_lead_stops(stops)]
+                again = {k: v for k, v in body.items() if k != "stop"}
+                again.update({"stop": kept} if kept else {})
+                second = await self._stream(path, again, request)
+                completion = answer_past_blank_lead(completion, second, stops)
+            return completion
 
     def request_body(self, request: CompletionRequest) -> tuple[str, dict[str, Any]]:
         """The endpoint and JSON body for one call (public so tests and the benchmark reuse it)."""
@@ -219,11 +248,17 @@ class OpenAICompatibleRuntime(Runtime):
                     tally.done = True
                     break
                 tally.read(parse_json(data, what=what), chat=request.chat, clock=clock)
+        if tally.finish_reason is None and tally.done:
+            # llama-cpp-python's server ends a stream it interrupts with [DONE] and no
+            # finish_reason (llama_cpp/server/app.py, get_event_publisher).
+            raise CallInterrupted(
+                f"{what}: the server ended the stream with [DONE] before a finish_reason; "
+                "another request interrupted the answer",
+                hint=INTERRUPTED_HINT,
+            )
         if tally.finish_reason is None:
-            cut = "before a finish_reason" + ("" if tally.done else " or [DONE]")
-            hint = INTERRUPTED_HINT if tally.done else None
-            if tally.events == 0 and not tally.done:
-                hint = EMPTY_STREAM_HINT
+            cut = "before a finish_reason or [DONE]"
+            hint = EMPTY_STREAM_HINT if tally.events == 0 else None
             raise RuntimeCallError(
                 f"{what}: the stream ended {cut}; the answer was cut short",
                 retryable=True,
@@ -295,9 +330,9 @@ class OpenAICompatibleRuntime(Runtime):
         data = listing.get("data") if isinstance(listing, dict) else None
         return [entry for entry in data or [] if isinstance(entry, dict)]
 
-    async def _version(self) -> tuple[str | None, dict[str, Any]]:
+    async def _version(self, entries: list[dict[str, Any]]) -> tuple[str | None, dict[str, Any]]:
         """The server's version where it tells one: vLLM's /version, llama-server's /props,
-        Ollama's /api/version. LM Studio and llama-cpp-python say nothing."""
+        Ollama's /api/version, llama-cpp-python's OpenAPI document. LM Studio says nothing."""
         for path, key in (("/version", "version"), ("/api/version", "version")):
             found = await self._optional_json(path)
             if isinstance(found, dict) and isinstance(found.get(key), str):
@@ -305,6 +340,19 @@ class OpenAICompatibleRuntime(Runtime):
         props = await self._optional_json("/props")
         if isinstance(props, dict) and props.get("build_info"):
             return str(props["build_info"]), {"server": "llama-server"}
+        openapi = await self._optional_json("/openapi.json")
+        about = openapi.get("info") if isinstance(openapi, dict) else None
+        title = about.get("title") if isinstance(about, dict) else None
+        if isinstance(title, str) and LLAMA_CPP_PYTHON_TITLE in title:
+            version = about.get("version") if isinstance(about, dict) else None
+            return (
+                f"{LLAMA_CPP_PYTHON} {version}" if isinstance(version, str) else None,
+                {"server": LLAMA_CPP_PYTHON},
+            )
+        if entries and all(
+            e.get("owned_by") == "me" and e.get("permissions") == [] for e in entries
+        ):
+            return None, {"server": LLAMA_CPP_PYTHON}
         return None, {}
 
     async def _llama_server_context(self) -> int | None:
