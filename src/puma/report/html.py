@@ -28,6 +28,9 @@ def metric_text(metric: Mapping[str, Any] | None, digits: int = 3) -> str:
     text = _fmt(metric["point"], digits)
     if metric.get("ci_low") is not None and metric.get("ci_high") is not None:
         text += f" [{_fmt(metric['ci_low'], digits)}, {_fmt(metric['ci_high'], digits)}]"
+    if metric.get("note"):
+        # A missing or substituted interval must not pass for a normal one (intervals.summarize).
+        text += f" ({metric['note']})"
     return text
 
 
@@ -88,7 +91,7 @@ def _suite_section(
             metric_text(c["difference"]),
             _fmt(c["p_value"], 4),
             _fmt(c["p_adjusted"], 4),
-            c["test"],
+            c["test"] + (f" ({c['note']})" if c.get("note") else ""),
         ]
         for c in comparisons
     ]
