@@ -218,7 +218,7 @@ def test_a_metric_without_variation_gets_no_interval_and_a_note_saying_why() -> 
     out = summarize(d.point, d.boot, d.jack, level=0.95, method="bca", n=d.n, seed=1)
     assert (out["point"], out["ci_low"], out["ci_high"]) == (1.0, None, None)
     assert out["method"] == "none"
-    assert "every resample gives the same value" in out["note"]
+    assert "of resamples give the same value" in out["note"]
     assert set(out) == {
         "point",
         "se_analytic",

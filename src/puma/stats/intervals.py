@@ -56,6 +56,8 @@ class Proportion:
         measures how alike an item's repetitions are, so the worst case is assumed: one trial per
         item."""
         trials = float(np.sum(self.trials))
+        if trials <= 0.0:
+            return 0.0
         p = self.point
         clusters = float(np.count_nonzero(np.asarray(self.trials) > 0))
         if p <= 0.0 or p >= 1.0:
@@ -244,27 +246,32 @@ def _bootstrap_interval(
     method: IntervalMethod,
     n: int,
 ) -> tuple[tuple[float, float] | None, str, str | None]:
-    finite = boot[np.isfinite(boot)]
-    if finite.size and np.ptp(finite) <= _TIE_ULPS * np.finfo(np.float64).eps * max(
-        1.0, float(np.max(np.abs(finite)))
-    ):
-        # A zero-width interval would claim the value is known exactly; it is not, the sample
-        # just cannot show its spread (every answer right, both sides agreeing on every item).
-        note = (
-            "no interval: every resample gives the same value (e.g. every answer right, or both "
-            "sides agree on every item), so the bootstrap cannot measure the uncertainty"
-        )
-        return None, "none", note
+    interval: tuple[float, float] | None = None
+    used, note = "percentile", None
     if method == "bca" and n < BCA_MIN_N:
-        note = f"percentile interval: BCa is not used below {BCA_MIN_N} items"
-        return percentile_interval(boot, level), "percentile", note
-    if method == "bca" and jack is not None:
+        note = f"percentile interval: BCa needs {BCA_MIN_N} items"
+    elif method == "bca" and jack is not None:
         interval = bca_interval(boot, point, jack, level)
         if interval is not None:
-            return interval, "bca", None
-        note = "percentile interval: BCa is undefined (every resample on one side of the point)"
-        return percentile_interval(boot, level), "percentile", note
-    return percentile_interval(boot, level), "percentile", None
+            used = "bca"
+        else:
+            note = "percentile interval: BCa is undefined (every resample on one side of the point)"
+    if interval is None:
+        interval = percentile_interval(boot, level)
+    low, high = interval
+    if math.isfinite(low) and high - low <= _TIE_ULPS * np.finfo(np.float64).eps * max(
+        1.0, abs(low), abs(high)
+    ):
+        # A zero-width interval would claim the value is known exactly; it is not, the sample
+        # just cannot show its spread (every answer right, both sides agreeing on every item, a
+        # class with a handful of items all right).
+        note = (
+            f"no interval: at least {level:.0%} of resamples give the same value (e.g. every "
+            "answer right, or both sides agree on every item), so the bootstrap cannot measure "
+            "the uncertainty"
+        )
+        return None, "none", note
+    return interval, used, note
 
 
 def summarize(
