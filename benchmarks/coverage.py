@@ -89,7 +89,7 @@ class Cell:
 
 def score_cell(n: int, p: float, datasets: int, resamples: int, seed: int) -> Cell:
     """Coverage counts of one (n, p) cell."""
-    rng = np.random.default_rng([seed, n, int(round(p * 1000))])
+    rng = np.random.default_rng([seed, n, round(p * 1000)])
     cs = ClassificationStats(LABELS)
     truth = {
         "accuracy": p,
@@ -134,7 +134,11 @@ def score_cell(n: int, p: float, datasets: int, resamples: int, seed: int) -> Ce
             common = {"level": LEVEL, "n": n, "seed": seed}
             intervals = {
                 "accuracy": summarize(
-                    accuracy.point, accuracy.boot, accuracy.jack, method="bca", analytic=right_a,
+                    accuracy.point,
+                    accuracy.boot,
+                    accuracy.jack,
+                    method="bca",
+                    analytic=right_a,
                     **common,
                 ),
                 "f1_macro": summarize(f1.point, f1.boot, f1.jack, method="bca", **common),

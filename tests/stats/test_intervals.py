@@ -20,7 +20,6 @@ from puma.stats.intervals import (
     BCA_MIN_N,
     PairedProportions,
     Proportion,
-    bca_interval,
     newcombe_paired_interval,
     summarize,
     wilson_interval,
@@ -94,7 +93,7 @@ def test_an_all_right_sample_gets_a_wilson_interval_not_a_zero_width_one() -> No
 
 @pytest.mark.parametrize(("k", "n"), [(37, 60), (5, 200), (180, 200), (13, 13), (0, 30)])
 def test_wilson_interval_is_the_score_interval(k: int, n: int) -> None:
-    """Away from 1-3 successes or failures it is Wilson's: the p solving |k - np| = z sqrt(np(1-p))."""
+    """Away from 1-3 successes or failures: the p solving |k - np| = z sqrt(np(1-p))."""
     low, high = wilson_interval(k / n, n, 0.95)
     for bound in (low, high):
         if 0.0 < bound < 1.0:
@@ -178,7 +177,9 @@ def test_paired_difference_interval_is_newcombes(table: tuple[int, int, int, int
     a = np.r_[np.ones(n11 + n10), np.zeros(n01 + n00)]
     b = np.r_[np.ones(n11), np.zeros(n10), np.ones(n01), np.zeros(n00)]
     ones = np.ones(len(a))
-    low, high = newcombe_paired_interval(PairedProportions(Proportion(a, ones), Proportion(b, ones)), 0.95)
+    low, high = newcombe_paired_interval(
+        PairedProportions(Proportion(a, ones), Proportion(b, ones)), 0.95
+    )
     expected = _newcombe_from_table(*table)
     assert (low, high) == pytest.approx(expected, abs=1e-12)
     assert high - low > 0.0  # even when the two sides agree on every item

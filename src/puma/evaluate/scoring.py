@@ -121,7 +121,10 @@ def _note_disagreement(comparison: dict[str, Any], level: float) -> None:
     """Say so in the comparison when its interval and its test point different ways."""
     difference = comparison["difference"]
     note = disagreement_note(
-        difference["ci_low"], difference["ci_high"], comparison["p_value"], level,
+        difference["ci_low"],
+        difference["ci_high"],
+        comparison["p_value"],
+        level,
         comparison["test"],
     )
     if note is not None:
@@ -307,7 +310,11 @@ class _SuitePlan:
             tp, predicted, gold = m[:, 2 + i], m[:, 2 + L + i], m[:, 2 + 2 * L + i]
             per_class[label] = {
                 "precision": self._sum_metric(
-                    columns, mask, cs.precision(i), ratio_se(tp, predicted), Proportion(tp, predicted)
+                    columns,
+                    mask,
+                    cs.precision(i),
+                    ratio_se(tp, predicted),
+                    Proportion(tp, predicted),
                 ),
                 "recall": self._sum_metric(
                     columns, mask, cs.recall(i), ratio_se(tp, gold), Proportion(tp, gold)
@@ -574,9 +581,7 @@ class _SuitePlan:
         def rate(j: int) -> Lazy:
             se = ratio_se(columns[mask, j], ones[mask])
             share = Proportion(columns[mask, j], ones[mask])
-            return self._sum_metric(
-                columns, mask, lambda s: ratio(s[..., j], s[..., 0]), se, share
-            )
+            return self._sum_metric(columns, mask, lambda s: ratio(s[..., j], s[..., 0]), se, share)
 
         return {
             "flip_rate": rate(1),
