@@ -5,17 +5,22 @@ interval and its test disagree."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from puma.evaluate import evaluate_run
 from puma.evaluate.rows import SuiteInfo, group_rows
 from puma.evaluate.schema import Comparison, MetricValue
 from puma.evaluate.scoring import ScoringOptions, score_suites
+from puma.merge import merge_runs
 from puma.stats.intervals import (
     BCA_MIN_N,
     PairedProportions,
@@ -28,6 +33,7 @@ from puma.stats.paired import disagreement_note
 from puma.stats.resample import ResamplingEngine, iter_bootstrap_counts, universe_seed
 
 LABELS = ("Critical", "Major", "Minor", "Trivial")
+_EVALUATE = Path(__file__).resolve().parents[1] / "evaluate"
 Z = scipy_stats.norm.ppf(0.975)
 
 
@@ -263,3 +269,56 @@ def test_scoring_labels_each_interval_and_notes_what_is_missing() -> None:
     for cell in scores.cells:
         for name in ("accuracy", "f1_macro", "kappa", "parse_failure_rate"):
             MetricValue.model_validate(cell["metrics"][name])
+
+
+def test_a_comparison_whose_interval_and_test_disagree_says_so() -> None:
+    """9 items only a got right, 2 only b: Newcombe's interval excludes 0, McNemar's exact p is
+    0.065. The comparison carries a note; metrics.json stays valid."""
+    gold = [LABELS[i % 4] for i in range(60)]
+
+    def wrong(g: str) -> str:
+        return LABELS[(LABELS.index(g) + 1) % 4]
+
+    a = [g if i < 49 else wrong(g) for i, g in enumerate(gold)]
+    b = [g if i < 40 or 49 <= i < 51 else wrong(g) for i, g in enumerate(gold)]
+    suites = {"pm-triage": SuiteInfo("pm-triage", "triage", LABELS)}
+    rows = group_rows(_rows({"a": list(a), "b": list(b)}, gold), suites, "benchmark")
+    scores = score_suites(rows, ScoringOptions(resamples=500, permutations=500))
+    accuracy = next(c for c in scores.comparisons if c["metric"] == "accuracy")
+    assert accuracy["test"] == "mcnemar-exact"
+    assert accuracy["p_value"] == pytest.approx(2 * (1 + 11 + 55) / 2**11)
+    assert accuracy["difference"]["ci_low"] > 0.0
+    assert "excludes 0" in accuracy["note"]
+    Comparison.model_validate(accuracy)
+
+
+def test_merging_a_run_with_a_copy_of_itself_keeps_every_proportion_interval(
+    tmp_path: Path,
+) -> None:
+    """The copy's answers become second repetitions identical to the first: the design effect
+    gives back the item count, so no Wilson or Newcombe interval narrows."""
+    spec = importlib.util.spec_from_file_location("runs", _EVALUATE / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runs)
+    one = runs.build_run(tmp_path, seed=3, run_id="one")
+    runs.build_run(tmp_path, seed=3, run_id="two")
+    options = ScoringOptions(resamples=300, permutations=300)
+    single = evaluate_run(one, options).document
+    merged = merge_runs(tmp_path, options).document
+
+    def proportions(document: dict[str, Any]) -> list[tuple[object, ...]]:
+        out: list[tuple[object, ...]] = []
+        for cell in document["cells"]:
+            m = cell["metrics"]
+            for metric in [m["accuracy"], m["parse_failure_rate"]] + [
+                c[k] for c in m["per_class"].values() for k in ("precision", "recall")
+            ]:
+                out.append((metric["method"], metric["ci_low"], metric["ci_high"]))
+        for c in document["comparisons"]:
+            if c["difference"]["method"] == "newcombe":
+                out.append((c["difference"]["ci_low"], c["difference"]["ci_high"]))
+        return out
+
+    assert any(c["n_rows"] == 2 * c["n"] for c in merged["cells"])
+    assert proportions(merged) == proportions(single)
