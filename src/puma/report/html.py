@@ -28,8 +28,11 @@ def metric_text(metric: Mapping[str, Any] | None, digits: int = 3) -> str:
     text = _fmt(metric["point"], digits)
     if metric.get("ci_low") is not None and metric.get("ci_high") is not None:
         text += f" [{_fmt(metric['ci_low'], digits)}, {_fmt(metric['ci_high'], digits)}]"
-    if metric.get("note"):
-        # A missing or substituted interval must not pass for a normal one (intervals.summarize).
+        if metric.get("note"):
+            # Not the interval asked for (intervals.summarize): name the one it is.
+            text += f" ({metric['method']})"
+    elif metric.get("note"):
+        # No interval: say why, so a bare point never passes for a certain one.
         text += f" ({metric['note']})"
     return text
 
