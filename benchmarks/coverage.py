@@ -12,6 +12,10 @@ with the arguments scoring.py passes), then prints the share of intervals that c
 - paired accuracy difference: model A right with probability p, model B with p - 0.05, the two
   correctness indicators correlated 0.3 (phi); the truth is 0.05. Newcombe interval.
 
+- accuracy with repetitions: every item answered 3 times, the item's chance of a right answer
+  drawn from a Beta distribution with mean p and concentration 2 (intra-item correlation 1/3);
+  the truth is p. Wilson interval with the design effect's effective n.
+
 Each cell's Monte Carlo standard error is sqrt(c (1 - c) / data sets). Cells outside
 [0.93, 0.97] are listed. A second table shows, for choosing BCA_MIN_N, macro-F1 under the
 percentile and BCa intervals alone, and accuracy under the bootstrap BCa interval PUMA used
@@ -53,7 +57,9 @@ PHI = 0.3  # correlation of the two models' correctness
 LEVEL = 0.95
 TARGET = (0.93, 0.97)
 BATCH = 250  # data sets per engine
-METRICS = ("accuracy", "f1_macro", "accuracy_difference")
+REPETITIONS = 3
+CONCENTRATION = 2.0  # of the Beta distribution of item accuracies: intra-item correlation 1/3
+METRICS = ("accuracy", "f1_macro", "accuracy_difference", "accuracy_repeated")
 REFERENCE = ("f1_macro_percentile", "f1_macro_bca", "accuracy_bca")
 
 
@@ -90,6 +96,8 @@ class Cell:
 def score_cell(n: int, p: float, datasets: int, resamples: int, seed: int) -> Cell:
     """Coverage counts of one (n, p) cell."""
     rng = np.random.default_rng([seed, n, round(p * 1000)])
+    # Its own stream, so the other tables do not depend on whether this one is drawn.
+    repeated = np.random.default_rng([seed, n, round(p * 1000), REPETITIONS])
     cs = ClassificationStats(LABELS)
     truth = {
         "accuracy": p,
@@ -98,6 +106,7 @@ def score_cell(n: int, p: float, datasets: int, resamples: int, seed: int) -> Ce
         "f1_macro_percentile": true_macro_f1(p),
         "f1_macro_bca": true_macro_f1(p),
         "accuracy_bca": p,
+        "accuracy_repeated": p,
     }
     hits = dict.fromkeys(METRICS + REFERENCE, 0)
     joint = joint_correctness(p)
@@ -123,6 +132,7 @@ def score_cell(n: int, p: float, datasets: int, resamples: int, seed: int) -> Ce
                 )
             )
         engine.run()
+        hits["accuracy_repeated"] += _repeated_hits(n, p, size, resamples, seed, start, repeated)
         for columns_a, columns_b, h_accuracy, h_f1, h_accuracy_b in registered:
             # The arguments scoring.py passes: per-item successes and trials of a proportion.
             trials = columns_a[:, 0]
@@ -164,6 +174,32 @@ def score_cell(n: int, p: float, datasets: int, resamples: int, seed: int) -> Ce
                     bca = tuple(np.quantile(d.boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]))
                 hits[name] += bca[0] - 1e-12 <= truth[name] <= bca[1] + 1e-12
     return Cell(hits, datasets)
+
+
+def _repeated_hits(
+    n: int, p: float, size: int, resamples: int, seed: int, start: int, rng: np.random.Generator
+) -> int:
+    """Data sets whose accuracy interval contains p when every item is answered REPETITIONS
+    times with an item-specific chance of being right."""
+    cs = ClassificationStats(LABELS)
+    engine = ResamplingEngine(n, resamples=resamples, seed=seed, key=f"rep-{n}-{p}-{start}")
+    item = np.repeat(np.arange(n), REPETITIONS)
+    registered = []
+    for _ in range(size):
+        gold = rng.choice(len(LABELS), size=n, p=SHARES)[item]
+        chance = rng.beta(p * CONCENTRATION, (1 - p) * CONCENTRATION, n)[item]
+        columns = cs.columns(item, gold, answers(gold, rng.random(len(item)) < chance, rng), n)
+        registered.append((columns, engine.add_sum(columns, np.ones(n, bool), cs.accuracy)))
+    engine.run()
+    hits = 0
+    for columns, handle in registered:
+        d = engine.distribution(handle)
+        right = Proportion(columns[:, 2 : 2 + len(LABELS)].sum(axis=1), columns[:, 0])
+        summary = summarize(
+            d.point, d.boot, d.jack, level=LEVEL, method="bca", n=n, seed=seed, analytic=right
+        )
+        hits += summary["ci_low"] <= p <= summary["ci_high"]
+    return hits
 
 
 def study(
@@ -210,6 +246,7 @@ def main() -> None:
         "accuracy": "accuracy (Wilson)",
         "f1_macro": "macro-F1 (bootstrap: percentile below BCA_MIN_N items, BCa from it)",
         "accuracy_difference": f"paired accuracy difference (Newcombe; B = p - {GAP}, phi {PHI})",
+        "accuracy_repeated": f"accuracy, {REPETITIONS} answers per item (Wilson, design effect)",
         "f1_macro_percentile": "reference: macro-F1, percentile interval at every n",
         "f1_macro_bca": "reference: macro-F1, BCa interval at every n",
         "accuracy_bca": "reference: accuracy, bootstrap BCa interval (PUMA before Wilson)",
