@@ -23,9 +23,9 @@ _NORMAL = NormalDist()
 # noisy, and benchmarks/coverage.py measured the percentile interval covering at least as well
 # there (docs/commands/eval.md has the table).
 BCA_MIN_N = 50
-# Resampled values this close to the point (relative to the statistic's scale) are ties: a count
-# statistic's float noise is a few ulp, while two distinct count ratios over up to ~10^7 items
-# differ by far more.
+# Resampled values this close to the point (relative to the statistic's scale, 64 ulp ~ 1.4e-14)
+# are ties: a count statistic's float noise is a few ulp, while two distinct count ratios k/m and
+# k'/m' over up to 10^6 items differ by at least 1/(m m') = 1e-12.
 _TIE_ULPS = 64.0
 
 
