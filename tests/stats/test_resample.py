@@ -205,15 +205,20 @@ def test_sign_flip_p_value_agrees_with_scipy_permutation_test(n: int) -> None:
 
 def test_bca_falls_back_to_percentile_when_every_resample_is_on_one_side() -> None:
     boot = np.linspace(1.0, 2.0, 1000)
-    out = summarize(0.5, boot, np.array([0.4, 0.5, 0.6]), level=0.95, method="bca", n=3, seed=0)
+    jack = np.array([0.4, 0.5, 0.6])
+    out = summarize(0.5, boot, jack, level=0.95, method="bca", n=100, seed=0)
     assert out["method"] == "percentile"
     assert out["ci_low"] == pytest.approx(np.quantile(boot, 0.025))
 
 
-def test_a_metric_without_variation_has_a_zero_width_interval() -> None:
+def test_a_metric_without_variation_gets_no_interval_and_a_note_saying_why() -> None:
+    """Every resample of an all-right sample is 1: a [1, 1] interval would claim the value is
+    known exactly, so the bootstrap reports none and says why."""
     d = _accuracy_engine(np.ones(50), 200).distribution(0)
     out = summarize(d.point, d.boot, d.jack, level=0.95, method="bca", n=d.n, seed=1)
-    assert (out["point"], out["ci_low"], out["ci_high"]) == (1.0, 1.0, 1.0)
+    assert (out["point"], out["ci_low"], out["ci_high"]) == (1.0, None, None)
+    assert out["method"] == "none"
+    assert "of resamples give the same value" in out["note"]
     assert set(out) == {
         "point",
         "se_analytic",
@@ -225,6 +230,7 @@ def test_a_metric_without_variation_has_a_zero_width_interval() -> None:
         "n",
         "resamples",
         "seed",
+        "note",
     }
 
 

@@ -34,6 +34,8 @@ class MetricValue(_Model):
     n: int
     resamples: int
     seed: int
+    # Present when the interval is missing or not the method asked for (see intervals.summarize).
+    note: str | None = None
 
 
 class CellKey(_Model):
@@ -65,6 +67,8 @@ class Comparison(_Model):
     p_adjusted: float | None
     test: str
     correction: str
+    # Present when the interval and the test disagree (see paired.disagreement_note).
+    note: str | None = None
 
 
 class MetricsDocument(_Model):

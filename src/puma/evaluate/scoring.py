@@ -23,7 +23,14 @@ from puma.stats.calibration import (
     recalibration_scores,
     reliability_table,
 )
-from puma.stats.intervals import IntervalMethod, clean_float, summarize
+from puma.stats.intervals import (
+    Analytic,
+    IntervalMethod,
+    PairedProportions,
+    Proportion,
+    clean_float,
+    summarize,
+)
 from puma.stats.metrics import (
     ClassificationStats,
     EstimationStats,
@@ -34,7 +41,7 @@ from puma.stats.metrics import (
     spearman_from_counts,
     spearman_se,
 )
-from puma.stats.paired import Correction, adjust, mcnemar_exact
+from puma.stats.paired import Correction, adjust, disagreement_note, mcnemar_exact
 from puma.stats.point import confusion_matrix
 from puma.stats.resample import Distribution, ResamplingEngine, SumFunction
 
@@ -42,6 +49,10 @@ from puma.stats.resample import Distribution, ResamplingEngine, SumFunction
 FAIRNESS_GROUPS: dict[str, tuple[str, str]] = {"gender": ("gender-male", "gender-female")}
 
 Lazy = Callable[[], Any]
+
+
+# Baseline metrics that are proportions of 0/1 outcomes (the rest have bootstrap intervals).
+PROPORTION_METRICS = frozenset({"accuracy", "within_one_step"})
 
 
 @dataclass(frozen=True)
@@ -101,7 +112,32 @@ def score_suites(suites: list[SuiteRows], options: ScoringOptions) -> Scores:
     for suite_rows in suites:
         _SuitePlan(suite_rows, options).score_into(scores)
     _correct_comparisons(scores.comparisons, options.correction)
+    for c in scores.comparisons:
+        _note_disagreement(c, options.level)
+    for f in scores.fairness:
+        notes = {
+            name: disagreement_note(
+                gap["ci_low"], gap["ci_high"], f["p_values"][name], options.level, f["tests"][name]
+            )
+            for name, gap in f["gaps"].items()
+        }
+        if any(notes.values()):
+            f["notes"] = {name: note for name, note in notes.items() if note}
     return scores
+
+
+def _note_disagreement(comparison: dict[str, Any], level: float) -> None:
+    """Say so in the comparison when its interval and its test point different ways."""
+    difference = comparison["difference"]
+    note = disagreement_note(
+        difference["ci_low"],
+        difference["ci_high"],
+        comparison["p_value"],
+        level,
+        comparison["test"],
+    )
+    if note is not None:
+        comparison["note"] = note
 
 
 def _correct_comparisons(comparisons: list[dict[str, Any]], correction: Correction) -> None:
@@ -140,7 +176,9 @@ class _SuitePlan:
         stats = self.classification if self.suite.is_classification else self.estimation
         return stats.columns(rows.item, rows.gold, rows.pred, self.n)
 
-    def _summarize(self, d: Distribution, se: float | None) -> dict[str, Any]:
+    def _summarize(
+        self, d: Distribution, se: float | None, analytic: Analytic | None = None
+    ) -> dict[str, Any]:
         return summarize(
             d.point,
             d.boot,
@@ -150,17 +188,27 @@ class _SuitePlan:
             n=d.n,
             seed=self.options.seed,
             se_analytic=se,
+            analytic=analytic,
         )
 
-    def _summary(self, handle: int, se: float | Lazy | None = None) -> Lazy:
+    def _summary(
+        self, handle: int, se: float | Lazy | None = None, analytic: Analytic | None = None
+    ) -> Lazy:
         return lambda: self._summarize(
-            self.engine.distribution(handle), se() if callable(se) else se
+            self.engine.distribution(handle), se() if callable(se) else se, analytic
         )
 
     def _sum_metric(
-        self, columns: np.ndarray, mask: np.ndarray, fn: SumFunction, se: float | None = None
+        self,
+        columns: np.ndarray,
+        mask: np.ndarray,
+        fn: SumFunction,
+        se: float | None = None,
+        proportion: Proportion | None = None,
     ) -> Lazy:
-        return self._summary(self.engine.add_sum(columns, mask, fn), se)
+        """`proportion` (per-item successes and trials) marks a metric that is a proportion: it
+        gets Wilson's interval instead of the bootstrap's."""
+        return self._summary(self.engine.add_sum(columns, mask, fn), se, proportion)
 
     def _quantiles(
         self, rows: CellRows, values: np.ndarray, qs: tuple[float, ...]
@@ -251,12 +299,20 @@ class _SuitePlan:
         count = m[:, 0]
         metrics: dict[str, Any] = {
             "accuracy": self._sum_metric(
-                columns, mask, cs.accuracy, ratio_se(m[:, 2 : 2 + L].sum(axis=1), count)
+                columns,
+                mask,
+                cs.accuracy,
+                ratio_se(m[:, 2 : 2 + L].sum(axis=1), count),
+                Proportion(m[:, 2 : 2 + L].sum(axis=1), count),
             ),
             "f1_macro": self._sum_metric(columns, mask, cs.f1_macro_over(cs.present(m.sum(0)))),
             "kappa": self._sum_metric(columns, mask, cs.kappa, cs.kappa_se(m)),
             "parse_failure_rate": self._sum_metric(
-                columns, mask, cs.parse_failure_rate, ratio_se(m[:, 1], count)
+                columns,
+                mask,
+                cs.parse_failure_rate,
+                ratio_se(m[:, 1], count),
+                Proportion(m[:, 1], count),
             ),
         }
         per_class: dict[str, Any] = {}
@@ -264,9 +320,15 @@ class _SuitePlan:
             tp, predicted, gold = m[:, 2 + i], m[:, 2 + L + i], m[:, 2 + 2 * L + i]
             per_class[label] = {
                 "precision": self._sum_metric(
-                    columns, mask, cs.precision(i), ratio_se(tp, predicted)
+                    columns,
+                    mask,
+                    cs.precision(i),
+                    ratio_se(tp, predicted),
+                    Proportion(tp, predicted),
                 ),
-                "recall": self._sum_metric(columns, mask, cs.recall(i), ratio_se(tp, gold)),
+                "recall": self._sum_metric(
+                    columns, mask, cs.recall(i), ratio_se(tp, gold), Proportion(tp, gold)
+                ),
                 "f1": self._sum_metric(columns, mask, cs.f1(i)),
             }
         metrics["per_class"] = per_class
@@ -286,13 +348,25 @@ class _SuitePlan:
         metrics: dict[str, Any] = {
             "mae": self._sum_metric(columns, mask, es.mae, ratio_se(m[:, 2], count)),
             "within_one_step": self._sum_metric(
-                columns, mask, es.within_one_step, ratio_se(m[:, 3], count)
+                columns,
+                mask,
+                es.within_one_step,
+                ratio_se(m[:, 3], count),
+                Proportion(m[:, 3], count),
             ),
             "parse_failure_rate": self._sum_metric(
-                columns, mask, es.parse_failure_rate, ratio_se(m[:, 1], count)
+                columns,
+                mask,
+                es.parse_failure_rate,
+                ratio_se(m[:, 1], count),
+                Proportion(m[:, 1], count),
             ),
             "out_of_scale_rate": self._sum_metric(
-                columns, mask, es.out_of_scale_rate, ratio_se(m[:, 4], count)
+                columns,
+                mask,
+                es.out_of_scale_rate,
+                ratio_se(m[:, 4], count),
+                Proportion(m[:, 4], count),
             ),
         }
         scored = es.impute(rows.gold, rows.pred)
@@ -355,6 +429,7 @@ class _SuitePlan:
                 hb = self.engine.add_sum(base, mask, fn)
                 se = None
                 difference_se = None
+                proportion = pair = None
                 if numerator is not None:
                     b = base[mask]
                     se = ratio_se(numerator(b), b[:, 0])
@@ -362,8 +437,14 @@ class _SuitePlan:
                     # counts each row L times).
                     change = numerator(columns[mask]) - numerator(b) * ratio(count, b[:, 0], 0.0)
                     difference_se = ratio_se(change, count)
-                difference[metric] = self._difference(model[metric], hb, difference_se)
-                entry[metric] = self._summary(hb, se)
+                    if metric in PROPORTION_METRICS and np.array_equal(b[:, 0], count):
+                        # One answer per row on both sides: the same trials, so Wilson for the
+                        # baseline and Newcombe's paired interval for the difference.
+                        proportion = Proportion(numerator(b), b[:, 0])
+                        own = Proportion(numerator(columns[mask]), count)
+                        pair = PairedProportions(own, proportion)
+                difference[metric] = self._difference(model[metric], hb, difference_se, pair)
+                entry[metric] = self._summary(hb, se, proportion)
             entry["difference"] = difference
             out[name] = entry
         return out
@@ -471,10 +552,17 @@ class _SuitePlan:
             ha = self.engine.add_sum(ca, shared, metric.fn)
             hb = self.engine.add_sum(cb, shared, metric.fn)
             se = None
+            pair: PairedProportions | None = None
             if metric.numerator is not None and same_counts:
                 per_item = metric.numerator(ca[shared]) - metric.numerator(cb[shared])
-                se = ratio_se(per_item, ca[shared][:, 0])
-            difference = self._difference(ha, hb, se)
+                trials = ca[shared][:, 0]
+                se = ratio_se(per_item, trials)
+                if metric.binary:
+                    pair = PairedProportions(
+                        Proportion(metric.numerator(ca[shared]), trials),
+                        Proportion(metric.numerator(cb[shared]), trials),
+                    )
+            difference = self._difference(ha, hb, se, pair)
             if not tests:
                 out[metric.name] = _Paired(difference, "", lambda: None)
             elif metric.binary and one_row_per_item:
@@ -494,9 +582,11 @@ class _SuitePlan:
     def _p(self, test: int) -> float | None:
         return clean_float(self.engine.p_value(test)) if self.options.permutations > 0 else None
 
-    def _difference(self, ha: int, hb: int, se: float | None) -> Lazy:
+    def _difference(
+        self, ha: int, hb: int, se: float | None, pair: PairedProportions | None
+    ) -> Lazy:
         return lambda: self._summarize(
-            self.engine.distribution(ha).minus(self.engine.distribution(hb)), se
+            self.engine.distribution(ha).minus(self.engine.distribution(hb)), se, pair
         )
 
     def _comparisons(self) -> list[dict[str, Any]]:
@@ -579,7 +669,8 @@ class _SuitePlan:
 
         def rate(j: int) -> Lazy:
             se = ratio_se(columns[mask, j], ones[mask])
-            return self._sum_metric(columns, mask, lambda s: ratio(s[..., j], s[..., 0]), se)
+            share = Proportion(columns[mask, j], ones[mask])
+            return self._sum_metric(columns, mask, lambda s: ratio(s[..., j], s[..., 0]), se, share)
 
         return {
             "flip_rate": rate(1),

@@ -29,6 +29,12 @@ def metric_text(metric: Mapping[str, Any] | None, digits: int = 3) -> str:
     text = _fmt(metric["point"], digits)
     if metric.get("ci_low") is not None and metric.get("ci_high") is not None:
         text += f" [{_fmt(metric['ci_low'], digits)}, {_fmt(metric['ci_high'], digits)}]"
+        if metric.get("note"):
+            # Not the interval asked for (intervals.summarize): name the one it is.
+            text += f" ({metric['method']})"
+    elif metric.get("note"):
+        # No interval: say why, so a bare point never passes for a certain one.
+        text += f" ({metric['note']})"
     return text
 
 
@@ -169,7 +175,7 @@ def _suite_section(
             metric_text(c["difference"]),
             _fmt(c["p_value"], 4),
             _fmt(c["p_adjusted"], 4),
-            c["test"],
+            c["test"] + (f" ({c['note']})" if c.get("note") else ""),
         ]
         for c in comparisons
     ]

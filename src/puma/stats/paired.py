@@ -74,3 +74,31 @@ def adjust(p_values: Sequence[float], correction: Correction) -> list[float]:
     if correction == "bh":
         return benjamini_hochberg(p_values)
     return [float(p) for p in p_values]
+
+
+def disagreement_note(
+    ci_low: float | None, ci_high: float | None, p_value: float | None, level: float, test: str
+) -> str | None:
+    """Why a paired difference's interval and its test disagree, or None when they agree: the
+    interval excludes 0 exactly when the (unadjusted) p-value is below 1 - level.
+
+    They need not agree: neither is the inversion of the other. The interval (Newcombe's for a
+    0/1 outcome, the bootstrap's otherwise) estimates how far the difference could be from its
+    estimate; McNemar's exact test and the sign-flip test compute the distribution of the
+    difference under 'no difference', conditionally on the items' discordance. Near the threshold
+    the two approximations fall on different sides."""
+    if ci_low is None or ci_high is None or p_value is None:
+        return None
+    alpha = 1.0 - level
+    excludes = ci_low > 0.0 or ci_high < 0.0
+    rejects = p_value < alpha
+    if excludes == rejects:
+        return None
+    interval = "excludes 0" if excludes else "contains 0"
+    verdict = "p < " if rejects else "p >= "
+    return (
+        f"the {level:.0%} interval {interval} while the {test} test gives {verdict}{alpha:g}: "
+        "the interval is not the inversion of this test (it estimates the difference's spread, "
+        "the test its distribution under no difference), so near the threshold they can "
+        "disagree; read the difference as borderline"
+    )
