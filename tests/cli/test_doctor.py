@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from puma.doctor import run_checks
-from puma.spec import RuntimeSpec
+from puma.runtimes.embedded import EmbeddedOptions
+from puma.runtimes.ollama import OllamaOptions
 
 PUMA = [sys.executable, "-m", "puma.cli.app"]
 
@@ -30,7 +31,7 @@ def test_embedded_default_is_ready_and_generates(tmp_path: Path) -> None:
 
 
 def test_unreachable_runtime_fails_with_a_fix(tmp_path: Path) -> None:
-    spec = RuntimeSpec(kind="ollama", url=f"http://127.0.0.1:{_closed_port()}", model="qwen2.5:3b")
+    spec = OllamaOptions(url=f"http://127.0.0.1:{_closed_port()}", model="qwen2.5:3b")
     checks = run_checks(spec, tmp_path)
     runtime = next(c for c in checks if c.name == "runtime reachable")
     assert runtime.status == "fail"
@@ -40,7 +41,7 @@ def test_unreachable_runtime_fails_with_a_fix(tmp_path: Path) -> None:
 
 
 def test_missing_embedded_model_file_is_a_failure_with_a_fix(tmp_path: Path) -> None:
-    spec = RuntimeSpec(kind="embedded", model=str(tmp_path / "missing.gguf"))
+    spec = EmbeddedOptions(model=str(tmp_path / "missing.gguf"))
     check = next(c for c in run_checks(spec, tmp_path) if c.name == "embedded model")
     assert check.status == "fail" and "missing.gguf" in check.detail and check.fix
 
