@@ -29,7 +29,8 @@ runtime:
 suites:
   - id: pm-triage
 """
-# How PUMA 5.0 wrote every runtime section into a manifest: all nine keys, null where unused.
+# How manifests stored every runtime section before options were typed per kind: all nine
+# keys, null where unused.
 FLAT = {
     "api_key_env": None,
     "keep_alive": None,
@@ -130,7 +131,7 @@ def test_each_kind_writes_only_its_own_options() -> None:
             {"kind": "openai", "models": ["a", "b"], "preset": "vllm", "api_key_env": "K"},
             OpenAIOptions(models=["a", "b"], preset="vllm", api_key_env="K"),
         ),
-        # PUMA 5.0 accepted, and ignored, another kind's option: the manifest still loads.
+        # The flat section accepted, and ignored, another kind's option: it still loads.
         ({"kind": "embedded", "keep_alive": "5m"}, EmbeddedOptions()),
     ],
 )
@@ -177,7 +178,7 @@ output: {tmp_path / "runs"}
     folder = first.folder
     manifest = json.loads(folder.manifest.read_text())
     runtime = manifest["spec"]["runtime"]
-    manifest["spec"]["runtime"] = {**FLAT, **runtime}  # as PUMA 5.0 wrote it
+    manifest["spec"]["runtime"] = {**FLAT, **runtime}  # as older versions wrote it
     folder.manifest.write_text(json.dumps(manifest), encoding="utf-8")
 
     fake_ollama.fault = None

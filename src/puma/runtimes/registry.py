@@ -21,8 +21,8 @@ from puma.runtimes.base import Check, Runtime
 from puma.spec_fields import NonEmptyText, StrictModel, Text, distinct
 
 DIAGNOSE_TIMEOUT_S = 5.0  # `puma doctor` waits this long for a server, not a run's timeout_s
-# The nine keys every runtime section had before options were typed per kind (PUMA 5.0 wrote
-# them all, null where unused, into each manifest's resolved spec).
+# The nine keys every runtime section had before options were typed per kind: manifests of that
+# time hold them all in their resolved spec, null where unused.
 FLAT_KEYS = frozenset(
     {"kind", "url", "model", "models", "preset", "api_key_env", "keep_alive", "n_threads", "mode"}
 )
@@ -137,8 +137,8 @@ async def diagnose(
 
 
 def migrate_flat(data: Any) -> Any:
-    """A runtime section in the flat shape of PUMA 5.0's manifests, reduced to its kind's
-    options: the other kinds' keys go (null there, or ignored by that version)."""
+    """A runtime section in the flat shape of older manifests, reduced to its kind's options:
+    the other kinds' keys go (null there, or ignored by the code that wrote them)."""
     if not isinstance(data, dict) or set(data) != FLAT_KEYS or data["kind"] not in _KINDS:
         return data
     fields = _KINDS[data["kind"]].options.model_fields
