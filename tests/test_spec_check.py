@@ -350,6 +350,23 @@ CASES = [
         "4: runtime.urll: unknown key",
     ),
     Case(
+        "ollama option under the embedded runtime",
+        _with(GOOD, "kind: embedded", "kind: embedded\n  keep_alive: 5m"),
+        "4: runtime.keep_alive: an option of runtime kind ollama, not embedded",
+        cli=True,
+    ),
+    Case(
+        "embedded option under a server runtime",
+        SERVER.replace("  model: qwen2.5:3b", "  model: m\n  n_threads: 8"),
+        "5: runtime.n_threads: an option of runtime kind embedded, not ollama",
+    ),
+    Case(
+        "unknown runtime kind",
+        _with(GOOD, "kind: embedded", "kind: lmstudio"),
+        "3: runtime.kind: expected 'embedded', 'ollama' or 'openai', got \"lmstudio\"",
+        cli=True,
+    ),
+    Case(
         "typo in generation",
         _with(GOOD, "  seed: 42", "  seed: 42\n  temprature: 0.5"),
         "11: generation.temprature: unknown key",

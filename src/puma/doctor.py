@@ -10,10 +10,9 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from puma.errors import PumaError
-from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt
-from puma.runtimes.checks import Check, check_remote_runtime
-from puma.spec import RuntimeSpec, SpecFile
+from puma.runtimes import RuntimeOptions, default_options, diagnose, runtime_kind
+from puma.runtimes.base import Check
+from puma.spec import SpecFile
 from puma.spec_check import check_spec
 
 MIN_FREE_GB = 1.0
@@ -39,56 +38,23 @@ def check_python() -> Check:
     return Check("Python", "fail", f"{version} (3.11+ needed)", "install Python 3.11 or newer")
 
 
-def check_extras(needs_embedded: bool) -> list[Check]:
+def check_extras(required: str | None) -> list[Check]:
+    """Each extra installed or not; missing the `required` one (the runtime's) fails."""
     checks = []
     for extra, modules in EXTRAS.items():
         missing = [m for m in modules if not _importable(m)]
         if not missing:
             checks.append(Check(f"extra [{extra}]", "ok", "installed"))
             continue
-        required = extra == "embedded" and needs_embedded
         checks.append(
             Check(
                 f"extra [{extra}]",
-                "fail" if required else "warn",
+                "fail" if extra == required else "warn",
                 f"missing: {', '.join(missing)}",
                 f"{SETUP}   (or: pip install 'puma-bench[{extra}]')",
             )
         )
     return checks
-
-
-def check_embedded_model(required: bool, model: str = "embedded-default") -> Check:
-    """Load the embedded model and generate 4 tokens."""
-    name = "embedded model"
-    if not _importable("llama_cpp"):
-        return Check(
-            name, "fail" if required else "warn", "llama-cpp-python is not installed", SETUP
-        )
-    from puma.runtimes.embedded import EmbeddedRuntime, resolve_model_path
-
-    async def probe() -> str:
-        runtime = EmbeddedRuntime(n_ctx=512)
-        try:
-            await runtime.ensure_model(model)
-            completion = await runtime.generate(
-                CompletionRequest(
-                    model,
-                    Prompt(text="The capital of France is", messages=()),
-                    GenerationOptions(max_tokens=4, num_ctx=512),
-                )
-            )
-            return f"{completion.completion_tokens} tokens in {completion.total_ms:.0f} ms"
-        finally:
-            await runtime.aclose()
-
-    try:
-        path = resolve_model_path(model)
-        generated = asyncio.run(probe())
-    except PumaError as exc:
-        return Check(name, "fail" if required else "warn", exc.message, exc.hint or SETUP)
-    size_mb = path.stat().st_size / 2**20
-    return Check(name, "ok", f"{path.name} ({size_mb:.0f} MB) loads; generated {generated}")
 
 
 def check_disk(folder: Path) -> Check:
@@ -115,24 +81,6 @@ def check_codecarbon() -> Check:
     return Check("CodeCarbon", "ok", f"{version('codecarbon')} (offline mode)")
 
 
-def check_runtime(spec: RuntimeSpec) -> list[Check]:
-    """A server runtime: reachable, its version, and each model the spec names."""
-    models: list[str | None] = list(spec.model_names) if (spec.model or spec.models) else [None]
-    checks: list[Check] = []
-    for model in models:
-        found = asyncio.run(
-            check_remote_runtime(
-                spec.kind,  # type: ignore[arg-type]  # only called for ollama / openai
-                url=spec.url,
-                model=model,
-                preset=spec.preset,
-                api_key_env=spec.api_key_env,
-            )
-        )
-        checks.extend(check for check in found if check not in checks)
-    return checks
-
-
 def check_spec_file(path: Path) -> tuple[SpecFile | None, list[Check]]:
     """The spec, as `puma run` would check it: one ✗ per problem, with its location."""
     checked = check_spec(path)
@@ -149,17 +97,18 @@ def check_spec_file(path: Path) -> tuple[SpecFile | None, list[Check]]:
     ]
 
 
-def run_checks(runtime: RuntimeSpec | None, output: Path) -> list[Check]:
+def run_checks(runtime: RuntimeOptions | None, output: Path) -> list[Check]:
     """Every check, for the runtime a spec or the command line names (None: the default,
-    embedded)."""
-    needs_embedded = runtime is None or runtime.kind == "embedded"
-    checks = [check_python(), *check_extras(needs_embedded)]
-    embedded_model = "embedded-default"
-    if runtime is not None and runtime.kind == "embedded":
-        embedded_model = runtime.model_names[0]
-    checks.append(check_embedded_model(needs_embedded, embedded_model))
+    embedded). The default runtime is always diagnosed, as a warning when the spec runs another
+    (it is what `puma run` uses without a runtime section); the spec's own comes last."""
+    target = runtime if runtime is not None else default_options()
+    local = default_options()
+    if local.kind == target.kind:
+        local = target
+    checks = [check_python(), *check_extras(runtime_kind(target.kind).extra)]
+    checks.extend(asyncio.run(diagnose(local, required=local is target)))
     checks.append(check_disk(output))
     checks.append(check_codecarbon())
-    if runtime is not None and runtime.kind != "embedded":
-        checks.extend(check_runtime(runtime))
+    if local is not target:
+        checks.extend(asyncio.run(diagnose(target)))
     return checks

@@ -12,28 +12,32 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from puma.errors import SpecError
 from puma.hashing import sha256_json
+from puma.runtimes import (
+    RuntimeOptions,
+    default_options,
+    options_union,
+    runtime_kind,
+    runtime_kinds,
+)
+from puma.spec_fields import (
+    NonEmptyText,
+    StopText,
+    StrictModel,
+    Text,
+    distinct,
+)
 
 STRATEGY_PATTERN = re.compile(
     r"^(zero-shot|few-shot-[1-9][0-9]?|contextual-anchoring|chain-of-thought)$"
 )
 HANDLE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
-ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 PERTURBATIONS = (
     "typos",
     "uppercase",
@@ -52,102 +56,19 @@ MAX_SPEC_BYTES = 1024 * 1024
 SEED_MAX = 2**32 - 2
 NUM_CTX_MAX = 131_072  # the largest context of common local models (128k)
 MAX_LIMIT = 1_000_000  # items per suite: far above any suite's size
-EMBEDDED_DEFAULT = "embedded-default"  # the embedded runtime's bundled model
 MAX_PROBLEMS = 50  # listed one by one; a 1 MiB list of wrong values is summed up after these
 # What PyYAML's reader refuses (it raises a bare ReaderError without a line): C0 controls other
 # than tab, LF and CR, DEL, C1 controls other than NEL, surrogates, U+FFFE and U+FFFF.
 NON_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
-
-def _no_control_characters(value: str) -> str:
-    match = _CONTROL.search(value)
-    if match:
-        raise ValueError(f"control character U+{ord(match.group()):04X} in {value!r}")
-    return value
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError(f"NUL character in {value!r}")
-    return value
-
-
-def _distinct(what: str) -> AfterValidator:
-    """A list validator: each value once (a repeated model, suite slice or perturbation would
-    plan the same calls twice)."""
-
-    def check(values: list[str]) -> list[str]:
-        seen: set[str] = set()
-        for value in values:
-            if value in seen:
-                raise ValueError(f"{what} {value!r} is listed twice")
-            seen.add(value)
-        return values
-
-    return AfterValidator(check)
-
-
-# Strings that become names, paths and ids: one line of printable text.
-Text = Annotated[str, AfterValidator(_no_control_characters)]
-NonEmptyText = Annotated[str, Field(min_length=1), AfterValidator(_no_control_characters)]
-StopText = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_no_nul)]
-
-
-class StrictModel(BaseModel):
-    # strict: YAML gives real types, so `seed: "42"`, `temperature: true` and `num_ctx: 1.0e9` are
-    # mistakes, not values to coerce; no inf or nan for any number.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-class RuntimeSpec(StrictModel):
-    kind: Literal["embedded", "ollama", "openai"] = "embedded"
-    url: str | None = Field(default=None, description="http(s)://host[:port][/path]")
-    model: Text | None = None
-    models: Annotated[list[NonEmptyText], _distinct("model")] | None = None
-    preset: Literal["vllm", "llamacpp", "lmstudio", "ollama"] | None = Field(
-        default=None, description="OpenAI-compatible server flavour (default URL and quirks)"
-    )
-    api_key_env: Annotated[str, Field(pattern=ENV_NAME_PATTERN)] | None = Field(
-        default=None, description="name of the environment variable holding an API key, if any"
-    )
-    keep_alive: Text | None = Field(default=None, description="Ollama keep_alive, e.g. '5m'")
-    n_threads: int | None = Field(default=None, ge=1, le=1024, description="embedded: CPU threads")
-    mode: Literal["chat", "completion"] | None = Field(
-        default=None,
-        description="send chat messages or a completion prompt; default: completion for the "
-        "embedded base model, chat for servers",
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not is_http_url(value):
-            raise ValueError(f"not an http(s) URL with a host: {value!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _one_way_to_name_models(self) -> RuntimeSpec:
-        if self.model and self.models:
-            raise ValueError("give either 'model' or 'models', not both")
-        if self.kind != "embedded" and not (self.model or self.models):
-            raise ValueError(f"runtime kind '{self.kind}' needs 'model' or 'models'")
-        return self
-
-    @property
-    def uses_chat(self) -> bool:
-        return self.mode == "chat" if self.mode else self.kind != "embedded"
-
-    @property
-    def model_names(self) -> list[str]:
-        """Models to run, in order; the embedded runtime's default model is 'embedded-default'."""
-        if self.models:
-            return list(self.models)
-        if self.model:
-            return [self.model]
-        return [EMBEDDED_DEFAULT]
+# `runtime:` is one of the registered kinds' options models, told apart by `kind` (mypy sees
+# their base class; pydantic validates the union).
+if TYPE_CHECKING:
+    RuntimeSection = RuntimeOptions
+else:
+    RuntimeSection = options_union()
 
 
 class SuiteSpec(StrictModel):
@@ -165,7 +86,7 @@ class SuiteSpec(StrictModel):
     subset: Annotated[list[NonEmptyText], Field(min_length=1)] | None = Field(
         default=None, description="explicit instance ids to run"
     )
-    slices: Annotated[list[NonEmptyText], _distinct("slice field")] | None = Field(
+    slices: Annotated[list[NonEmptyText], distinct("slice field")] | None = Field(
         default=None, description="item fields to slice metrics by, e.g. [project]"
     )
 
@@ -196,11 +117,11 @@ class SpecFile(StrictModel):
     """A run spec as written in YAML (`specs/runs/*.yaml`)."""
 
     name: Annotated[Text, Field(min_length=1, max_length=100)]
-    runtime: RuntimeSpec = RuntimeSpec()
+    runtime: RuntimeSection = Field(default_factory=default_options)
     suites: Annotated[list[SuiteSpec], Field(min_length=1)]
     strategy: str = "zero-shot"
     generation: GenerationSpec = GenerationSpec()
-    perturbations: Annotated[list[str], _distinct("perturbation")] = Field(default_factory=list)
+    perturbations: Annotated[list[str], distinct("perturbation")] = Field(default_factory=list)
     repetitions: int = Field(default=1, ge=1, le=100)
     concurrency: int = Field(default=1, ge=1, le=256)
     retries: int = Field(default=3, ge=0, le=20, description="retries after the first attempt")
@@ -236,18 +157,6 @@ class SpecFile(StrictModel):
 
     def content_hash(self) -> str:
         return sha256_json(self.model_dump(mode="json"))
-
-
-def is_http_url(value: str) -> bool:
-    """http:// or https://, a host, an optional port from 1 to 65535, no spaces."""
-    if any(c.isspace() for c in value) or _CONTROL.search(value):
-        return False
-    try:
-        parts = urlsplit(value)
-        port = parts.port  # raises ValueError on a port that is not a number or out of range
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
 
 
 # --- reading a spec file -----------------------------------------------------------------------
@@ -380,8 +289,8 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
         errors = exc.errors()
         shown: set[str] = set()
         for error in errors[:MAX_PROBLEMS]:
-            loc = tuple(error["loc"])
-            problem = document.problem(loc, _describe(error), _HINTS.get(_last_name(loc)))
+            loc, message = _located(error)
+            problem = document.problem(loc, message, _HINTS.get(_last_name(loc)))
             if str(problem) not in shown:
                 shown.add(str(problem))
                 problems.append(problem)
@@ -567,6 +476,7 @@ _EXPECTED = {
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
     "finite_number": "a finite number",
+    "union_tag_not_found": "a mapping",  # a runtime section that is not one
 }
 _BOUNDS = {
     "greater_than": ("gt", ">"),
@@ -574,6 +484,32 @@ _BOUNDS = {
     "less_than": ("lt", "<"),
     "less_than_equal": ("le", "≤"),
 }
+
+
+def _located(error: Any) -> tuple[tuple[str | int, ...], str]:
+    """The field path a validation error is at, as the spec's author wrote it, and what is
+    wrong. Pydantic names the runtime union's member after `runtime` (runtime.ollama.url): that
+    is the kind, not a key of the file, so it is dropped, and the message says which kind an
+    option belongs to when it is given to another."""
+    loc = tuple(error["loc"])
+    kinds = [kind.name for kind in runtime_kinds()]
+    if loc[:1] != ("runtime",):
+        return loc, _describe(error)
+    if error["type"] == "union_tag_invalid":
+        expected = ", ".join(f"'{kind}'" for kind in kinds[:-1]) + f" or '{kinds[-1]}'"
+        return (*loc, "kind"), f"expected {expected}, got {_show(error['input'].get('kind'))}"
+    if len(loc) < 2 or loc[1] not in kinds:
+        return loc, _describe(error)
+    kind, loc = loc[1], (loc[0], *loc[2:])
+    options = [name for name in runtime_kind(kind).options.model_fields if name != "kind"]
+    if error["type"] == "extra_forbidden" and len(loc) == 2:
+        owners = [k.name for k in runtime_kinds() if loc[1] in k.options.model_fields]
+        if owners:
+            return loc, (
+                f"an option of runtime kind {' and '.join(owners)}, not {kind} (options of "
+                f"{kind}: {', '.join(options)})"
+            )
+    return loc, _describe(error)
 
 
 def _describe(error: Any) -> str:

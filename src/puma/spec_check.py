@@ -1,7 +1,9 @@
 """Everything `puma run` would refuse in a spec, found before any model loads: the file itself
 (`puma.spec`), what it names in the environment (API key variables, GGUF files) and its suites
-(ids, local paths, subset ids, slice fields, few-shot pools). `check_spec` is the one function
-`puma run`, `puma spec check` and `puma doctor` go through; it reads suite data, never a model.
+(ids, local paths, subset ids, slice fields, few-shot pools). Each runtime kind says what it
+needs from the environment (`RuntimeOptions.environment_problems`). `check_spec` is the one
+function `puma run`, `puma spec check` and `puma doctor` go through; it reads suite data, never
+a model.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from puma.errors import PumaError, SpecError, SuiteError
 from puma.scenarios import build_prompt, parse_strategy
-from puma.spec import EMBEDDED_DEFAULT, SpecDocument, SpecFile, SuiteSpec, raise_first, read_spec
+from puma.spec import SpecDocument, SpecFile, SuiteSpec, raise_first, read_spec
 from puma.suites import Suite, load_bundled_suite, load_local_suite, select_items
 from puma.suites.local import JIRA_COLUMNS, TAWOS_COLUMNS
 from puma.suites.select import local_suite_path
@@ -70,28 +72,8 @@ def validate_spec(
 def _runtime_problems(
     document: SpecDocument, spec: SpecFile, env: Mapping[str, str], check_models: bool
 ) -> Iterator[SpecError]:
-    runtime = spec.runtime
-    if runtime.kind != "embedded" and runtime.api_key_env and not env.get(runtime.api_key_env):
-        yield document.problem(
-            ("runtime", "api_key_env"),
-            f"environment variable {runtime.api_key_env} is not set",
-            hint=f"export {runtime.api_key_env}=<the server's API key>, or remove "
-            "runtime.api_key_env",
-        )
-    if runtime.kind != "embedded" or not check_models:
-        return
-    for index, name in enumerate(runtime.model_names):
-        if name == EMBEDDED_DEFAULT:
-            continue
-        file = Path(name).expanduser()
-        if not file.is_file():
-            loc = ("runtime", "models", index) if runtime.models else ("runtime", "model")
-            yield document.problem(
-                loc,
-                f"no GGUF model file at {file.absolute()}",
-                hint="a relative path is taken from the folder puma runs in; or remove it to "
-                "use the default embedded model",
-            )
+    for problem in spec.runtime.environment_problems(env, check_models=check_models):
+        yield document.problem(("runtime", *problem.field), problem.message, problem.hint)
 
 
 def _suite_problems(document: SpecDocument, spec: SpecFile, base_dir: Path) -> Iterator[SpecError]:

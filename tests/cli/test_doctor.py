@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from puma.doctor import run_checks
-from puma.spec import RuntimeSpec
+from puma.runtimes.embedded import EmbeddedOptions
+from puma.runtimes.ollama import OllamaOptions
 
 PUMA = [sys.executable, "-m", "puma.cli.app"]
 
@@ -30,8 +31,19 @@ def test_embedded_default_is_ready_and_generates(tmp_path: Path) -> None:
 
 
 def test_unreachable_runtime_fails_with_a_fix(tmp_path: Path) -> None:
-    spec = RuntimeSpec(kind="ollama", url=f"http://127.0.0.1:{_closed_port()}", model="qwen2.5:3b")
+    spec = OllamaOptions(url=f"http://127.0.0.1:{_closed_port()}", model="qwen2.5:3b")
     checks = run_checks(spec, tmp_path)
+    # The default runtime is checked in its place, the spec's own server last.
+    assert [c.name for c in checks] == [
+        "Python",
+        "extra [embedded]",
+        "extra [energy]",
+        "extra [report]",
+        "embedded model",
+        "free disk",
+        "CodeCarbon",
+        "runtime reachable",
+    ]
     runtime = next(c for c in checks if c.name == "runtime reachable")
     assert runtime.status == "fail"
     assert runtime.fix
@@ -40,7 +52,7 @@ def test_unreachable_runtime_fails_with_a_fix(tmp_path: Path) -> None:
 
 
 def test_missing_embedded_model_file_is_a_failure_with_a_fix(tmp_path: Path) -> None:
-    spec = RuntimeSpec(kind="embedded", model=str(tmp_path / "missing.gguf"))
+    spec = EmbeddedOptions(model=str(tmp_path / "missing.gguf"))
     check = next(c for c in run_checks(spec, tmp_path) if c.name == "embedded model")
     assert check.status == "fail" and "missing.gguf" in check.detail and check.fix
 
@@ -71,3 +83,15 @@ def test_cli_exit_codes(repo_root: Path) -> None:
     )
     assert down.returncode == 1
     assert "✗" in down.stdout
+
+
+def test_an_unknown_runtime_kind_is_bad_input_naming_the_known_ones() -> None:
+    done = subprocess.run(
+        [*PUMA, "doctor", "--runtime", "lmstudio", "--model", "m"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert "unknown runtime kind 'lmstudio'" in done.stdout + done.stderr
+    assert "embedded, ollama, openai" in done.stdout + done.stderr

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from runtime_fakes import LLAMA_MODEL_ALIAS, FakeOllama, LlamaServer
 
-from puma.runtimes.checks import Check, check_remote_runtime
+from puma.runtimes import diagnose
+from puma.runtimes.base import Check
+from puma.runtimes.ollama import OllamaOptions
+from puma.runtimes.openai import OpenAIOptions
 
 pytestmark = pytest.mark.anyio
 
@@ -15,7 +18,7 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 
 
 async def test_healthy_ollama_with_the_model_passes_every_check(fake_ollama: FakeOllama):
-    checks = by_name(await check_remote_runtime("ollama", url=fake_ollama.url, model="llama3"))
+    checks = by_name(await diagnose(OllamaOptions(url=fake_ollama.url, model="llama3")))
 
     assert {name: c.status for name, c in checks.items()} == {
         "runtime reachable": "ok",
@@ -27,7 +30,7 @@ async def test_healthy_ollama_with_the_model_passes_every_check(fake_ollama: Fak
 
 
 async def test_missing_model_fails_with_the_pull_command(fake_ollama: FakeOllama):
-    checks = by_name(await check_remote_runtime("ollama", url=fake_ollama.url, model="phi3"))
+    checks = by_name(await diagnose(OllamaOptions(url=fake_ollama.url, model="phi3")))
 
     assert checks["model present"].status == "fail"
     assert checks["model present"].fix == "ollama pull phi3"
@@ -36,21 +39,22 @@ async def test_missing_model_fails_with_the_pull_command(fake_ollama: FakeOllama
 async def test_ollama_too_old_for_logprobs_is_a_warning(fake_ollama: FakeOllama):
     fake_ollama.version = "0.5.7"
 
-    checks = by_name(await check_remote_runtime("ollama", url=fake_ollama.url, model="llama3"))
+    checks = by_name(await diagnose(OllamaOptions(url=fake_ollama.url, model="llama3")))
 
     assert checks["runtime version"].status == "warn"
     assert "0.12.11" in (checks["runtime version"].fix or "")
 
 
 async def test_no_model_named_is_a_warning_listing_what_the_server_has(fake_ollama: FakeOllama):
-    checks = by_name(await check_remote_runtime("ollama", url=fake_ollama.url))
+    # As `puma doctor --url` builds it: no model named, so not validated.
+    checks = by_name(await diagnose(OllamaOptions.model_construct(url=fake_ollama.url)))
 
     assert checks["model present"].status == "warn"
     assert "llama3:latest" in checks["model present"].detail
 
 
 async def test_unreachable_runtime_is_one_failed_check_with_how_to_start_it(refused_url: str):
-    checks = await check_remote_runtime("ollama", url=refused_url, model="llama3", timeout_s=1.0)
+    checks = await diagnose(OllamaOptions(url=refused_url, model="llama3"), timeout_s=1.0)
 
     assert [(c.name, c.status) for c in checks] == [("runtime reachable", "fail")]
     assert "ollama serve" in (checks[0].fix or "")
@@ -59,7 +63,7 @@ async def test_unreachable_runtime_is_one_failed_check_with_how_to_start_it(refu
 async def test_unset_api_key_variable_fails_the_settings_check(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("PUMA_TEST_NO_SUCH_KEY", raising=False)
 
-    checks = await check_remote_runtime("openai", api_key_env="PUMA_TEST_NO_SUCH_KEY")
+    checks = await diagnose(OpenAIOptions(model="m", api_key_env="PUMA_TEST_NO_SUCH_KEY"))
 
     assert [(c.name, c.status) for c in checks] == [("runtime settings", "fail")]
 
@@ -69,9 +73,7 @@ async def test_real_llama_cpp_server_passes_with_the_version_from_its_openapi_do
 ):
     import llama_cpp
 
-    checks = by_name(
-        await check_remote_runtime("openai", url=llama_server.url, model=LLAMA_MODEL_ALIAS)
-    )
+    checks = by_name(await diagnose(OpenAIOptions(url=llama_server.url, model=LLAMA_MODEL_ALIAS)))
 
     assert checks["runtime reachable"].status == "ok"
     assert checks["runtime version"].status == "ok"
@@ -81,8 +83,8 @@ async def test_real_llama_cpp_server_passes_with_the_version_from_its_openapi_do
 
 async def test_ollama_v1_preset_warns_that_the_context_cannot_be_set(fake_ollama: FakeOllama):
     checks = by_name(
-        await check_remote_runtime(
-            "openai", url=fake_ollama.url + "/v1", preset="ollama", model="llama3:latest"
+        await diagnose(
+            OpenAIOptions(url=fake_ollama.url + "/v1", preset="ollama", model="llama3:latest")
         )
     )
 

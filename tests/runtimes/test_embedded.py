@@ -19,10 +19,9 @@ from puma.runtimes.base import (
     Prompt,
     PromptTooLong,
 )
-from puma.runtimes.embedded import EmbeddedRuntime
+from puma.runtimes.embedded import EmbeddedOptions, EmbeddedRuntime
 from puma.runtimes.file_digest import CACHE_FILE, file_sha256
 from puma.scenarios import build_prompt
-from puma.spec import RuntimeSpec
 from puma.suites.select import load_suite
 
 LABELS = ("Critical", "Major", "Minor", "Trivial")
@@ -73,7 +72,7 @@ def test_label_probabilities_are_a_distribution_over_the_labels() -> None:
 
 def test_completion_reports_tokens_and_timings() -> None:
     async def go() -> None:
-        runtime = create_runtime(RuntimeSpec(kind="embedded"))
+        runtime = create_runtime(EmbeddedOptions())
         c = await runtime.generate(CompletionRequest("embedded-default", TYPO, OPTIONS))
         await runtime.aclose()
         assert c.prompt_tokens and c.prompt_tokens > 5

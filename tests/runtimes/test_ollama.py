@@ -17,8 +17,7 @@ from runtime_fakes import OLLAMA_FINAL_METRICS, FakeOllama, Reply
 from puma.errors import RuntimeUnavailable, SpecError
 from puma.runtimes import create_runtime
 from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt, RuntimeCallError
-from puma.runtimes.ollama import OllamaRuntime
-from puma.spec import RuntimeSpec
+from puma.runtimes.ollama import OllamaOptions, OllamaRuntime
 
 pytestmark = pytest.mark.anyio
 
@@ -278,7 +277,7 @@ async def test_numeric_keep_alive_is_sent_as_a_number(fake_ollama: FakeOllama):
 
 
 async def test_spec_builds_an_ollama_runtime_with_url_and_keep_alive(fake_ollama: FakeOllama):
-    spec = RuntimeSpec(kind="ollama", url=fake_ollama.url + "/", model="llama3", keep_alive="5m")
+    spec = OllamaOptions(url=fake_ollama.url + "/", model="llama3", keep_alive="5m")
 
     runtime = create_runtime(spec, timeout_s=3.0)
     try:
@@ -294,9 +293,7 @@ async def test_api_key_from_the_named_environment_variable_is_sent_as_bearer(
     fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("PUMA_TEST_OLLAMA_KEY", "secret-123")
-    spec = RuntimeSpec(
-        kind="ollama", url=fake_ollama.url, model="llama3", api_key_env="PUMA_TEST_OLLAMA_KEY"
-    )
+    spec = OllamaOptions(url=fake_ollama.url, model="llama3", api_key_env="PUMA_TEST_OLLAMA_KEY")
     runtime = create_runtime(spec)
     try:
         await runtime.info()
@@ -307,7 +304,7 @@ async def test_api_key_from_the_named_environment_variable_is_sent_as_bearer(
 
 def test_unset_api_key_variable_is_a_spec_error(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("PUMA_TEST_MISSING_KEY", raising=False)
-    spec = RuntimeSpec(kind="ollama", model="llama3", api_key_env="PUMA_TEST_MISSING_KEY")
+    spec = OllamaOptions(model="llama3", api_key_env="PUMA_TEST_MISSING_KEY")
 
     with pytest.raises(SpecError) as caught:
         create_runtime(spec)

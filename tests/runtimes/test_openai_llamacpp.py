@@ -15,9 +15,8 @@ from runtime_fakes import LLAMA_MODEL_ALIAS, LLAMA_N_CTX, LlamaServer
 from puma.errors import RuntimeUnavailable
 from puma.runtimes import create_runtime
 from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt, RuntimeCallError
-from puma.runtimes.openai import OpenAICompatibleRuntime
+from puma.runtimes.openai import OpenAICompatibleRuntime, OpenAIOptions
 from puma.scenarios import build_prompt
-from puma.spec import RuntimeSpec
 from puma.suites.select import load_suite
 
 pytestmark = pytest.mark.anyio
@@ -43,7 +42,7 @@ def request(prompt: Prompt = TRIAGE, *, chat: bool = False, **options: object) -
 
 @pytest.fixture
 async def runtime(llama_server: LlamaServer) -> AsyncIterator[OpenAICompatibleRuntime]:
-    spec = RuntimeSpec(kind="openai", url=llama_server.url, model=LLAMA_MODEL_ALIAS)
+    spec = OpenAIOptions(url=llama_server.url, model=LLAMA_MODEL_ALIAS)
     runtime = create_runtime(spec, timeout_s=60.0)
     assert isinstance(runtime, OpenAICompatibleRuntime)
     yield runtime

@@ -16,8 +16,11 @@ from runtime_fakes import FakeOpenAI, Reply, chat_event, completion_event, sse, 
 from puma.errors import RuntimeUnavailable
 from puma.runtimes import create_runtime
 from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt
-from puma.runtimes.openai import OLLAMA_V1_NUM_CTX_WARNING, OpenAICompatibleRuntime
-from puma.spec import RuntimeSpec
+from puma.runtimes.openai import (
+    OLLAMA_V1_NUM_CTX_WARNING,
+    OpenAICompatibleRuntime,
+    OpenAIOptions,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -248,9 +251,7 @@ async def test_ensure_model_for_an_unserved_model_lists_what_the_server_has(
     fake_openai: FakeOpenAI,
 ):
     fake_openai.models = ["qwen2.5-0.5b-instruct"]
-    runtime = create_runtime(
-        RuntimeSpec(kind="openai", url=fake_openai.url, preset="lmstudio", model="m")
-    )
+    runtime = create_runtime(OpenAIOptions(url=fake_openai.url, preset="lmstudio", model="m"))
     try:
         with pytest.raises(RuntimeUnavailable) as caught:
             await runtime.ensure_model("m")

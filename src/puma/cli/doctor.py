@@ -12,11 +12,12 @@ from rich.table import Table
 from puma.cli.console import make_console
 from puma.doctor import check_spec_file, run_checks
 from puma.errors import ExitCode
-from puma.runtimes.checks import Check
-from puma.spec import RuntimeSpec
+from puma.runtimes import RuntimeOptions, runtime_kind, runtime_kinds
+from puma.runtimes.base import Check
 
 console = make_console()
 MARKS = {"ok": "[green]✓[/]", "fail": "[red]✗[/]", "warn": "[yellow]![/]"}
+URL_ONLY_KIND = "ollama"  # `--url` or `--model` without `--runtime` or a spec: the usual server
 
 
 def doctor(
@@ -24,7 +25,10 @@ def doctor(
         Path | None, typer.Argument(help="Check what this run spec needs (default: embedded).")
     ] = None,
     runtime: Annotated[
-        str | None, typer.Option("--runtime", help="Check a runtime: embedded, ollama, openai.")
+        str | None,
+        typer.Option(
+            "--runtime", help=f"Check a runtime: {', '.join(k.name for k in runtime_kinds())}."
+        ),
     ] = None,
     url: Annotated[str | None, typer.Option("--url", help="The runtime's base URL.")] = None,
     model: Annotated[
@@ -36,7 +40,7 @@ def doctor(
     Exit 0 when everything the spec (or runtime) needs is there, 2 when the spec has a
     problem `puma run` would refuse, 1 otherwise.
     """
-    runtime_spec: RuntimeSpec | None = None
+    runtime_spec: RuntimeOptions | None = None
     output = Path("runs")
     spec_rows: list[Check] = []
     if spec_file is not None:
@@ -44,13 +48,7 @@ def doctor(
         if spec is not None:
             runtime_spec, output = spec.runtime, Path(spec.output)
     if runtime is not None or url is not None or model is not None:
-        base = runtime_spec.model_dump() if runtime_spec else {}
-        update = {"kind": runtime or base.get("kind", "ollama"), "url": url or base.get("url")}
-        if model:
-            update.update(model=model, models=None)
-        elif update["kind"] != "embedded" and not (base.get("model") or base.get("models")):
-            update["models"] = []  # reachability only
-        runtime_spec = RuntimeSpec.model_construct(**{**base, **update})
+        runtime_spec = _with_flags(runtime_spec, runtime, url, model)
     checks = [*spec_rows, *run_checks(runtime_spec, output)]
     table = Table(title="puma doctor", show_header=True)
     table.add_column("")
@@ -74,6 +72,23 @@ def doctor(
         console.print(f"[red]{len(failed)} check(s) failed[/]: run the commands in 'fix'.")
         raise typer.Exit(int(ExitCode.FAILED_CHECK))
     console.print("[green]ready[/]")
+
+
+def _with_flags(
+    base: RuntimeOptions | None, kind: str | None, url: str | None, model: str | None
+) -> RuntimeOptions:
+    """The spec's runtime (if any) with the command line's flags over it. Not validated: a
+    server runtime without a model is checked for reachability only."""
+    fields = base.model_dump() if base else {}
+    entry = runtime_kind(kind or fields.get("kind", URL_ONLY_KIND))
+    fields.update(kind=entry.name, url=url or fields.get("url"))
+    if model:
+        fields.update(model=model, models=None)
+    known = entry.options.model_fields
+    options: RuntimeOptions = entry.options.model_construct(
+        **{k: v for k, v in fields.items() if k in known}
+    )
+    return options
 
 
 def register(app: typer.Typer) -> None:

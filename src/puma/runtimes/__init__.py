@@ -1,48 +1,66 @@
-"""Runtimes: one module per model runtime behind the interface in `runtimes.base`.
+"""Runtimes: one module per runtime kind behind the interface in `runtimes.base`.
 
-`create_runtime(spec)` builds the runtime a spec names; runtimes register themselves with
-`@register_runtime`, so adding one is a new module and one import line below.
+Every module of this package is imported here once, so each runtime module registers itself
+(`runtimes.registry`): adding a runtime is adding its module. `options_union()` is the spec's
+`runtime:` section, a discriminated union of the registered kinds' options on `kind`.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import pkgutil
+from typing import Annotated, Any, Union
 
-from puma.errors import SpecError
+from pydantic import BeforeValidator, Discriminator, Tag
 
-if TYPE_CHECKING:
-    from puma.runtimes.base import Runtime
-    from puma.spec import RuntimeSpec
+from puma.runtimes.registry import (
+    RuntimeOptions,
+    create_runtime,
+    diagnose,
+    migrate_flat,
+    runtime_kind,
+    runtime_kinds,
+)
 
-_FACTORIES: dict[str, Callable[[RuntimeSpec, float], Runtime]] = {}
-_MODULES = {
-    "embedded": "puma.runtimes.embedded",
-    "ollama": "puma.runtimes.ollama",
-    "openai": "puma.runtimes.openai",
-}
+__all__ = [
+    "DEFAULT_KIND",
+    "RuntimeOptions",
+    "create_runtime",
+    "default_options",
+    "diagnose",
+    "options_union",
+    "runtime_kind",
+    "runtime_kinds",
+]
+
+DEFAULT_KIND = "embedded"  # a spec without `runtime:` (or without `kind:`) runs in-process
+
+for _module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
-def register_runtime(
-    name: str,
-) -> Callable[[Callable[[RuntimeSpec, float], Runtime]], Callable[[RuntimeSpec, float], Runtime]]:
-    """Register a factory `(runtime_spec, timeout_s) -> Runtime` under a spec's `runtime.kind`."""
-
-    def decorate(
-        factory: Callable[[RuntimeSpec, float], Runtime],
-    ) -> Callable[[RuntimeSpec, float], Runtime]:
-        _FACTORIES[name] = factory
-        return factory
-
-    return decorate
+def default_options() -> RuntimeOptions:
+    options: RuntimeOptions = runtime_kind(DEFAULT_KIND).options()
+    return options
 
 
-def create_runtime(spec: RuntimeSpec, timeout_s: float = 120.0) -> Runtime:
-    if spec.kind not in _FACTORIES and spec.kind in _MODULES:
-        importlib.import_module(_MODULES[spec.kind])  # registers itself on import
-    try:
-        factory = _FACTORIES[spec.kind]
-    except KeyError:
-        raise SpecError(f"unknown runtime kind {spec.kind!r}", where="runtime.kind") from None
-    return factory(spec, timeout_s)
+def _kind_of(value: Any) -> str | None:
+    """The tag of a runtime section; None (reported as "expected a mapping") when it has none."""
+    if isinstance(value, RuntimeOptions):
+        return value.kind
+    if not isinstance(value, dict):
+        return None
+    kind = value.get("kind", DEFAULT_KIND)
+    # Any other value is not a registered tag, and pydantic reports it with the known kinds.
+    return kind if isinstance(kind, str) else repr(kind)
+
+
+def options_union() -> Any:
+    """The type of `SpecFile.runtime`: the registered options models told apart by `kind`,
+    with older manifests' flat sections migrated first."""
+    members = tuple(Annotated[k.options, Tag(k.name)] for k in runtime_kinds())
+    return Annotated[
+        Union[members],  # noqa: UP007 - a Union built from a tuple has no `|` spelling
+        Discriminator(_kind_of),
+        BeforeValidator(migrate_flat),
+    ]

@@ -1,16 +1,19 @@
 """The runtime interface: one small async contract that every model runtime implements.
 
 The runner only ever sees `Runtime`, `CompletionRequest` and `Completion`. A new runtime is one
-module with a class decorated by `@register_runtime("name")` (see runtimes/__init__.py).
+module that registers itself with `register_runtime` (see runtimes/registry.py); its
+`diagnose` reports `Check` lines to `puma doctor`.
 """
 
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from puma.errors import PumaError
+
+CheckStatus = Literal["ok", "fail", "warn"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,16 @@ class RuntimeInfo:
     version: str | None
     models: tuple[ModelInfo, ...] = ()
     build: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of `puma doctor`: what was checked, how it went, and what to do if it failed."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+    fix: str | None = None
 
 
 class RuntimeCallError(PumaError):

