@@ -17,7 +17,8 @@ from puma.evaluate import metrics_document
 from puma.evaluate.loading import load_run, predictions_source
 from puma.evaluate.rows import SuiteInfo, group_rows
 from puma.evaluate.scoring import ScoringOptions, score_suites
-from puma.jsonio import write_json, write_text_atomic
+from puma.jsonio import dump_pretty
+from puma.outputs import prepare_output_folder, write_files
 from puma.predictions import BASELINE
 from puma.runfolder import find_run_folders
 
@@ -63,6 +64,7 @@ def merge_runs(
         raise InputFileError(
             "no run folders (folders with a manifest.json) under this folder", where=str(root)
         )
+    prepare_output_folder(output)  # a read-only or full disk fails before the resampling
     missing = [f for f in folders if predictions_source(f) is None]
     if missing and not allow_missing:
         names = ", ".join(str(f.root) for f in missing)
@@ -96,12 +98,11 @@ def merge_runs(
     scores = score_suites(grouped, options)
     skipped = [{"path": f.root.relative_to(root).as_posix()} for f in missing]
     document = metrics_document("merged", scores, options, sources, skipped)
-    output.mkdir(exist_ok=True)
     metrics_path = output / "metrics.json"
     report_path = output / "report.html"
-    write_json(metrics_path, document)
     title = f"PUMA merged evaluation — {len(sources)} run(s)"
-    write_text_atomic(report_path, render_report(document, scores.speed_samples, title=title))
+    html = render_report(document, scores.speed_samples, title=title)
+    write_files({metrics_path: dump_pretty(document), report_path: html})
     return MergeResult(
         output,
         metrics_path,

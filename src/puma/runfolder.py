@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from puma.errors import InputFileError
+from puma.outputs import writing
 
 RUN_PREFIX = "run-"
 
@@ -22,7 +23,8 @@ class RunFolder:
     def create(cls, output_dir: Path, run_id: str | None = None) -> RunFolder:
         run_id = run_id or str(uuid.uuid4())
         root = output_dir / f"{RUN_PREFIX}{run_id}"
-        root.mkdir(parents=True, exist_ok=False)
+        with writing(root, "create the run folder"):
+            root.mkdir(parents=True, exist_ok=False)
         return cls(root)
 
     @classmethod

@@ -13,7 +13,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from puma.jsonio import dumps_line, write_text_atomic
+from puma.jsonio import dumps_line
+from puma.outputs import write_files
 from puma.predictions import BASELINE, FULL_SCHEMA
 from puma.runfolder import RunFolder
 from puma.runner.plan import CallKey, PlannedCall
@@ -103,9 +104,8 @@ def write_predictions(
             }
         )
     table = pa.Table.from_pylist(rows, schema=FULL_SCHEMA)
-    tmp = folder.predictions_full.with_name(folder.predictions_full.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(folder.predictions_full)
+    parquet = pa.BufferOutputStream()
+    pq.write_table(table, parquet)
 
     canonical = sorted(
         (r for r in rows if r["perturbation"] == BASELINE and r["repetition"] == 0),
@@ -124,5 +124,11 @@ def write_predictions(
         )
         for r in canonical
     ]
-    write_text_atomic(folder.predictions, "".join(line + "\n" for line in lines))
+    # Both files or neither: a fault (a full disk) leaves no pair that disagrees.
+    write_files(
+        {
+            folder.predictions_full: parquet.getvalue().to_pybytes(),
+            folder.predictions: "".join(line + "\n" for line in lines),
+        }
+    )
     return rows
