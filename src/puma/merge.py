@@ -14,7 +14,7 @@ from typing import Any
 
 from puma.errors import CheckFailed, InputFileError
 from puma.evaluate import metrics_document
-from puma.evaluate.loading import load_run, predictions_source
+from puma.evaluate.loading import load_run, predictions_source, read_manifest
 from puma.evaluate.rows import SuiteInfo, group_rows
 from puma.evaluate.scoring import ScoringOptions, score_suites
 from puma.jsonio import dump_pretty
@@ -56,7 +56,11 @@ def merge_runs(
 
     options = options or ScoringOptions()
     root = Path(root)
-    if not root.is_dir():
+    try:
+        is_dir = root.is_dir()
+    except OSError as exc:  # a name too long, a loop of links
+        raise InputFileError(f"cannot open: {exc.strerror}", where=str(root)) from None
+    if not is_dir:
         raise InputFileError("no such folder", where=str(root))
     output = root / MERGED_DIR
     folders = [f for f in find_run_folders(root) if output not in f.root.parents]
@@ -64,6 +68,8 @@ def merge_runs(
         raise InputFileError(
             "no run folders (folders with a manifest.json) under this folder", where=str(root)
         )
+    for folder in folders:  # another tool's manifest.json is bad input (2), not a missing shard
+        read_manifest(folder)
     prepare_output_folder(output)  # a read-only or full disk fails before the resampling
     missing = [f for f in folders if predictions_source(f) is None]
     if missing and not allow_missing:

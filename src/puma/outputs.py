@@ -62,13 +62,13 @@ def prepare_output_folder(folder: Path) -> None:
     probe file: a read-only, full or misnamed output folder is found before any model loads or
     any score is computed."""
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise OutputWriteError(
-            "cannot use it as the output folder: it exists and is not a folder",
-            where=str(folder),
-            hint="give a folder path",
-        )
     with writing(folder, "create the output folder"):
+        if folder.exists() and not folder.is_dir():
+            raise OutputWriteError(
+                "cannot use it as the output folder: it exists and is not a folder",
+                where=str(folder),
+                hint="give a folder path",
+            )
         folder.mkdir(parents=True, exist_ok=True)
     probe = folder / f".puma-write-probe-{os.getpid()}"
     try:

@@ -31,9 +31,13 @@ class RunFolder:
     def open(cls, root: Path) -> RunFolder:
         """Open an existing run folder; it must at least have its manifest."""
         folder = cls(Path(root))
-        if not folder.root.is_dir():
+        try:
+            is_dir, has_manifest = folder.root.is_dir(), folder.manifest.is_file()
+        except OSError as exc:  # a name too long, a loop of links
+            raise InputFileError(f"cannot open: {exc.strerror}", where=str(root)) from None
+        if not is_dir:
             raise InputFileError("no such run folder", where=str(root))
-        if not folder.manifest.is_file():
+        if not has_manifest:
             raise InputFileError(
                 "not a run folder (manifest.json is missing)",
                 where=str(root),

@@ -71,10 +71,7 @@ def main() -> None:
         stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
-        # `run` says what its ledger kept (an Interrupted, above); every other command writes
-        # its files whole or not at all.
-        stderr.print("interrupted; nothing was written")
-        sys.exit(int(ExitCode.INTERRUPTED))
+        result = ExitCode.INTERRUPTED
     except Exception as exc:
         # Usage errors from Typer's (vendored) Click: they know how to show themselves.
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
@@ -84,6 +81,10 @@ def main() -> None:
             stderr.print("aborted")
             sys.exit(int(ExitCode.INTERRUPTED))
         _internal_error(exc)
+    if result == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C in a command into exit 130
+        # `run` says what its ledger kept (an Interrupted, above); every other command writes
+        # its files whole or not at all.
+        stderr.print("interrupted; nothing was written")
     sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -103,6 +103,7 @@ def run_command(
     errors = 0
 
     def on_plan(todo: int, done: int) -> None:
+        progress.start()  # only now: nothing is drawn before the model has loaded
         progress.update(task_id, total=todo + done, completed=done)
         if done and show_progress:
             console.print(f"resuming: {done} calls already done, {todo} to make")
@@ -114,7 +115,7 @@ def run_command(
         progress.update(task_id, advance=1, errors=errors)
 
     started = time.monotonic()
-    with progress:
+    try:
         if resume is not None:
             result = resume_run(resume, on_plan=on_plan, on_outcome=on_outcome)
         else:
@@ -127,6 +128,8 @@ def run_command(
                 on_plan=on_plan,
                 on_outcome=on_outcome,
             )
+    finally:
+        progress.stop()
     summary = summarize_run(result, wall_s=time.monotonic() - started)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), sort_keys=True))

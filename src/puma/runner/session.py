@@ -158,7 +158,7 @@ def _kept(folder: RunFolder) -> str | None:
         return f"every completed call is in {folder.ledger}"
     planned = events[0].get("planned_calls")
     of = f" of {planned}" if isinstance(planned, int) else ""
-    return f"{folder.ledger} keeps {len(completed_keys(events))}{of} calls"
+    return f"{folder.ledger.name} keeps {len(completed_keys(events))}{of} calls"
 
 
 def _start_meter() -> EnergyMeter:
