@@ -88,6 +88,9 @@ def write_files(contents: Mapping[Path, str | bytes]) -> None:
     """Write several files as one: each to a temporary file beside it, then, when every one is
     whole, rename them into place. On any failure (an OSError, Ctrl-C) the temporary files are
     removed and no target is touched."""
+    for path in contents:  # the one rename that can fail once the data is written
+        if path.is_dir():
+            raise output_error(IsADirectoryError(errno.EISDIR, "Is a directory"), path, "write")
     written: list[Path] = []
     try:
         for path, data in contents.items():

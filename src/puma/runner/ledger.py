@@ -123,9 +123,7 @@ def _iter_raw(path: Path) -> Iterator[bytes]:
         raise InputFileError(f"cannot read ledger: {exc.strerror}", where=str(path)) from exc
 
 
-def read_ledger(
-    path: Path, *, repair_tail: bool = False, check_calls: bool = False
-) -> LedgerState:
+def read_ledger(path: Path, *, repair_tail: bool = False, check_calls: bool = False) -> LedgerState:
     """Read every event. A partial last line (no newline: the process died mid-write) is cut
     off when `repair_tail` is set, and is an error otherwise. With `check_calls`, a call or
     skipped line lacking one of CALL_FIELDS is an error naming its line."""
