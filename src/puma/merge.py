@@ -70,7 +70,6 @@ def merge_runs(
         )
     for folder in folders:  # another tool's manifest.json is bad input (2), not a missing shard
         read_manifest(folder)
-    prepare_output_folder(output)  # a read-only or full disk fails before the resampling
     missing = [f for f in folders if predictions_source(f) is None]
     if missing and not allow_missing:
         names = ", ".join(str(f.root) for f in missing)
@@ -80,6 +79,7 @@ def merge_runs(
             hint="every shard must hand back predictions_full.parquet; "
             "--allow-missing merges the others",
         )
+    prepare_output_folder(output)  # a read-only or full disk fails before the resampling
     suites: dict[str, SuiteInfo] = {}
     rows: list[dict[str, Any]] = []
     sources = []

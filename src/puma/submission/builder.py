@@ -153,7 +153,6 @@ def build_submission(
             "CC-BY-4.0, research use); nothing was written"
         )
     folder = RunFolder.open(Path(run_dir))
-    prepare_output_folder(Path(out_dir))
     manifest: _Manifest = read_model(folder.manifest, _Manifest, "manifest.json")
     suite = _choose_suite(manifest, suite_id)
     model_entry = _choose_model(manifest, model)
@@ -589,6 +588,7 @@ def _write_package(
         text = "".join(dumps_line({c: row[c] for c in CANONICAL_COLUMNS}) + "\n" for row in rows)
     except ValueError as exc:  # NaN or infinity in a prediction
         raise InputFileError(f"a prediction holds a value JSON cannot carry: {exc}") from None
+    prepare_output_folder(files.submission.parent)
     # The three files are one package: a fault leaves none of them, never half a package.
     write_files(
         {
