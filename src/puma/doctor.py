@@ -11,6 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from puma.errors import PumaError
+from puma.outputs import output_folder_problem
 from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt
 from puma.runtimes.checks import Check, check_remote_runtime
 from puma.spec import RuntimeSpec
@@ -91,6 +92,9 @@ def check_embedded_model(required: bool, model: str = "embedded-default") -> Che
 
 
 def check_disk(folder: Path) -> Check:
+    problem = output_folder_problem(folder)
+    if problem is not None:  # what `puma run` would refuse (exit 5)
+        return Check("output folder", "fail", f"{folder}: {problem.message}", problem.hint)
     probe = folder if folder.exists() else Path.cwd()
     free_gb = shutil.disk_usage(probe).free / 2**30
     if free_gb >= MIN_FREE_GB:

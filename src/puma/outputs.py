@@ -84,6 +84,22 @@ def prepare_output_folder(folder: Path) -> None:
             probe.unlink()
 
 
+def output_folder_problem(folder: Path) -> OutputWriteError | None:
+    """Why `folder` cannot be an output folder, found without creating anything (for `puma
+    doctor`): every name must fit, and its nearest existing ancestor must be a writable folder."""
+    folder = Path(folder)
+    try:
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            read_only = os.statvfs(existing).f_flag & os.ST_RDONLY
+            raise PermissionError(errno.EROFS if read_only else errno.EACCES, "not writable")
+    except OSError as exc:
+        return output_error(exc, folder, "use it as the output folder")
+    return None
+
+
 def write_files(contents: Mapping[Path, str | bytes]) -> None:
     """Write several files as one: each to a temporary file beside it, then, when every one is
     whole, rename them into place. On any failure (an OSError, Ctrl-C) the temporary files are

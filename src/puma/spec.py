@@ -160,8 +160,13 @@ def load_spec(path: Path) -> SpecFile:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise SpecError("no such spec file", where=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read spec: {exc}", where=str(path)) from exc
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror}", where=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise SpecError(
+            f"not UTF-8 (byte 0x{exc.object[exc.start]:02x})", where=f"{path}:{line}"
+        ) from exc
     return parse_spec(text, source=str(path))
 
 

@@ -847,3 +847,92 @@ def test_puma_debug_shows_the_traceback_of_an_unexpected_exception() -> None:
     )
     assert done.returncode == 70
     assert "Traceback" in done.stderr and "ZeroDivisionError" in done.stderr
+
+
+# --- paths that are not what a command reads -------------------------------------------------
+
+
+def _not_utf8_spec(tmp: Path) -> Path:
+    path = tmp / "spec.yaml"
+    path.write_bytes(b"name: x\n\xf1\n")
+    return path
+
+
+WRONG_PATHS: dict[str, tuple[Callable[[Path], tuple[object, ...]], str, str]] = {
+    "eval /dev/null": (lambda t: ("eval", "/dev/null"), "/dev/null", "no such run folder"),
+    "ledger verify /dev/null": (
+        lambda t: ("ledger", "verify", "/dev/null"),
+        "/dev/null",
+        "no such run folder",
+    ),
+    "run --resume /dev/null": (
+        lambda t: ("run", "--resume", "/dev/null"),
+        "/dev/null",
+        "no such run folder",
+    ),
+    "merge --root /dev/null": (
+        lambda t: ("merge", "--root", "/dev/null"),
+        "/dev/null",
+        "no such folder",
+    ),
+    "share-results /dev/null": (
+        lambda t: ("share-results", "/dev/null", "--dry-run", "--yes"),
+        "/dev/null",
+        "no such run folder",
+    ),
+    "verify-hash /dev/null": (lambda t: ("verify-hash", "/dev/null"), "/dev/null", "not a file"),
+    "submission validate /dev/null": (
+        lambda t: ("submission", "validate", "/dev/null"),
+        "/dev/null",
+        "not a file",
+    ),
+    "run with a folder as the spec": (lambda t: ("run", t), "TMP", "Is a directory"),
+    "spec check of a folder": (lambda t: ("spec", "check", t), "TMP", "Is a directory"),
+    "run with a spec that is not UTF-8": (
+        lambda t: ("run", _not_utf8_spec(t)),
+        "spec.yaml:2",
+        "not UTF-8",
+    ),
+    "run --resume of a 300-character name": (
+        lambda t: ("run", "--resume", t / LONG_NAME),
+        LONG_NAME[:40],
+        "too long",
+    ),
+    "merge --root of a 300-character name": (
+        lambda t: ("merge", "--root", t / LONG_NAME),
+        LONG_NAME[:40],
+        "too long",
+    ),
+    "share-results of a 300-character name": (
+        lambda t: ("share-results", t / LONG_NAME, "--dry-run", "--yes"),
+        LONG_NAME[:40],
+        "too long",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", WRONG_PATHS, ids=list(WRONG_PATHS))
+def test_a_path_that_is_not_what_the_command_reads(case: str, tmp_path: Path) -> None:
+    make_args, where, words = WRONG_PATHS[case]
+    args = make_args(tmp_path)
+    done = puma(*args)
+    assert_fails_cleanly(done, ExitCode.BAD_INPUT, where.replace("TMP", str(tmp_path)), words)
+    assert done.stdout == ""  # not even an empty progress bar
+
+
+@pytest.mark.parametrize(
+    "target", ["read-only folder", "/dev/null", "a 300-character name", "a file in the path"]
+)
+def test_doctor_is_not_ready_for_an_output_folder_run_would_refuse(
+    target: str,
+    tmp_path: Path,
+    read_only: Callable[[Path], Path],
+    tiny_disk: Callable[[int], Path],
+) -> None:
+    make, _ = WRITE_TARGETS[target]
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.format(limit=3, output=make(tmp_path, read_only, tiny_disk)))
+    done = puma("doctor", spec)
+    assert done.returncode == ExitCode.FAILED_CHECK, done.stdout
+    assert not PYTHON_TEXT.search(done.stdout + done.stderr)
+    assert "output folder" in done.stdout and "ready" not in done.stdout.split("output folder")[1]

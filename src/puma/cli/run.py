@@ -101,8 +101,11 @@ def run_command(
     )
     task_id = progress.add_task("calls", total=None, errors=0)
     errors = 0
+    drawn = False
 
     def on_plan(todo: int, done: int) -> None:
+        nonlocal drawn
+        drawn = True
         progress.start()  # only now: nothing is drawn before the model has loaded
         progress.update(task_id, total=todo + done, completed=done)
         if done and show_progress:
@@ -129,7 +132,8 @@ def run_command(
                 on_outcome=on_outcome,
             )
     finally:
-        progress.stop()
+        if drawn:
+            progress.stop()
     summary = summarize_run(result, wall_s=time.monotonic() - started)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), sort_keys=True))

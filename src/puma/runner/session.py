@@ -146,7 +146,7 @@ def _explain_stop(folder: RunFolder) -> Iterator[None]:
 
 
 def _kept(folder: RunFolder) -> str | None:
-    """What the ledger of a stopped run keeps, e.g. "runs/run-x/run.jsonl keeps 2 of 3 calls";
+    """What the ledger of a stopped run keeps, e.g. "run.jsonl keeps 2 of 3 calls";
     None when no ledger was begun, and then the folder (a manifest at most) is removed, so no
     run that cannot be resumed is left looking like one."""
     if not folder.ledger.is_file():
