@@ -91,7 +91,7 @@ def output_folder_problem(folder: Path) -> OutputWriteError | None:
     try:
         existing = next(p for p in (folder, *folder.parents) if p.exists())
         if not existing.is_dir():
-            raise NotADirectoryError(errno.ENOTDIR, "Not a directory")
+            raise OSError(errno.EEXIST if existing == folder else errno.ENOTDIR, "not a folder")
         if not os.access(existing, os.W_OK | os.X_OK):
             read_only = os.statvfs(existing).f_flag & os.ST_RDONLY
             raise PermissionError(errno.EROFS if read_only else errno.EACCES, "not writable")

@@ -201,27 +201,12 @@ def _touch(path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("command", ["run", "share-results"])
 @pytest.mark.parametrize("target", WRITE_TARGETS, ids=list(WRITE_TARGETS))
-def test_run_checks_its_output_folder_before_the_model_loads(
+def test_an_output_folder_that_cannot_be_written_stops_the_command_before_any_work(
+    command: str,
     target: str,
     spec_file: Path,
-    tmp_path: Path,
-    read_only: Callable[[Path], Path],
-    tiny_disk: Callable[[int], Path],
-) -> None:
-    make, words = WRITE_TARGETS[target]
-    out = make(tmp_path, read_only, tiny_disk)
-    started = time.monotonic()
-    done = puma("run", spec_file, "--out", out)
-    assert_fails_cleanly(done, ExitCode.CANNOT_WRITE, str(out)[:60], words)
-    assert "calls" not in done.stdout  # no progress bar: nothing ran
-    assert time.monotonic() - started < 60  # no model was loaded
-    assert not leftovers(tmp_path)
-
-
-@pytest.mark.parametrize("target", WRITE_TARGETS, ids=list(WRITE_TARGETS))
-def test_share_results_checks_its_output_folder_first(
-    target: str,
     run_copy: Path,
     tmp_path: Path,
     read_only: Callable[[Path], Path],
@@ -229,8 +214,12 @@ def test_share_results_checks_its_output_folder_first(
 ) -> None:
     make, words = WRITE_TARGETS[target]
     out = make(tmp_path, read_only, tiny_disk)
-    done = puma("share-results", run_copy, "--dry-run", "--yes", "--out", out)
+    if command == "run":
+        done = puma("run", spec_file, "--out", out)
+    else:
+        done = puma("share-results", run_copy, "--dry-run", "--yes", "--out", out)
     assert_fails_cleanly(done, ExitCode.CANNOT_WRITE, str(out)[:60], words)
+    assert done.stdout == ""  # no progress bar, no package: nothing ran, no model loaded
     assert not leftovers(tmp_path)
 
 
