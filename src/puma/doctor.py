@@ -10,6 +10,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from puma.outputs import output_folder_problem
 from puma.runtimes import RuntimeOptions, default_options, diagnose, runtime_kind
 from puma.runtimes.base import Check
 from puma.spec import SpecFile
@@ -58,6 +59,9 @@ def check_extras(required: str | None) -> list[Check]:
 
 
 def check_disk(folder: Path) -> Check:
+    problem = output_folder_problem(folder)
+    if problem is not None:  # what `puma run` would refuse (exit 5)
+        return Check("output folder", "fail", f"{folder}: {problem.message}", problem.hint)
     probe = folder if folder.exists() else Path.cwd()
     free_gb = shutil.disk_usage(probe).free / 2**30
     if free_gb >= MIN_FREE_GB:

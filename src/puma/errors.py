@@ -16,6 +16,8 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # unreadable or invalid input: spec, suite, submission, predictions file
     COMPLETED_WITH_FAILURES = 3  # the run finished but some calls failed after every retry
     RUNTIME_UNAVAILABLE = 4  # the model runtime cannot be reached or lacks the model
+    CANNOT_WRITE = 5  # an output file or folder cannot be written: read-only, not a folder, full
+    INTERNAL_ERROR = 70  # a bug in PUMA (sysexits' EX_SOFTWARE): an exception nobody expected
     INTERRUPTED = 130  # Ctrl-C; the ledger keeps every completed call
 
 
@@ -57,3 +59,17 @@ class RuntimeUnavailable(PumaError):
     """The model runtime cannot be reached, or it does not have the requested model."""
 
     exit_code = ExitCode.RUNTIME_UNAVAILABLE
+
+
+class OutputWriteError(PumaError):
+    """An output file or folder that cannot be written: read-only, not a folder, a name too
+    long, a full disk. Raised by puma.outputs, the one place that turns such an OSError into a
+    message."""
+
+    exit_code = ExitCode.CANNOT_WRITE
+
+
+class Interrupted(PumaError):
+    """Ctrl-C: the message says what was kept and how to go on."""
+
+    exit_code = ExitCode.INTERRUPTED

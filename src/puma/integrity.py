@@ -252,13 +252,15 @@ def _raw_blocks(path: Path) -> Iterator[tuple[int, bytes]]:
                     yield lineno, data
                 return
             cut = data.rfind(b"\n") + 1
+            # Only the first line can be too long: the carry holds no newline, so every later
+            # line lies within the block just read.
+            if len(data) > MAX_LINE_BYTES and data.find(b"\n", 0, MAX_LINE_BYTES + 1) == -1:
+                raise InputFileError(
+                    f"a line longer than {MAX_LINE_BYTES // 1024} KiB: "
+                    "not a predictions file (one JSON object per line)",
+                    where=f"{path}:{lineno}",
+                )
             if cut == 0:
-                if len(data) > MAX_LINE_BYTES:
-                    raise InputFileError(
-                        f"a line longer than {MAX_LINE_BYTES // 1024} KiB: "
-                        "not a predictions file (one JSON object per line)",
-                        where=f"{path}:{lineno}",
-                    )
                 carry = data + held
                 continue
             block, carry = data[:cut], data[cut:] + held

@@ -1,13 +1,13 @@
 """The one canonical JSON dumper, and JSON-lines reading with file:line errors.
 
 Canonical form (sorted keys, compact separators, UTF-8, no NaN) is what every hash is computed
-over; `dump_pretty` is for files people read.
+over; `dump_pretty` is for files people read. Writes go through puma.outputs (atomic, with
+OutputWriteError on a fault).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from puma.errors import InputFileError
+from puma.outputs import write_files
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -31,16 +32,37 @@ def dumps_line(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def dump_pretty(obj: Any) -> str:
+    """A JSON file for people: indent 2, sorted keys, trailing newline."""
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def write_json(path: Path, obj: Any) -> None:
-    """Write a human-readable JSON file atomically (indent 2, sorted keys, trailing newline)."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
-    write_text_atomic(path, text)
+    """Write a human-readable JSON file atomically; a write fault is an OutputWriteError."""
+    write_text_atomic(path, dump_pretty(obj))
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
+    write_files({path: text})
+
+
+def parse_json(raw: bytes, path: Path | str, lineno: int | None = None) -> Any:
+    """One JSON document from the bytes of a file, or of its line `lineno`; anything unreadable
+    is an InputFileError at file:line, never a decoder's own exception."""
+    where = f"{path}:{lineno}" if lineno is not None else str(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            f"not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})", where=where
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        at = where if lineno is not None else f"{path}:{exc.lineno}"
+        raise InputFileError(f"invalid JSON: {json_error_text(exc)}", where=at) from None
+    except RecursionError:
+        raise InputFileError("JSON nested too deeply to read", where=where) from None
 
 
 def json_error_text(exc: json.JSONDecodeError, column_offset: int = 0) -> str:
@@ -55,16 +77,7 @@ def read_json(path: Path) -> Any:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror}", where=str(path)) from exc
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputFileError(
-            f"not UTF-8 (byte {exc.start}: 0x{raw[exc.start]:02x})", where=str(path)
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise InputFileError(
-            f"invalid JSON: {json_error_text(exc)}", where=f"{path}:{exc.lineno}"
-        ) from exc
+    return parse_json(raw, path)
 
 
 def read_model(path: Path, model: type[ModelT], what: str | None = None) -> ModelT:
@@ -76,9 +89,14 @@ def read_model(path: Path, model: type[ModelT], what: str | None = None) -> Mode
     try:
         return model.model_validate(read_json(path))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        raise InputFileError(f"{label}{field}: {error['msg']}", where=str(path)) from None
+        raise InputFileError(f"{label}{first_problem(exc)}", where=str(path)) from None
+
+
+def first_problem(exc: ValidationError, prefix: str = "") -> str:
+    """`field.path: what is wrong` for the first error of a validation."""
+    error = exc.errors()[0]
+    field = ".".join(str(p) for p in (*([prefix] if prefix else []), *error["loc"]))
+    return f"{field or '(top level)'}: {error['msg']}"
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -92,17 +110,11 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             if not raw.strip():
                 continue
             try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputFileError(
-                    f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})",
-                    where=f"{path}:{lineno}",
-                ) from exc
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                what = "truncated line" if not raw.endswith(b"\n") else "not valid JSON"
-                raise InputFileError(f"{what}: {exc.msg}", where=f"{path}:{lineno}") from exc
+                obj = parse_json(raw, path, lineno)
+            except InputFileError as exc:
+                if raw.endswith(b"\n"):
+                    raise
+                raise InputFileError(f"truncated line: {exc.message}", where=exc.where) from None
             if not isinstance(obj, dict):
                 raise InputFileError("expected a JSON object", where=f"{path}:{lineno}")
             yield lineno, obj

@@ -15,10 +15,11 @@ from typing import Any
 from puma.answer_quality import unusable_answer_warnings
 from puma.errors import CheckFailed, InputFileError
 from puma.evaluate import metrics_document
-from puma.evaluate.loading import load_run, predictions_source
+from puma.evaluate.loading import load_run, predictions_source, read_manifest
 from puma.evaluate.rows import SuiteInfo, group_rows
 from puma.evaluate.scoring import ScoringOptions, score_suites
-from puma.jsonio import write_json, write_text_atomic
+from puma.jsonio import dump_pretty
+from puma.outputs import prepare_output_folder, write_files
 from puma.predictions import BASELINE
 from puma.runfolder import find_run_folders
 
@@ -56,7 +57,11 @@ def merge_runs(
 
     options = options or ScoringOptions()
     root = Path(root)
-    if not root.is_dir():
+    try:
+        is_dir = root.is_dir()
+    except OSError as exc:  # a name too long, a loop of links
+        raise InputFileError(f"cannot open: {exc.strerror}", where=str(root)) from None
+    if not is_dir:
         raise InputFileError("no such folder", where=str(root))
     output = root / MERGED_DIR
     folders = [f for f in find_run_folders(root) if output not in f.root.parents]
@@ -64,6 +69,8 @@ def merge_runs(
         raise InputFileError(
             "no run folders (folders with a manifest.json) under this folder", where=str(root)
         )
+    for folder in folders:  # another tool's manifest.json is bad input (2), not a missing shard
+        read_manifest(folder)
     missing = [f for f in folders if predictions_source(f) is None]
     if missing and not allow_missing:
         names = ", ".join(str(f.root) for f in missing)
@@ -73,6 +80,7 @@ def merge_runs(
             hint="every shard must hand back predictions_full.parquet; "
             "--allow-missing merges the others",
         )
+    prepare_output_folder(output)  # a read-only or full disk fails before the resampling
     suites: dict[str, SuiteInfo] = {}
     rows: list[dict[str, Any]] = []
     sources = []
@@ -94,15 +102,13 @@ def merge_runs(
     scores = score_suites(grouped, options)
     skipped = [{"path": f.root.relative_to(root).as_posix()} for f in missing]
     document = metrics_document("merged", scores, options, sources, skipped)
-    output.mkdir(exist_ok=True)
     metrics_path = output / "metrics.json"
     report_path = output / "report.html"
-    write_json(metrics_path, document)
     title = f"PUMA merged evaluation — {len(sources)} run(s)"
     html = render_report(
         document, scores.speed_samples, title=title, warnings=unusable_answer_warnings(rows)
     )
-    write_text_atomic(report_path, html)
+    write_files({metrics_path: dump_pretty(document), report_path: html})
     return MergeResult(
         output,
         metrics_path,

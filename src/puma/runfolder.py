@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from puma.errors import InputFileError
+from puma.outputs import writing
 
 RUN_PREFIX = "run-"
 
@@ -22,16 +23,21 @@ class RunFolder:
     def create(cls, output_dir: Path, run_id: str | None = None) -> RunFolder:
         run_id = run_id or str(uuid.uuid4())
         root = output_dir / f"{RUN_PREFIX}{run_id}"
-        root.mkdir(parents=True, exist_ok=False)
+        with writing(root, "create the run folder"):
+            root.mkdir(parents=True, exist_ok=False)
         return cls(root)
 
     @classmethod
     def open(cls, root: Path) -> RunFolder:
         """Open an existing run folder; it must at least have its manifest."""
         folder = cls(Path(root))
-        if not folder.root.is_dir():
+        try:
+            is_dir, has_manifest = folder.root.is_dir(), folder.manifest.is_file()
+        except OSError as exc:  # a name too long, a loop of links
+            raise InputFileError(f"cannot open: {exc.strerror}", where=str(root)) from None
+        if not is_dir:
             raise InputFileError("no such run folder", where=str(root))
-        if not folder.manifest.is_file():
+        if not has_manifest:
             raise InputFileError(
                 "not a run folder (manifest.json is missing)",
                 where=str(root),

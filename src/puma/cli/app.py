@@ -7,14 +7,17 @@ in COMMAND_MODULES.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
+from typing import NoReturn
 
 import typer
 from rich.markup import escape
 
 from puma import __version__
 from puma.cli.console import make_console
-from puma.errors import ExitCode, PumaError
+from puma.errors import ExitCode, Interrupted, PumaError
 
 COMMAND_MODULES = (
     "puma.cli.doctor",
@@ -57,15 +60,18 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Entry point: run the app; a PumaError becomes its message and its documented exit code."""
+    """Entry point: run the app; a PumaError becomes its message and its documented exit code,
+    and anything else one line saying it is a bug (exit 70), never a traceback."""
     try:
         result = app(standalone_mode=False)
+    except Interrupted as exc:
+        stderr.print(escape(str(exc)), highlight=False, soft_wrap=True)
+        sys.exit(int(exc.exit_code))
     except PumaError as exc:
         stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(int(exc.exit_code))
     except KeyboardInterrupt:
-        stderr.print("interrupted; every completed call is in the ledger (resume with --resume)")
-        sys.exit(int(ExitCode.INTERRUPTED))
+        result = ExitCode.INTERRUPTED
     except Exception as exc:
         # Usage errors from Typer's (vendored) Click: they know how to show themselves.
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
@@ -74,8 +80,27 @@ def main() -> None:
         if type(exc).__name__ == "Abort":
             stderr.print("aborted")
             sys.exit(int(ExitCode.INTERRUPTED))
-        raise
+        _internal_error(exc)
+    if result == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C in a command into exit 130
+        # `run` says what its ledger kept (an Interrupted, above); every other command writes
+        # its files whole or not at all.
+        stderr.print("interrupted; nothing was written")
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    """The last line of defence: an exception no code expected is a bug in PUMA."""
+    if os.environ.get("PUMA_DEBUG"):
+        traceback.print_exception(exc)
+    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    stderr.print(
+        f"[bold red]internal error:[/] {escape(summary)}\n  hint: this is a bug in PUMA; "
+        f"please report it with the command you ran and `puma --version` ({__version__}); "
+        "PUMA_DEBUG=1 shows the traceback",
+        highlight=False,
+        soft_wrap=True,
+    )
+    sys.exit(int(ExitCode.INTERNAL_ERROR))
 
 
 if __name__ == "__main__":

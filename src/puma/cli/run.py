@@ -111,8 +111,12 @@ def run_command(
     )
     task_id = progress.add_task("calls", total=None, errors=0)
     errors = 0
+    drawn = False
 
     def on_plan(todo: int, done: int) -> None:
+        nonlocal drawn
+        drawn = True
+        progress.start()  # only now: nothing is drawn before the model has loaded
         progress.update(task_id, total=todo + done, completed=done)
         if done and show_progress:
             console.print(f"resuming: {done} calls already done, {todo} to make")
@@ -127,7 +131,7 @@ def run_command(
         stderr.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
 
     started = time.monotonic()
-    with progress:
+    try:
         if resume is not None:
             result = resume_run(
                 resume, on_plan=on_plan, on_outcome=on_outcome, on_warning=on_warning
@@ -142,6 +146,9 @@ def run_command(
                 on_outcome=on_outcome,
                 on_warning=on_warning,
             )
+    finally:
+        if drawn:
+            progress.stop()
     summary = summarize_run(result, wall_s=time.monotonic() - started)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), sort_keys=True))

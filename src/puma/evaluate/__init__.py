@@ -26,7 +26,8 @@ from puma.evaluate.schema import (
     read_metrics,
 )
 from puma.evaluate.scoring import Scores, ScoringOptions, score_suites
-from puma.jsonio import dumps_canonical, write_json, write_text_atomic
+from puma.jsonio import dump_pretty, dumps_canonical
+from puma.outputs import prepare_output_folder, write_files
 from puma.runfolder import RunFolder
 
 __all__ = [
@@ -90,11 +91,11 @@ def evaluate_run(run_dir: Path, options: ScoringOptions | None = None) -> Evalua
 
     options = options or ScoringOptions()
     folder = RunFolder.open(Path(run_dir))
+    prepare_output_folder(folder.root)  # a read-only run folder fails before the resampling
     run = load_run(folder)
     scores = score_run(run, options)
     sources = [run.source_record()]
     document = metrics_document(run.manifest.run_id, scores, options, sources)
-    write_json(folder.metrics, document)
     metadata = build_metadata(
         run.rows,
         run_id=run.manifest.run_id,
@@ -102,7 +103,6 @@ def evaluate_run(run_dir: Path, options: ScoringOptions | None = None) -> Evalua
         submitter=run.manifest.submitter,
         suites=list(run.suites),
     )
-    write_json(folder.metadata, metadata)
     warnings = tuple(unusable_answer_warnings(run.rows))
     html = render_report(
         document,
@@ -110,7 +110,14 @@ def evaluate_run(run_dir: Path, options: ScoringOptions | None = None) -> Evalua
         title=f"PUMA evaluation — run {run.manifest.run_id}",
         warnings=warnings,
     )
-    write_text_atomic(folder.report, html)
+    # The three files are one result: a fault leaves the previous three, never a mix.
+    write_files(
+        {
+            folder.metrics: dump_pretty(document),
+            folder.metadata: dump_pretty(metadata),
+            folder.report: html,
+        }
+    )
     return EvaluationResult(folder.metrics, folder.metadata, folder.report, document, warnings)
 
 

@@ -274,5 +274,14 @@ async def execute_calls(
                 return
             await asyncio.sleep(backoff_delay(attempt, retry_after, rng))
 
-    await asyncio.gather(*(one(planned) for planned in calls))
+    tasks = [asyncio.ensure_future(one(planned)) for planned in calls]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        # A fault (a full disk under the ledger) stops every call still waiting, so none of
+        # them writes after it or dies unheard at shutdown.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     return stats

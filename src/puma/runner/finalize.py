@@ -15,7 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from puma.jsonio import dumps_line, write_text_atomic
+from puma.jsonio import dumps_line
+from puma.outputs import write_files
 from puma.predictions import BASELINE, FULL_SCHEMA
 from puma.runfolder import RunFolder
 from puma.runner.plan import CallKey, PlannedCall
@@ -150,9 +151,13 @@ def write_predictions(
 ) -> list[dict[str, Any]]:
     """Write both prediction files for every planned call; returns the full rows."""
     rows = prediction_rows(run_id, strategy, (RowPlan.of(p) for p in plan), events)
-    table = pa.Table.from_pylist(rows, schema=FULL_SCHEMA)
-    tmp = folder.predictions_full.with_name(folder.predictions_full.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(folder.predictions_full)
-    write_text_atomic(folder.predictions, canonical_predictions_text(rows))
+    parquet = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows, schema=FULL_SCHEMA), parquet)
+    # Both files or neither: a fault (a full disk) leaves no pair that disagrees.
+    write_files(
+        {
+            folder.predictions_full: parquet.getvalue().to_pybytes(),
+            folder.predictions: canonical_predictions_text(rows),
+        }
+    )
     return rows

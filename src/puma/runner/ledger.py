@@ -8,7 +8,7 @@ No later line protects the last one, so at run end its hash (the head) is sealed
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,15 +17,23 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict
 
-from puma.errors import InputFileError
+from puma.errors import InputFileError, OutputWriteError
 from puma.hashing import sha256_hex
-from puma.jsonio import dumps_line
+from puma.jsonio import dumps_line, parse_json
+from puma.outputs import output_error, writing
 
 # ledger-1.1 promises a seal: once its footer is written, manifest.json records the head. A
 # ledger-1.0 (PUMA before the seal) has none, so a missing seal there is no sign of tampering.
 LEDGER_SCHEMA = "ledger-1.1"
 UNSEALED_SCHEMAS = ("ledger-1.0",)
 EVENT_TYPES = ("meta", "call", "skipped", "resume", "footer")
+# What resume and the predictions read from each call/skipped line (execute.call_record writes it).
+CALL_FIELDS = (
+    "suite_id", "model", "perturbation", "repetition", "instance_id", "phase", "attempt",
+    "output_text", "parse_status", "parsed_label", "predicted_value", "label_probs",
+    "prompt_tokens", "completion_tokens", "tokens_counted_locally", "ttft_ms", "total_ms",
+    "prompt_tps", "generation_tps", "runtime_timings", "warnings", "error",
+)  # fmt: skip
 
 
 def line_hash(line: bytes) -> str:
@@ -54,22 +62,20 @@ class LedgerWriter:
         self._prev_hash = prev_hash
         self._seq = next_seq
         self._lines = lines
+        self._fault: OutputWriteError | None = None
 
     @classmethod
     def create(cls, path: Path) -> LedgerWriter:
-        return cls(path, path.open("x", encoding="utf-8", newline="\n"), None, 0)
+        with writing(path, "create the ledger"):
+            return cls(path, path.open("x", encoding="utf-8", newline="\n"), None, 0)
 
     @classmethod
     def reopen(cls, path: Path) -> LedgerWriter:
         """Continue an existing ledger, first cutting off a partial last line left by a crash."""
         state = read_ledger(path, repair_tail=True)
-        return cls(
-            path,
-            path.open("a", encoding="utf-8", newline="\n"),
-            state.last_hash,
-            state.last_seq + 1,
-            len(state.events),
-        )
+        with writing(path, "append to the ledger"):
+            handle = path.open("a", encoding="utf-8", newline="\n")
+        return cls(path, handle, state.last_hash, state.last_seq + 1, len(state.events))
 
     @property
     def last_hash(self) -> str | None:
@@ -89,20 +95,33 @@ class LedgerWriter:
         """Write one event; returns it as written (with seq, type, prev_hash)."""
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown ledger event type {event_type!r}")
+        if self._fault is not None:
+            raise self._fault
         event = {"type": event_type, "seq": self._seq, **record, "prev_hash": self._prev_hash}
         line = dumps_line(event)
-        self._handle.write(line + "\n")
-        self._handle.flush()
+        try:
+            self._handle.write(line + "\n")
+            self._handle.flush()
+        except OSError as exc:
+            # At most a partial last line reached the disk (resume cuts it off); closing now
+            # drops the rest of the buffer instead of retrying it at exit with a traceback.
+            self._fault = output_error(exc, self.path, "append to the ledger")
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            raise self._fault from exc
         self._prev_hash = sha256_hex(line)
         self._seq += 1
         self._lines += 1
         return event
 
     def close(self, sync: bool = True) -> None:
-        if sync:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-        self._handle.close()
+        if self._fault is not None:
+            return
+        with writing(self.path, "close the ledger"):
+            if sync:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            self._handle.close()
 
 
 @dataclass
@@ -132,9 +151,10 @@ def _iter_raw(path: Path) -> Iterator[bytes]:
         raise InputFileError(f"cannot read ledger: {exc.strerror}", where=str(path)) from exc
 
 
-def read_ledger(path: Path, *, repair_tail: bool = False) -> LedgerState:
+def read_ledger(path: Path, *, repair_tail: bool = False, check_calls: bool = False) -> LedgerState:
     """Read every event. A partial last line (no newline: the process died mid-write) is cut
-    off when `repair_tail` is set, and is an error otherwise."""
+    off when `repair_tail` is set, and is an error otherwise. With `check_calls`, a call or
+    skipped line lacking one of CALL_FIELDS is an error naming its line."""
     events: list[dict[str, Any]] = []
     last_hash: str | None = None
     good_bytes = 0
@@ -142,23 +162,33 @@ def read_ledger(path: Path, *, repair_tail: bool = False) -> LedgerState:
     for lineno, raw in enumerate(raws, start=1):
         if not raw.endswith(b"\n") and lineno == len(raws):
             if repair_tail:
-                with path.open("r+b") as handle:
-                    handle.truncate(good_bytes)
+                with writing(path, "repair the ledger's partial last line"), path.open("r+b") as f:
+                    f.truncate(good_bytes)
                 break
             raise InputFileError(
                 "partial last line (the run was interrupted mid-write)",
                 where=f"{path}:{lineno}",
                 hint="`puma run --resume` repairs it",
             )
-        try:
-            events.append(json.loads(raw))
-        except json.JSONDecodeError as exc:
-            raise InputFileError(f"not valid JSON: {exc.msg}", where=f"{path}:{lineno}") from exc
+        events.append(_event(parse_json(raw, path, lineno), f"{path}:{lineno}", check_calls))
         last_hash = line_hash(raw)
         good_bytes += len(raw)
     if not events:
         raise InputFileError("the ledger is empty", where=str(path))
     return LedgerState(events=events, last_hash=last_hash, last_seq=int(events[-1]["seq"]))
+
+
+def _event(obj: Any, where: str, check_calls: bool) -> dict[str, Any]:
+    """A parsed ledger line, checked for what the readers of the ledger take from it."""
+    if not isinstance(obj, dict) or obj.get("type") not in EVENT_TYPES:
+        raise InputFileError("not a ledger event (a JSON object with a known 'type')", where=where)
+    if not isinstance(obj.get("seq"), int):
+        raise InputFileError("a ledger event without an integer 'seq'", where=where)
+    is_call = check_calls and obj["type"] in ("call", "skipped")
+    missing = [f for f in CALL_FIELDS if f not in obj] if is_call else []
+    if missing:
+        raise InputFileError(f"{obj['type']} event lacks {', '.join(missing)}", where=where)
+    return obj
 
 
 def verify_chain(path: Path) -> ChainReport:
@@ -189,9 +219,9 @@ def verify_chain(path: Path) -> ChainReport:
                 schema=schema,
             )
         try:
-            event = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return broken("not valid JSON")
+            event = parse_json(raw, path, lineno)
+        except InputFileError as exc:
+            return broken(exc.message)
         if not isinstance(event, dict) or event.get("type") not in EVENT_TYPES:
             return broken("not a ledger event (missing or unknown 'type')")
         if lineno == 1:

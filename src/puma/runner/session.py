@@ -7,15 +7,21 @@ have no successful line yet. Both return a RunResult; nothing here renders outpu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from puma.errors import ExitCode, InputFileError
+from pydantic import ValidationError
+
+from puma.errors import ExitCode, InputFileError, Interrupted, OutputWriteError, PumaError
 from puma.hardware import auto_device_tag, probe_hardware
-from puma.jsonio import read_model, write_json
-from puma.runfolder import RunFolder
+from puma.jsonio import first_problem, read_model, write_json
+from puma.outputs import prepare_output_folder
+from puma.runfolder import RUN_PREFIX, RunFolder
 from puma.runner.audit import raise_if_broken, verify_run_ledger
 from puma.runner.execute import (
     CallOutcome,
@@ -101,9 +107,13 @@ def start_run(
     (they are recorded in the manifest's deviations too)."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     effective = apply_overrides(spec, overrides)
-    return asyncio.run(
-        _start(spec, effective, spec_path, overrides, on_plan, on_outcome, on_warning)
-    )
+    prepare_output_folder(Path(effective.output))  # before the model loads
+    run_id = str(uuid.uuid4())
+    folder = RunFolder(Path(effective.output) / f"{RUN_PREFIX}{run_id}")
+    with _explain_stop(folder):
+        return asyncio.run(
+            _start(spec, effective, spec_path, overrides, run_id, on_plan, on_outcome, on_warning)
+        )
 
 
 def resume_run(
@@ -113,7 +123,9 @@ def resume_run(
     on_warning: WarningCallback | None = None,
 ) -> RunResult:
     folder = check_resumable(run_dir)
-    return asyncio.run(_resume(folder, on_plan, on_outcome, on_warning))
+    prepare_output_folder(folder.root)  # before the model loads
+    with _explain_stop(folder):
+        return asyncio.run(_resume(folder, on_plan, on_outcome, on_warning))
 
 
 def check_resumable(run_dir: Path) -> RunFolder:
@@ -127,6 +139,47 @@ def check_resumable(run_dir: Path) -> RunFolder:
         )
     raise_if_broken(verify_run_ledger(folder), folder, "cannot resume")
     return folder
+
+
+@contextlib.contextmanager
+def _explain_stop(folder: RunFolder) -> Iterator[None]:
+    """A run stopped by Ctrl-C or a write fault (a full disk) says what its ledger kept and
+    how to go on."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        kept = _kept(folder)
+        if kept is None:
+            raise Interrupted("interrupted before the first call; nothing was kept") from None
+        raise Interrupted(
+            f"interrupted: {kept}; resume with: puma run --resume {folder.root}"
+        ) from None
+    except OutputWriteError as exc:
+        if folder.root.is_dir():
+            kept = _kept(folder)
+            then = (
+                "then start the run again (no call was made)"
+                if kept is None
+                else f"then resume: puma run --resume {folder.root} ({kept})"
+            )
+            exc.hint = f"{exc.hint}; {then}"
+        raise
+
+
+def _kept(folder: RunFolder) -> str | None:
+    """What the ledger of a stopped run keeps, e.g. "run.jsonl keeps 2 of 3 calls";
+    None when no ledger was begun, and then the folder (a manifest at most) is removed, so no
+    run that cannot be resumed is left looking like one."""
+    if not folder.ledger.is_file():
+        shutil.rmtree(folder.root, ignore_errors=True)
+        return None
+    try:
+        events = read_ledger(folder.ledger, repair_tail=True).events
+    except PumaError:
+        return f"every completed call is in {folder.ledger}"
+    planned = events[0].get("planned_calls")
+    of = f" of {planned}" if isinstance(planned, int) else ""
+    return f"{folder.ledger.name} keeps {len(completed_keys(events))}{of} calls"
 
 
 def _start_meter() -> EnergyMeter:
@@ -173,6 +226,7 @@ async def _start(
     spec: SpecFile,
     spec_path: Path | None,
     overrides: dict[str, Any],
+    run_id: str,
     on_plan: PlanCallback | None,
     on_outcome: Callable[[CallOutcome], None] | None,
     on_warning: WarningCallback | None,
@@ -183,7 +237,7 @@ async def _start(
     runtime, runtime_record, models = await _open_runtime(spec, meter)
     try:
         hardware = probe_hardware(runtime_build=runtime_record["build"])
-        folder = RunFolder.create(Path(spec.output))
+        folder = RunFolder.create(Path(spec.output), run_id)
         manifest = Manifest(
             run_id=folder.run_id,
             tool=tool_record(),
@@ -250,7 +304,14 @@ async def _resume(
     on_warning: WarningCallback | None,
 ) -> RunResult:
     manifest = Manifest.load(folder)
-    spec = SpecFile.model_validate(manifest.spec)
+    try:
+        spec = SpecFile.model_validate(manifest.spec)
+    except ValidationError as exc:
+        raise InputFileError(
+            f"the run's spec no longer validates: {first_problem(exc, 'spec')}",
+            where=str(folder.manifest),
+            hint="resume it with the PUMA version that started it, or start a new run",
+        ) from None
     suites = _resolve_suites(spec, Path(manifest.spec_path) if manifest.spec_path else None)
     for suite, record in zip(suites, manifest.suites, strict=True):
         if suite.content_hash != record.content_hash:
@@ -261,8 +322,8 @@ async def _resume(
                 hint="resume with the suite data the run started with, or start a new run",
             )
     plan = build_plan(spec, suites, spec.runtime.model_names)
+    previous = read_ledger(folder.ledger, repair_tail=True, check_calls=True).events
     ledger = LedgerWriter.reopen(folder.ledger)
-    previous = read_ledger(folder.ledger).events
     done = completed_keys(previous)
     remaining = [p for p in plan if p.key not in done]
     meter = _start_meter()
@@ -329,11 +390,14 @@ async def _execute(
         on_plan(len(calls), len(full_plan) - len(calls))
     try:
         stats = await execute_calls(calls, runtime, ledger, spec, on_outcome, deviated)
-    finally:
-        emissions = meter.stop()
-        _save_emissions(folder, emissions, accumulate=bool(previous_events))
+    except BaseException:
+        # Keep the energy used so far for the resume, but report the first fault, not this one.
+        with contextlib.suppress(OutputWriteError):
+            _save_emissions(folder, meter.stop(), accumulate=bool(previous_events))
+        raise
+    _save_emissions(folder, meter.stop(), accumulate=bool(previous_events))
     completed_at = utc_now()
-    events = read_ledger(folder.ledger).events
+    events = read_ledger(folder.ledger, check_calls=True).events
     rows = write_predictions(folder, manifest.run_id, spec.strategy, full_plan, events)
     ledger.append(
         "footer",

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from puma.errors import CheckFailed, InputFileError
 from puma.integrity import hash_predictions_file, predictions_summary_hash, rendered_row_digests
-from puma.jsonio import dumps_line, iter_jsonl, read_json, read_model, write_json, write_text_atomic
+from puma.jsonio import dump_pretty, dumps_line, iter_jsonl, read_json, read_model
+from puma.outputs import prepare_output_folder, remove_files, write_files
 from puma.predictions import BASELINE, CANONICAL_COLUMNS
 from puma.runfolder import RunFolder
 from puma.runner.audit import check_run_folder
@@ -573,14 +574,20 @@ def _write_package(
     problems = submission_problems(document)
     if problems:  # the models passed, so the exported JSON Schema and the models disagree
         raise CheckFailed(f"internal: the submission fails its own schema: {problems[0]}")
-    files.submission.parent.mkdir(parents=True, exist_ok=True)
     try:
         text = "".join(dumps_line({c: row[c] for c in CANONICAL_COLUMNS}) + "\n" for row in rows)
     except ValueError as exc:  # NaN or infinity in a prediction
         raise InputFileError(f"a prediction holds a value JSON cannot carry: {exc}") from None
-    write_text_atomic(files.predictions, text)
+    prepare_output_folder(files.submission.parent)
+    # The three files are one package: a fault leaves none of them, never half a package.
+    write_files(
+        {
+            files.predictions: text,
+            files.provenance: dump_pretty(provenance.model_dump(mode="json")),
+            files.submission: dump_pretty(document),
+        }
+    )
     written = hash_predictions_file(files.predictions)
     if written.sha256 != digest:
+        remove_files((files.predictions, files.provenance, files.submission))
         raise CheckFailed("internal: the written predictions file does not hash as declared")
-    write_json(files.provenance, provenance.model_dump(mode="json"))
-    write_json(files.submission, document)
