@@ -15,7 +15,8 @@ class ExitCode(IntEnum):
     FAILED_CHECK = 1  # a check ran and said no: hash mismatch, broken ledger, doctor found a ✗
     BAD_INPUT = 2  # unreadable or invalid input: spec, suite, submission, predictions file
     COMPLETED_WITH_FAILURES = 3  # the run finished but some calls failed after every retry
-    RUNTIME_UNAVAILABLE = 4  # the model runtime cannot be reached or lacks the model
+    RUNTIME_UNAVAILABLE = 4  # the model runtime (or a remote service) cannot be reached
+    INTERNAL_ERROR = 70  # a bug in PUMA, not in the input (EX_SOFTWARE of sysexits.h)
     INTERRUPTED = 130  # Ctrl-C; the ledger keeps every completed call
 
 
@@ -55,5 +56,12 @@ class CheckFailed(PumaError):
 
 class RuntimeUnavailable(PumaError):
     """The model runtime cannot be reached, or it does not have the requested model."""
+
+    exit_code = ExitCode.RUNTIME_UNAVAILABLE
+
+
+class RemoteUnavailable(PumaError):
+    """A remote service (a registry's verifier) could not be asked, or answered outside its
+    contract. `verify-hash --remote` turns it into a warning: the local result stands."""
 
     exit_code = ExitCode.RUNTIME_UNAVAILABLE

@@ -7,7 +7,9 @@ in COMMAND_MODULES.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
 
 import typer
 from rich.markup import escape
@@ -74,7 +76,17 @@ def main() -> None:
         if type(exc).__name__ == "Abort":
             stderr.print("aborted")
             sys.exit(int(ExitCode.INTERRUPTED))
-        raise
+        # Anything else is a bug in PUMA: not exit 1, which says a check ran and said no.
+        stderr.print(
+            f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
+            "  hint: this is a bug in PUMA; please report it with the command you ran "
+            "(PUMA_DEBUG=1 shows the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if os.environ.get("PUMA_DEBUG"):
+            traceback.print_exc()
+        sys.exit(int(ExitCode.INTERNAL_ERROR))
     sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -1,18 +1,20 @@
 """A run session: plan the calls, open the runtime, make the calls, write the files.
 
-`start_run` begins a run; `resume_run` continues one from its ledger, making only the calls that
-have no successful line yet. Both return a RunResult; nothing here renders output.
+`run_async` begins a run; `resume_async` continues one from its ledger, making only the calls
+that have no successful line yet. `start_run` and `resume_run` are their synchronous twins, which
+also work inside a running event loop (a notebook). All return a RunResult; nothing here renders
+output.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from puma.errors import ExitCode, InputFileError
+from puma.event_loop import run_sync
 from puma.hardware import auto_device_tag, probe_hardware
 from puma.jsonio import read_model, write_json
 from puma.runfolder import RunFolder
@@ -45,6 +47,7 @@ from puma.suites.select import resolve_suite, selection_record
 from puma.sustainability import Emissions, EnergyMeter
 
 PlanCallback = Callable[[int, int], None]  # (calls to make now, calls already done)
+OutcomeCallback = Callable[[CallOutcome], None]
 
 
 @dataclass
@@ -89,31 +92,52 @@ def apply_overrides(spec: SpecFile, overrides: dict[str, Any]) -> SpecFile:
     )
 
 
-def start_run(
+async def run_async(
     spec: SpecFile,
     spec_path: Path | None = None,
     overrides: dict[str, Any] | None = None,
     on_plan: PlanCallback | None = None,
-    on_outcome: Callable[[CallOutcome], None] | None = None,
+    on_outcome: OutcomeCallback | None = None,
     on_warning: WarningCallback | None = None,
 ) -> RunResult:
     """A new run. `on_warning` hears, once each, the adaptations PUMA makes to the runtime
     (they are recorded in the manifest's deviations too)."""
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     effective = apply_overrides(spec, overrides)
-    return asyncio.run(
-        _start(spec, effective, spec_path, overrides, on_plan, on_outcome, on_warning)
-    )
+    return await _start(spec, effective, spec_path, overrides, on_plan, on_outcome, on_warning)
+
+
+async def resume_async(
+    run_dir: Path,
+    on_plan: PlanCallback | None = None,
+    on_outcome: OutcomeCallback | None = None,
+    on_warning: WarningCallback | None = None,
+) -> RunResult:
+    """Continue a run from its ledger (see `check_resumable`)."""
+    folder = check_resumable(run_dir)
+    return await _resume(folder, on_plan, on_outcome, on_warning)
+
+
+def start_run(
+    spec: SpecFile,
+    spec_path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_plan: PlanCallback | None = None,
+    on_outcome: OutcomeCallback | None = None,
+    on_warning: WarningCallback | None = None,
+) -> RunResult:
+    """`run_async`, waited for."""
+    return run_sync(run_async(spec, spec_path, overrides, on_plan, on_outcome, on_warning))
 
 
 def resume_run(
     run_dir: Path,
     on_plan: PlanCallback | None = None,
-    on_outcome: Callable[[CallOutcome], None] | None = None,
+    on_outcome: OutcomeCallback | None = None,
     on_warning: WarningCallback | None = None,
 ) -> RunResult:
-    folder = check_resumable(run_dir)
-    return asyncio.run(_resume(folder, on_plan, on_outcome, on_warning))
+    """`resume_async`, waited for."""
+    return run_sync(resume_async(run_dir, on_plan, on_outcome, on_warning))
 
 
 def check_resumable(run_dir: Path) -> RunFolder:
@@ -174,7 +198,7 @@ async def _start(
     spec_path: Path | None,
     overrides: dict[str, Any],
     on_plan: PlanCallback | None,
-    on_outcome: Callable[[CallOutcome], None] | None,
+    on_outcome: OutcomeCallback | None,
     on_warning: WarningCallback | None,
 ) -> RunResult:
     suites = _resolve_suites(spec, spec_path)
@@ -246,7 +270,7 @@ async def _start(
 async def _resume(
     folder: RunFolder,
     on_plan: PlanCallback | None,
-    on_outcome: Callable[[CallOutcome], None] | None,
+    on_outcome: OutcomeCallback | None,
     on_warning: WarningCallback | None,
 ) -> RunResult:
     manifest = Manifest.load(folder)
@@ -311,7 +335,7 @@ async def _execute(
     meter: EnergyMeter,
     previous_events: list[dict[str, Any]],
     on_plan: PlanCallback | None,
-    on_outcome: Callable[[CallOutcome], None] | None,
+    on_outcome: OutcomeCallback | None,
     on_warning: WarningCallback | None,
     full_plan: list[PlannedCall] | None = None,
 ) -> RunResult:

@@ -53,6 +53,10 @@ class Verification:
     def ok(self) -> bool:
         return self.check.match and (self.rescore is None or self.rescore.ok)
 
+    def raise_if_failed(self) -> None:
+        """CheckFailed (exit 1) saying what differs, unless everything matched."""
+        raise_for(self)
+
 
 def verify_submission(
     submission: Path,
