@@ -257,7 +257,8 @@ def _load_suite(suite_ref: str) -> Suite:
 
 
 def _ask_remote(url: str, result: Verification) -> None:
-    from puma.submission.remote import RemoteUnavailable, ask_remote_verifier
+    from puma.errors import RemoteUnavailable
+    from puma.submission.remote import ask_remote_verifier
 
     try:
         verdict = ask_remote_verifier(url, result.submission, result.predictions)
