@@ -12,13 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from puma.errors import CheckFailed, InputFileError
-from puma.integrity import (
-    HashCheck,
-    first_difference,
-    iter_prediction_rows,
-    verify_predictions_hash,
-)
-from puma.jsonio import read_json
+from puma.integrity import HashCheck, first_difference, verify_predictions_hash
+from puma.jsonio import iter_jsonl, read_json
 from puma.submission.mapping import SUITE_BY_SCENARIO
 from puma.submission.package import SubmissionFiles
 from puma.submission.schema import read_submission_json
@@ -159,7 +154,7 @@ def rescore_submission(
         raise InputFileError("the submission declares no metrics object to re-score")
     suite = _load_suite_for(data, suite_ref, provenance, warnings)
     rows = []
-    for _, row in iter_prediction_rows(predictions):
+    for _, row in iter_jsonl(predictions):
         rows.append({k: row.get(k) for k in ("instance_id", "predicted_label", "predicted_value")})
         if len(rows) > len(suite.items):  # not this suite's predictions: stop reading
             break
