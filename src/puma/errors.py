@@ -73,3 +73,10 @@ class Interrupted(PumaError):
     """Ctrl-C: the message says what was kept and how to go on."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class RemoteUnavailable(PumaError):
+    """A remote service (a registry's verifier) could not be asked, or answered outside its
+    contract. `verify-hash --remote` turns it into a warning: the local result stands."""
+
+    exit_code = ExitCode.RUNTIME_UNAVAILABLE

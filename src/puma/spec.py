@@ -34,20 +34,7 @@ from puma.spec_fields import (
     distinct,
 )
 
-STRATEGY_PATTERN = re.compile(
-    r"^(zero-shot|few-shot-[1-9][0-9]?|contextual-anchoring|chain-of-thought)$"
-)
 HANDLE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
-PERTURBATIONS = (
-    "typos",
-    "uppercase",
-    "lowercase",
-    "truncate-half",
-    "technical-noise",
-    "gender-male",
-    "gender-female",
-    "informal",
-)
 # A spec is a page of YAML; anything near this size is a mistake (a data file given as a spec),
 # and PyYAML needs minutes and gigabytes for tens of megabytes.
 MAX_SPEC_BYTES = 1024 * 1024
@@ -138,21 +125,23 @@ class SpecFile(StrictModel):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, value: str) -> str:
-        if not STRATEGY_PATTERN.match(value):
-            raise ValueError(
-                "expected zero-shot, few-shot-K (K from 1 to 99), contextual-anchoring or "
-                f"chain-of-thought, got {value!r}"
-            )
+        # The names live with the strategies and perturbations (loaded on use: they pull in
+        # the scenarios, which a spec that names none does not need).
+        from puma.scenarios.strategies import is_strategy, strategy_choices
+
+        if not is_strategy(value):
+            raise ValueError(f"expected {strategy_choices()}, got {value!r}")
         return value
 
     @field_validator("perturbations")
     @classmethod
     def _known_perturbations(cls, value: list[str]) -> list[str]:
-        unknown = [p for p in value if p not in PERTURBATIONS]
+        from puma.scenarios.perturbations import perturbation_names
+
+        known = perturbation_names()
+        unknown = [p for p in value if p not in known]
         if unknown:
-            raise ValueError(
-                f"unknown perturbation {unknown[0]!r}; known: {', '.join(PERTURBATIONS)}"
-            )
+            raise ValueError(f"unknown perturbation {unknown[0]!r}; known: {', '.join(known)}")
         return value
 
     def content_hash(self) -> str:

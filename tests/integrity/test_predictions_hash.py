@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from puma import integrity
+from puma import integrity, jsonio
 from puma.errors import InputFileError
 from puma.integrity import (
     first_difference,
@@ -194,11 +194,10 @@ def test_a_sorted_file_streams_once_and_says_it_was_in_order(tmp_path: Path):
     )
 
 
-def test_an_unsorted_file_is_sorted_in_spilled_runs_and_hashes_the_same(
+def test_an_unsorted_file_is_sorted_and_hashes_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(integrity, "SORT_RUN_ROWS", 100)  # force several runs on disk
-    monkeypatch.setattr(integrity, "BLOCK_BYTES", 4096)  # and many blocks
+    monkeypatch.setattr(jsonio, "BLOCK_BYTES", 4096)  # read in many blocks
     rows = [row(f"ID-{i:05d}", value=i / 3) for i in range(1000)]
     shuffled = list(rows)
     random.Random(5).shuffle(shuffled)
@@ -213,7 +212,7 @@ def test_small_blocks_give_the_same_hash_as_one_block(
     rows = [row(f"ID-{i:04d}", label=f"l{i % 5}", value=i * 0.37) for i in range(800)]
     path = write_jsonl(tmp_path / "p.jsonl", rows, trailing_newline=False)
     whole = hash_predictions_file(path).sha256
-    monkeypatch.setattr(integrity, "BLOCK_BYTES", 97)
+    monkeypatch.setattr(jsonio, "BLOCK_BYTES", 97)
     assert hash_predictions_file(path).sha256 == whole == predictions_summary_hash(rows)
 
 
@@ -296,11 +295,10 @@ def test_rows_sharing_an_id_in_a_sorted_file_stream_once(tmp_path: Path):
     assert digest.in_order and "'b', lines 2 and 3" in digest.warnings[0]
 
 
-def test_rows_sharing_an_id_across_spilled_runs_keep_file_order(
+def test_rows_sharing_an_id_in_an_unsorted_file_keep_file_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(integrity, "SORT_RUN_ROWS", 50)  # each id's rows end up in several runs
-    monkeypatch.setattr(integrity, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(jsonio, "BLOCK_BYTES", 4096)
     rows = [row(f"ID-{i % 7}", label=f"L{i}") for i in range(400)]
     rows.reverse()
     digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows))
@@ -344,8 +342,8 @@ def test_a_missing_file_cannot_be_read(tmp_path: Path):
 def test_a_giant_line_is_refused_without_reading_it_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(integrity, "MAX_LINE_BYTES", 10_000)
-    monkeypatch.setattr(integrity, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(jsonio, "MAX_LINE_BYTES", 10_000)
+    monkeypatch.setattr(jsonio, "BLOCK_BYTES", 4096)
     path = tmp_path / "p.jsonl"
     path.write_text(json.dumps(row("a")) + "\n" + "x" * 50_000, encoding="utf-8")
     message = error_for(path)
@@ -400,42 +398,30 @@ def test_first_difference_names_the_changed_missing_or_extra_instance(tmp_path: 
     assert first_difference(write_jsonl(tmp_path / "d", rows), reference) is None
 
 
-# --- the parallel path -------------------------------------------------------------------------
+# --- many blocks ------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Spread even a small file over two worker processes, in small blocks."""
-    monkeypatch.setattr(integrity, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(integrity, "BLOCK_BYTES", 4096)
-    monkeypatch.setattr(integrity, "_worker_count", lambda path: 2)
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read even a small file in many blocks."""
+    monkeypatch.setattr(jsonio, "BLOCK_BYTES", 4096)
 
 
-def test_worker_processes_give_the_same_hash_as_one_process(tmp_path: Path, parallel: None):
-    rows = [row(f"ID-{i:05d}", label=f"l{i % 7}", value=i / 9) for i in range(3000)]
-    digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows))
-    assert (digest.sha256, digest.n_rows, digest.in_order) == (
-        predictions_summary_hash(rows),
-        3000,
-        True,
-    )
-
-
-def test_worker_processes_fall_back_to_sorting_an_unsorted_file(tmp_path: Path, parallel: None):
+def test_an_unsorted_file_read_in_blocks_is_sorted_across_them(tmp_path: Path, small_blocks: None):
     rows = [row(f"ID-{i:05d}") for i in range(2000)]
     swapped = rows[:1500] + rows[1600:] + rows[1500:1600]  # out of order across blocks
     digest = hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", swapped))
     assert digest.sha256 == predictions_summary_hash(rows) and digest.in_order is False
 
 
-def test_worker_processes_report_errors_with_their_line(tmp_path: Path, parallel: None):
+def test_an_error_in_a_later_block_names_its_line(tmp_path: Path, small_blocks: None):
     rows = [row(f"ID-{i:05d}") for i in range(2000)]
     path = write_jsonl(tmp_path / "p.jsonl", rows)
     path.write_text(path.read_text() + "{broken\n", encoding="utf-8")
     assert "p.jsonl:2001" in error_for(path)
 
 
-def test_worker_processes_note_rows_sharing_an_id_across_blocks(tmp_path: Path, parallel: None):
+def test_rows_sharing_an_id_across_blocks_are_noted(tmp_path: Path, small_blocks: None):
     rows = [row(f"ID-{i:05d}") for i in range(2000)]
     duplicated = [*rows[:1000], rows[999], *rows[1000:]]
     digest = hash_predictions_file(write_jsonl(tmp_path / "d.jsonl", duplicated))
@@ -447,16 +433,3 @@ def test_the_hashed_columns_are_the_canonical_prediction_columns():
     from puma.predictions import CANONICAL_COLUMNS
 
     assert integrity.HASH_COLUMNS == CANONICAL_COLUMNS
-
-
-def test_without_worker_processes_one_process_does_the_work(
-    tmp_path: Path, parallel: None, monkeypatch: pytest.MonkeyPatch
-):
-    def no_processes(*args: Any, **kwargs: Any) -> Any:
-        raise OSError(38, "Function not implemented")  # as in sandboxes without /dev/shm
-
-    monkeypatch.setattr(integrity, "ProcessPoolExecutor", no_processes)
-    rows = [row(f"ID-{i:04d}") for i in range(500)]
-    assert hash_predictions_file(write_jsonl(tmp_path / "p.jsonl", rows)).sha256 == (
-        predictions_summary_hash(rows)
-    )

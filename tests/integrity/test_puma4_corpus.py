@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from puma import integrity
+from puma import jsonio
 from puma.errors import InputFileError
 from puma.integrity import hash_predictions_file, verify_predictions_hash
 
@@ -271,14 +271,12 @@ def write(tmp_path: Path, name: str, content: bytes) -> Path:
     return path
 
 
-@pytest.fixture(params=["one-block", "tiny-blocks", "worker-processes"])
+@pytest.fixture(params=["one-block", "tiny-blocks"])
 def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The three ways a file is read: whole, in blocks of 7 bytes (a CR LF split between two
-    reads), and by two worker processes."""
-    if request.param != "one-block":
-        monkeypatch.setattr(integrity, "BLOCK_BYTES", 7)
-    if request.param == "worker-processes":
-        monkeypatch.setattr(integrity, "_worker_count", lambda path: 2)
+    """The two ways a file is read: whole, and in blocks of 7 bytes (a CR LF split between two
+    reads)."""
+    if request.param == "tiny-blocks":
+        monkeypatch.setattr(jsonio, "BLOCK_BYTES", 7)
     return str(request.param)
 
 

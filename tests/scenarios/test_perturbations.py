@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from puma.errors import SpecError
 from puma.scenarios import build_prompt, perturb, perturbation_names
 from puma.scenarios.perturbations import FEMALE_NAMES, MALE_NAMES, NOISE_MARKERS, gendered_name
-from puma.spec import PERTURBATIONS
+from puma.spec import parse_spec
 from puma.suites.model import Suite, TaskKind
 
 TEXT = (
@@ -21,8 +21,14 @@ TEXT = (
 )
 
 
-def test_every_spec_perturbation_is_registered() -> None:
-    assert set(perturbation_names()) == set(PERTURBATIONS)
+PERTURBATIONS = perturbation_names()
+
+
+def test_a_spec_may_name_every_registered_perturbation_and_no_other() -> None:
+    spec = "name: p\nsuites: [{id: pm-triage}]\nperturbations: [%s]\n"
+    assert parse_spec(spec % ", ".join(PERTURBATIONS)).perturbations == list(PERTURBATIONS)
+    with pytest.raises(SpecError, match="unknown perturbation 'blur'; known: typos, uppercase"):
+        parse_spec(spec % "blur")
 
 
 @pytest.mark.parametrize("name", PERTURBATIONS)

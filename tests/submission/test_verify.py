@@ -3,6 +3,7 @@ a suite, and a registry verifier on a real loopback HTTP server."""
 
 from __future__ import annotations
 
+import asyncio
 import email.parser
 import email.policy
 import hashlib
@@ -15,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from puma.errors import CheckFailed, InputFileError
+import puma
+from puma.errors import CheckFailed, ExitCode, InputFileError, PumaError, RemoteUnavailable
 from puma.integrity import hash_predictions_file, predictions_summary_hash
 from puma.submission import Consents, SubmissionPackage, build_submission, verify_submission
-from puma.submission.remote import verify_endpoint
-from puma.submission.verify import raise_for, rescore_rows
+from puma.submission.remote import ask_remote_verifier, verify_endpoint
+from puma.submission.verify import Verification, raise_for, rescore_rows
 from puma.suites.model import TRIAGE_LABELS, Suite, TaskKind
 
 RunFactory = Callable[..., Path]
@@ -392,6 +394,24 @@ def test_an_unreachable_remote_is_a_warning(package: SubmissionPackage, verifier
     verifier.server.server_close()
     result = verify_submission(package.files.submission, remote_url=url)
     assert result.ok and "could not be asked" in result.warnings[0]
+
+
+def test_the_remote_verifier_is_asked_from_inside_a_running_event_loop(
+    package: SubmissionPackage, verifier: Verifier
+):
+    async def notebook_cell() -> Verification:
+        return puma.verify(package.files.submission, remote=verifier.url)
+
+    result = asyncio.run(notebook_cell())
+    assert result.ok and result.remote is not None and result.remote.match
+
+
+def test_an_unreachable_remote_is_a_puma_error_named_by_the_http_wrapper(tmp_path: Path):
+    (tmp_path / "s.json").write_text("{}")
+    with pytest.raises(PumaError, match="cannot connect to the registry verifier") as caught:
+        ask_remote_verifier("http://127.0.0.1:9", tmp_path / "s.json", tmp_path / "s.json")
+    assert isinstance(caught.value, RemoteUnavailable)
+    assert caught.value.exit_code == ExitCode.RUNTIME_UNAVAILABLE
 
 
 def test_the_verify_endpoint_is_appended_once():

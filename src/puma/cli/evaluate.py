@@ -106,11 +106,19 @@ def eval_command(
     Exit 0 on success, 1 when the ledger was altered or the predictions differ from what it
     says, 2 when the run folder or its predictions cannot be read or the run has not finished.
     """
-    from puma.evaluate import evaluate_run
+    import puma
 
     options = _options(resamples, seed, level, method, permutations, correction)
     with console.status("resampling..."):
-        result = evaluate_run(run_dir, options)
+        result = puma.evaluate(
+            run_dir,
+            resamples=options.resamples,
+            seed=options.seed,
+            level=options.level,
+            method=options.method,
+            permutations=options.permutations,
+            correction=options.correction,
+        )
     console.print(_headline(result.document))
     for path in (result.metrics_path, result.metadata_path, result.report_path):
         console.print(f"wrote {escape(str(path))}")

@@ -86,14 +86,16 @@ def run_command(
             "give a spec file, or --resume RUN_DIR (not both)",
             hint="puma run specs/runs/demo_publication.yaml",
         )
+    import puma
     from puma.run_summary import summarize_run
-    from puma.runner.session import check_resumable, resume_run, start_run
+    from puma.runner.session import check_resumable
     from puma.spec_check import validate_spec
 
     if resume is not None:
         check_resumable(resume)  # refuse an altered ledger before any progress bar is drawn
-    # Everything the spec check refuses stops here, before a model loads or a bar is drawn.
-    spec = validate_spec(spec_file, check_models=model is None) if spec_file else None
+    else:  # everything the spec check refuses stops here, before a model loads or a bar is drawn
+        assert spec_file is not None
+        validate_spec(spec_file, check_models=model is None)
 
     show_progress = not (quiet or as_json)
     progress = Progress(
@@ -133,15 +135,16 @@ def run_command(
     started = time.monotonic()
     try:
         if resume is not None:
-            result = resume_run(
+            result = puma.resume(
                 resume, on_plan=on_plan, on_outcome=on_outcome, on_warning=on_warning
             )
         else:
-            assert spec is not None
-            result = start_run(
-                spec,
+            assert spec_file is not None
+            result = puma.run(
                 spec_file,
-                {"model": model, "limit": limit, "output": out},
+                model=model,
+                limit=limit,
+                output=out,
                 on_plan=on_plan,
                 on_outcome=on_outcome,
                 on_warning=on_warning,

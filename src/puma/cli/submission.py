@@ -187,11 +187,9 @@ def verify_hash(
     ] = None,
 ) -> None:
     """Recompute a submission's predictions hash: exit 0 match, 1 mismatch, 2 unreadable."""
-    from puma.submission.verify import raise_for, verify_submission
+    import puma
 
-    result = verify_submission(
-        submission, predictions, rescore=rescore, suite=suite, remote_url=remote
-    )
+    result = puma.verify(submission, predictions, rescore=rescore, suite=suite, remote=remote)
     check = result.check
     pairs = [
         ("submission", str(result.submission)),
@@ -208,7 +206,7 @@ def verify_hash(
     _print_pairs(pairs)
     for warning in result.warnings:
         stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
-    raise_for(result)
+    result.raise_if_failed()
     console.print("[green]verified[/]: the predictions are the ones the submission declares")
 
 

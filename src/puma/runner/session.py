@@ -1,12 +1,13 @@
 """A run session: plan the calls, open the runtime, make the calls, write the files.
 
-`start_run` begins a run; `resume_run` continues one from its ledger, making only the calls that
-have no successful line yet. Both return a RunResult; nothing here renders output.
+`run_async` begins a run; `resume_async` continues one from its ledger, making only the calls
+that have no successful line yet. `start_run` and `resume_run` are their synchronous twins, which
+also work inside a running event loop (a notebook). All return a RunResult; nothing here renders
+output.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 import uuid
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from puma.errors import ExitCode, InputFileError, Interrupted, OutputWriteError, PumaError
+from puma.event_loop import run_sync
 from puma.hardware import auto_device_tag, probe_hardware
 from puma.jsonio import first_problem, read_model, write_json
 from puma.outputs import prepare_output_folder
@@ -51,6 +53,7 @@ from puma.suites.select import resolve_suite, selection_record
 from puma.sustainability import Emissions, EnergyMeter
 
 PlanCallback = Callable[[int, int], None]  # (calls to make now, calls already done)
+OutcomeCallback = Callable[[CallOutcome], None]
 
 
 @dataclass
@@ -95,37 +98,76 @@ def apply_overrides(spec: SpecFile, overrides: dict[str, Any]) -> SpecFile:
     )
 
 
+def _new_run(
+    spec: SpecFile, overrides: dict[str, Any] | None
+) -> tuple[SpecFile, dict[str, Any], str, RunFolder]:
+    """The effective spec, the overrides given, and the folder of a new run, once its output
+    folder is shown to be writable (before any model loads)."""
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    effective = apply_overrides(spec, given)
+    prepare_output_folder(Path(effective.output))
+    run_id = str(uuid.uuid4())
+    return effective, given, run_id, RunFolder(Path(effective.output) / f"{RUN_PREFIX}{run_id}")
+
+
+async def run_async(
+    spec: SpecFile,
+    spec_path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    on_plan: PlanCallback | None = None,
+    on_outcome: OutcomeCallback | None = None,
+    on_warning: WarningCallback | None = None,
+) -> RunResult:
+    """A new run. `on_warning` hears, once each, the adaptations PUMA makes to the runtime
+    (they are recorded in the manifest's deviations too)."""
+    effective, given, run_id, folder = _new_run(spec, overrides)
+    with _explain_stop(folder):
+        return await _start(
+            spec, effective, spec_path, given, run_id, on_plan, on_outcome, on_warning
+        )
+
+
+async def resume_async(
+    run_dir: Path,
+    on_plan: PlanCallback | None = None,
+    on_outcome: OutcomeCallback | None = None,
+    on_warning: WarningCallback | None = None,
+) -> RunResult:
+    """Continue a run from its ledger (see `check_resumable`)."""
+    folder = check_resumable(run_dir)
+    prepare_output_folder(folder.root)  # before the model loads
+    with _explain_stop(folder):
+        return await _resume(folder, on_plan, on_outcome, on_warning)
+
+
 def start_run(
     spec: SpecFile,
     spec_path: Path | None = None,
     overrides: dict[str, Any] | None = None,
     on_plan: PlanCallback | None = None,
-    on_outcome: Callable[[CallOutcome], None] | None = None,
+    on_outcome: OutcomeCallback | None = None,
     on_warning: WarningCallback | None = None,
 ) -> RunResult:
-    """A new run. `on_warning` hears, once each, the adaptations PUMA makes to the runtime
-    (they are recorded in the manifest's deviations too)."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    effective = apply_overrides(spec, overrides)
-    prepare_output_folder(Path(effective.output))  # before the model loads
-    run_id = str(uuid.uuid4())
-    folder = RunFolder(Path(effective.output) / f"{RUN_PREFIX}{run_id}")
+    """`run_async`, waited for. Ctrl-C reaches this thread, not the coroutine, so the message
+    that says what was kept is made here."""
+    effective, given, run_id, folder = _new_run(spec, overrides)
     with _explain_stop(folder):
-        return asyncio.run(
-            _start(spec, effective, spec_path, overrides, run_id, on_plan, on_outcome, on_warning)
+        return run_sync(
+            _start(spec, effective, spec_path, given, run_id, on_plan, on_outcome, on_warning)
         )
 
 
 def resume_run(
     run_dir: Path,
     on_plan: PlanCallback | None = None,
-    on_outcome: Callable[[CallOutcome], None] | None = None,
+    on_outcome: OutcomeCallback | None = None,
     on_warning: WarningCallback | None = None,
 ) -> RunResult:
+    """`resume_async`, waited for (see `start_run` for Ctrl-C)."""
     folder = check_resumable(run_dir)
     prepare_output_folder(folder.root)  # before the model loads
     with _explain_stop(folder):
-        return asyncio.run(_resume(folder, on_plan, on_outcome, on_warning))
+        return run_sync(_resume(folder, on_plan, on_outcome, on_warning))
 
 
 def check_resumable(run_dir: Path) -> RunFolder:
@@ -228,7 +270,7 @@ async def _start(
     overrides: dict[str, Any],
     run_id: str,
     on_plan: PlanCallback | None,
-    on_outcome: Callable[[CallOutcome], None] | None,
+    on_outcome: OutcomeCallback | None,
     on_warning: WarningCallback | None,
 ) -> RunResult:
     suites = _resolve_suites(spec, spec_path)
@@ -300,7 +342,7 @@ async def _start(
 async def _resume(
     folder: RunFolder,
     on_plan: PlanCallback | None,
-    on_outcome: Callable[[CallOutcome], None] | None,
+    on_outcome: OutcomeCallback | None,
     on_warning: WarningCallback | None,
 ) -> RunResult:
     manifest = Manifest.load(folder)
@@ -372,7 +414,7 @@ async def _execute(
     meter: EnergyMeter,
     previous_events: list[dict[str, Any]],
     on_plan: PlanCallback | None,
-    on_outcome: Callable[[CallOutcome], None] | None,
+    on_outcome: OutcomeCallback | None,
     on_warning: WarningCallback | None,
     full_plan: list[PlannedCall] | None = None,
 ) -> RunResult:

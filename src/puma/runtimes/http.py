@@ -1,4 +1,4 @@
-"""The one HTTP client wrapper for remote runtimes: a pooled httpx.AsyncClient per runtime.
+"""The one HTTP client wrapper (remote runtimes, a registry's verifier): a pooled httpx.AsyncClient.
 
 It turns every transport fault and HTTP status into a RuntimeCallError (retryable or not, with
 Retry-After), and reads streamed bodies as NDJSON objects (Ollama) or SSE data payloads (OpenAI).
@@ -54,6 +54,7 @@ class HttpRuntimeClient:
         timeout_s: float,
         missing_model_hint: Callable[[str], str],
         api_key: str | None = None,
+        trust_env: bool = False,
     ):
         self.base_url = base_url.rstrip("/")
         self.runtime = runtime
@@ -71,7 +72,9 @@ class HttpRuntimeClient:
             limits=httpx.Limits(
                 max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
             ),
-            trust_env=False,  # a proxy from the environment must not sit between us and localhost
+            # A proxy from the environment must not sit between us and a local runtime; a remote
+            # registry may need one.
+            trust_env=trust_env,
         )
 
     async def get_json(self, path: str, *, model: str | None = None) -> Any:
@@ -90,6 +93,14 @@ class HttpRuntimeClient:
         if response.status_code >= 400:
             raise self.status_error(response.status_code, response.text, response.headers, model)
         return parse_json(response.text, what=f"{self.runtime} {path}")
+
+    async def post(self, path: str, **content: Any) -> httpx.Response:
+        """POST (`json=`, `files=`...) and return the response whatever its status, for a caller
+        with its own contract for statuses and bodies (a registry's verifier)."""
+        try:
+            return await self._client.post(path, **content)
+        except httpx.HTTPError as exc:
+            raise self.transport_error(exc, path) from exc
 
     @asynccontextmanager
     async def stream(

@@ -26,6 +26,7 @@ class Strategy:
     shots: int = 0  # few-shot examples before the query
     anchoring: bool = False  # define every label / point value before the query
     reasoning: bool = False  # let the model reason before the final answer line
+    schema_v1: str | None = None  # its name in submission schema v1, which has a closed list
 
     @property
     def max_tokens_floor(self) -> int:
@@ -33,17 +34,38 @@ class Strategy:
         return REASONING_MAX_TOKENS if self.reasoning else 1
 
 
+# The one list of strategy names: the spec, the prompts and the submission mapping ask here.
 _FIXED = {
-    "zero-shot": Strategy("zero-shot"),
-    "contextual-anchoring": Strategy("contextual-anchoring", anchoring=True),
-    "chain-of-thought": Strategy("chain-of-thought", reasoning=True),
+    "zero-shot": Strategy("zero-shot", schema_v1="zero_shot"),
+    "contextual-anchoring": Strategy(
+        "contextual-anchoring", anchoring=True, schema_v1="contextual_anchoring"
+    ),
+    "chain-of-thought": Strategy("chain-of-thought", reasoning=True, schema_v1="zero_shot_cot"),
 }
 _FEW_SHOT = re.compile(r"^few-shot-([1-9][0-9]?)$")
+SCHEMA_V1_SHOTS = (3, 6)  # the few-shot counts schema v1 has a name for
 
 
 def strategy_names() -> tuple[str, ...]:
     """The strategy names a spec may use; `few-shot-K` stands for K from 1 to 99."""
-    return ("zero-shot", "few-shot-K", "contextual-anchoring", "chain-of-thought")
+    first, *others = _FIXED
+    return (first, "few-shot-K", *others)
+
+
+def strategy_choices() -> str:
+    """The names as a sentence: "zero-shot, few-shot-K (K from 1 to 99), ... or ..."."""
+    names = [f"{n} (K from 1 to 99)" if n == "few-shot-K" else n for n in strategy_names()]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def schema_v1_strategies() -> tuple[str, ...]:
+    """The strategy names that have a name in submission schema v1."""
+    first, *others = _FIXED
+    return (first, *(f"few-shot-{k}" for k in SCHEMA_V1_SHOTS), *others)
+
+
+def is_strategy(name: str) -> bool:
+    return name in _FIXED or _FEW_SHOT.match(name) is not None
 
 
 def parse_strategy(name: str) -> Strategy:
@@ -51,11 +73,11 @@ def parse_strategy(name: str) -> Strategy:
         return _FIXED[name]
     match = _FEW_SHOT.match(name)
     if match:
-        return Strategy(name, shots=int(match.group(1)))
+        shots = int(match.group(1))
+        v1 = f"few_shot_{shots}" if shots in SCHEMA_V1_SHOTS else None
+        return Strategy(name, shots=shots, schema_v1=v1)
     raise SpecError(
-        f"unknown strategy {name!r}",
-        where="strategy",
-        hint="use zero-shot, few-shot-K (K from 1 to 99), contextual-anchoring or chain-of-thought",
+        f"unknown strategy {name!r}", where="strategy", hint=f"use {strategy_choices()}"
     )
 
 

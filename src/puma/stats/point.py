@@ -118,3 +118,14 @@ def regression_scores(
         "out_of_scale_rate": sum(1 for v in predicted if out_of_scale(v, scale)) / n,
         "n": n,
     }
+
+
+def call_percentiles(values: Sequence[float], percents: Sequence[float]) -> list[float]:
+    """Percentiles of a per-call figure (latency in ms), interpolated linearly between the
+    closest ranks (NumPy's default): the latency a submission declares."""
+    return [float(v) for v in np.percentile(np.asarray(values, dtype=float), list(percents))]
+
+
+def call_median(values: Sequence[float]) -> float | None:
+    """The median of a per-call figure (time to first token, latency), or None without calls."""
+    return float(np.median(np.asarray(values, dtype=float))) if len(values) else None

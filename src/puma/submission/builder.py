@@ -25,6 +25,7 @@ from puma.predictions import BASELINE, CANONICAL_COLUMNS
 from puma.runfolder import RunFolder
 from puma.runner.audit import check_run_folder
 from puma.runner.finalize import is_failed, is_skipped
+from puma.stats.point import call_median, call_percentiles
 from puma.submission.mapping import PROFILES, profile_for, scenario_for, strategy_for
 from puma.submission.package import PredictionsRecord, Provenance, SubmissionFiles
 from puma.submission.schema import Submission, personal_data_in, submission_problems
@@ -366,12 +367,10 @@ def _baseline_calls(folder: RunFolder, suite_id: str, model: str) -> list[dict[s
 
 
 def _latency(calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    import numpy as np
-
     times = [float(c["total_ms"]) for c in calls if c.get("total_ms") is not None]
     if not times:
         return {"total_ms": 0, "p50_ms": 0, "p95_ms": 0, "n_calls": 0, "source": "none recorded"}
-    p50, p95 = (float(v) for v in np.percentile(times, [50, 95]))
+    p50, p95 = call_percentiles(times, [50, 95])
     return {
         "total_ms": round(sum(times)),
         "p50_ms": round(p50),
@@ -382,11 +381,8 @@ def _latency(calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _runtime_timings(calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    import numpy as np
-
     def median(name: str) -> float | None:
-        values = [float(c[name]) for c in calls if c.get(name) is not None]
-        return float(np.median(values)) if values else None
+        return call_median([float(c[name]) for c in calls if c.get(name) is not None])
 
     def total(name: str) -> int | None:
         values = [int(c[name]) for c in calls if c.get(name) is not None]

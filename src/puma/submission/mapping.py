@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from puma.errors import InputFileError
+from puma.scenarios.strategies import is_strategy, parse_strategy, schema_v1_strategies
 
 # Scenario by task kind: the bundled suites (pm-triage, pm-estimation, pm-prioritization) and
 # local Jira / TAWOS suites share their task's scenario.
@@ -24,13 +25,6 @@ SUITE_BY_SCENARIO = {
     "effort_tawos": "pm-estimation",
     "prioritization_jira": "pm-prioritization",
 }
-STRATEGY_V1 = {
-    "zero-shot": "zero_shot",
-    "few-shot-3": "few_shot_3",
-    "few-shot-6": "few_shot_6",
-    "contextual-anchoring": "contextual_anchoring",
-    "chain-of-thought": "zero_shot_cot",
-}
 
 
 def scenario_for(suite_id: str, task: str) -> str:
@@ -44,8 +38,9 @@ def scenario_for(suite_id: str, task: str) -> str:
 
 
 def strategy_for(strategy: str) -> str:
-    if strategy in STRATEGY_V1:
-        return STRATEGY_V1[strategy]
+    v1 = parse_strategy(strategy).schema_v1 if is_strategy(strategy) else None
+    if v1 is not None:
+        return v1
     if re.fullmatch(r"few-shot-\d+", strategy):
         raise InputFileError(
             f"strategy {strategy!r} has no name in schema v1, which knows few-shot-3 and "
@@ -54,7 +49,7 @@ def strategy_for(strategy: str) -> str:
         )
     raise InputFileError(
         f"strategy {strategy!r} has no name in schema v1",
-        hint=f"schema v1 knows the strategies {', '.join(STRATEGY_V1)}",
+        hint=f"schema v1 knows the strategies {', '.join(schema_v1_strategies())}",
     )
 
 

@@ -18,16 +18,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import httpx
+from puma.errors import RemoteUnavailable
+from puma.event_loop import run_sync
+from puma.runtimes.base import RuntimeCallError
+from puma.runtimes.http import HttpRuntimeClient
 
 VERIFY_PATH = "/api/v1/verify"
 TIMEOUT_S = 30.0
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
-
-class RemoteUnavailable(Exception):
-    """The verifier could not be asked, or gave an answer outside the contract."""
+__all__ = ["RemoteUnavailable", "RemoteVerdict", "ask_remote_verifier", "verify_endpoint"]
 
 
 @dataclass(frozen=True)
@@ -46,21 +48,40 @@ def verify_endpoint(url: str) -> str:
 def ask_remote_verifier(
     url: str, submission: Path, predictions: Path, *, timeout_s: float = TIMEOUT_S
 ) -> RemoteVerdict:
+    """`ask_remote_verifier_async`, waited for (inside a running event loop too)."""
+    return run_sync(ask_remote_verifier_async(url, submission, predictions, timeout_s=timeout_s))
+
+
+async def ask_remote_verifier_async(
+    url: str, submission: Path, predictions: Path, *, timeout_s: float = TIMEOUT_S
+) -> RemoteVerdict:
+    """The verifier's verdict; RemoteUnavailable for no answer or one outside the contract."""
     endpoint = verify_endpoint(url)
     if not endpoint.startswith(("http://", "https://")):
         raise RemoteUnavailable(f"{url!r} is not an http(s) URL")
+    parts = urlsplit(endpoint)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
     try:
-        with submission.open("rb") as sub, predictions.open("rb") as preds:
-            response = httpx.post(
-                endpoint,
-                files={
-                    "submission": (submission.name, sub, "application/json"),
-                    "predictions": (predictions.name, preds, "application/x-ndjson"),
-                },
-                timeout=timeout_s,
-            )
-    except (httpx.HTTPError, OSError) as exc:
+        # Read whole: schema v1 caps predictions at about 12 MiB.
+        files = {
+            "submission": (submission.name, submission.read_bytes(), "application/json"),
+            "predictions": (predictions.name, predictions.read_bytes(), "application/x-ndjson"),
+        }
+    except OSError as exc:
         raise RemoteUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    client = HttpRuntimeClient(
+        f"{parts.scheme}://{parts.netloc}",
+        runtime="the registry verifier",
+        timeout_s=timeout_s,
+        missing_model_hint=lambda model: "",
+        trust_env=True,
+    )
+    try:
+        response = await client.post(path, files=files)
+    except RuntimeCallError as exc:
+        raise RemoteUnavailable(exc.message) from exc
+    finally:
+        await client.aclose()
     if response.status_code != 200:
         raise RemoteUnavailable(f"answered HTTP {response.status_code}")
     try:

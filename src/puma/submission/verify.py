@@ -12,13 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from puma.errors import CheckFailed, InputFileError
-from puma.integrity import (
-    HashCheck,
-    first_difference,
-    iter_prediction_rows,
-    verify_predictions_hash,
-)
-from puma.jsonio import read_json
+from puma.integrity import HashCheck, first_difference, verify_predictions_hash
+from puma.jsonio import iter_jsonl, read_json
 from puma.submission.mapping import SUITE_BY_SCENARIO
 from puma.submission.package import SubmissionFiles
 from puma.submission.schema import read_submission_json
@@ -52,6 +47,10 @@ class Verification:
     @property
     def ok(self) -> bool:
         return self.check.match and (self.rescore is None or self.rescore.ok)
+
+    def raise_if_failed(self) -> None:
+        """CheckFailed (exit 1) saying what differs, unless everything matched."""
+        raise_for(self)
 
 
 def verify_submission(
@@ -155,7 +154,7 @@ def rescore_submission(
         raise InputFileError("the submission declares no metrics object to re-score")
     suite = _load_suite_for(data, suite_ref, provenance, warnings)
     rows = []
-    for _, row in iter_prediction_rows(predictions):
+    for _, row in iter_jsonl(predictions):
         rows.append({k: row.get(k) for k in ("instance_id", "predicted_label", "predicted_value")})
         if len(rows) > len(suite.items):  # not this suite's predictions: stop reading
             break
@@ -253,7 +252,8 @@ def _load_suite(suite_ref: str) -> Suite:
 
 
 def _ask_remote(url: str, result: Verification) -> None:
-    from puma.submission.remote import RemoteUnavailable, ask_remote_verifier
+    from puma.errors import RemoteUnavailable
+    from puma.submission.remote import ask_remote_verifier
 
     try:
         verdict = ask_remote_verifier(url, result.submission, result.predictions)
