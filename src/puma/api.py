@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 from puma.errors import PumaError
-from puma.event_loop import run_sync
 
 if TYPE_CHECKING:
     from puma.evaluate import EvaluationResult
@@ -74,18 +73,13 @@ def run(
     on_outcome: Callable[[CallOutcome], None] | None = None,
     on_warning: WarningCallback | None = None,
 ) -> RunResult:
-    """`run_async`, waited for; inside a running event loop it runs in a worker thread."""
-    return run_sync(
-        run_async(
-            spec,
-            model=model,
-            limit=limit,
-            output=output,
-            on_plan=on_plan,
-            on_outcome=on_outcome,
-            on_warning=on_warning,
-        )
-    )
+    """`run_async`, waited for; inside a running event loop it runs in a worker thread.
+    Ctrl-C stops it with an Interrupted that says what the ledger kept."""
+    from puma.runner.session import start_run
+
+    checked, path = _spec(spec, model)
+    overrides = {"model": model, "limit": limit, "output": output}
+    return start_run(checked, path, overrides, on_plan, on_outcome, on_warning)
 
 
 async def resume_async(
@@ -110,9 +104,9 @@ def resume(
     on_warning: WarningCallback | None = None,
 ) -> RunResult:
     """`resume_async`, waited for; inside a running event loop it runs in a worker thread."""
-    return run_sync(
-        resume_async(run_dir, on_plan=on_plan, on_outcome=on_outcome, on_warning=on_warning)
-    )
+    from puma.runner.session import resume_run
+
+    return resume_run(Path(run_dir), on_plan, on_outcome, on_warning)
 
 
 def evaluate(

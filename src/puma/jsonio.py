@@ -181,6 +181,8 @@ def _text_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
             tail = lines.pop()
             for line in lines:
                 lineno += 1
+                if len(line) > MAX_LINE_BYTES:  # one that ended within this read
+                    raise _too_long(path, lineno)
                 yield lineno, line, True
             if not block:
                 if tail:
@@ -188,8 +190,12 @@ def _text_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
                 return
             pending = tail + pending[cut:]
             if len(pending) > MAX_LINE_BYTES:
-                raise InputFileError(
-                    f"a line longer than {MAX_LINE_BYTES // 1024} KiB: "
-                    "not a JSON-lines file (one JSON object per line)",
-                    where=f"{path}:{lineno + 1}",
-                )
+                raise _too_long(path, lineno + 1)
+
+
+def _too_long(path: Path, lineno: int) -> InputFileError:
+    return InputFileError(
+        f"a line longer than {MAX_LINE_BYTES // 1024} KiB: "
+        "not a JSON-lines file (one JSON object per line)",
+        where=f"{path}:{lineno}",
+    )

@@ -351,8 +351,10 @@ def _edit_manifest_spec(run: Path) -> None:
 
 
 def _only_jsonl(run: Path) -> None:
-    """Predictions read from predictions.jsonl (what an older run, or a copy, may have)."""
+    """Predictions read from predictions.jsonl alone (a copy of the predictions, made elsewhere:
+    no ledger to check them against, no parquet)."""
     (run / "predictions_full.parquet").unlink()
+    (run / "run.jsonl").unlink()
 
 
 def _jsonl_line(run: Path, raw: bytes) -> None:
@@ -390,40 +392,40 @@ MALFORMED: dict[str, tuple[Mutation, tuple[str, ...], ExitCode, str, str]] = {
         ("ledger", "verify"),
         ExitCode.BAD_INPUT,
         "run.jsonl",
-        "cannot read",
+        "a folder, not a file",
     ),
     "ledger verify: no run.jsonl": (
         lambda r: (r / "run.jsonl").unlink(),
         ("ledger", "verify"),
         ExitCode.BAD_INPUT,
         "run.jsonl",
-        "cannot read",
+        "is missing",
     ),
     "resume: ledger line not UTF-8": (
         lambda r: _replace_line(r / "run.jsonl", 2, b'\xf1{"type":"call"}'),
         ("--resume",),
-        ExitCode.BAD_INPUT,
+        ExitCode.FAILED_CHECK,
         "run.jsonl:2",
         "not UTF-8",
     ),
     "resume: ledger line is a JSON array": (
         lambda r: _replace_line(r / "run.jsonl", 2, b"[1, 2]"),
         ("--resume",),
-        ExitCode.BAD_INPUT,
+        ExitCode.FAILED_CHECK,
         "run.jsonl:2",
         "not a ledger event",
     ),
     "resume: call line without error": (
         lambda r: _drop_key(r / "run.jsonl", 3, "error"),
         ("--resume",),
-        ExitCode.BAD_INPUT,
-        "run.jsonl:3",
-        "lacks error",
+        ExitCode.FAILED_CHECK,
+        "run.jsonl:4",
+        "prev_hash does not match",
     ),
     "resume: ledger line nested 200,000 deep": (
         lambda r: _replace_line(r / "run.jsonl", 2, DEEP_JSON),
         ("--resume",),
-        ExitCode.BAD_INPUT,
+        ExitCode.FAILED_CHECK,
         "run.jsonl:2",
         "nested too deeply",
     ),
@@ -530,16 +532,16 @@ MALFORMED: dict[str, tuple[Mutation, tuple[str, ...], ExitCode, str, str]] = {
     "share-results: predictions line not UTF-8": (
         lambda r: _replace_line(r / "predictions.jsonl", 2, b'\xf1{"instance_id": "x"}'),
         ("share-results",),
-        ExitCode.BAD_INPUT,
+        ExitCode.FAILED_CHECK,
         "predictions.jsonl:2",
-        "not UTF-8",
+        "not what the ledger says",
     ),
     "share-results: predictions line nested 200,000 deep": (
         lambda r: _replace_line(r / "predictions.jsonl", 2, DEEP_JSON),
         ("share-results",),
-        ExitCode.BAD_INPUT,
+        ExitCode.FAILED_CHECK,
         "predictions.jsonl:2",
-        "nested too deeply",
+        "not what the ledger says",
     ),
     "share-results: parquet file is not parquet": (
         lambda r: (r / "predictions_full.parquet").write_bytes(b"PAR1 but not really"),
@@ -596,7 +598,7 @@ MALFORMED: dict[str, tuple[Mutation, tuple[str, ...], ExitCode, str, str]] = {
         ("ledger", "verify"),
         ExitCode.BAD_INPUT,
         "run.jsonl",
-        "cannot read",
+        "is missing",
     ),
     "resume: another tool's manifest.json": (
         lambda r: _foreign(r),
@@ -799,6 +801,7 @@ def _enlarged(run: Path, factor: int) -> None:
 
 def test_ctrl_c_in_eval_writes_nothing(run_copy: Path) -> None:
     _enlarged(run_copy, 300)
+    (run_copy / "run.jsonl").unlink()  # predictions made elsewhere: nothing to check them against
 
     def resampling(process: psutil.Process) -> bool:  # CPU time, not wall: the box may be busy
         return process.cpu_times().user > 6

@@ -30,9 +30,8 @@ def check(
                 f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True
             )
         count = len(checked.problems)
-        stderr.print(
-            f"{count} problem{'s' if count > 1 else ''}: `puma run` would refuse this spec"
-        )
+        if count > 1:  # one problem is said by its own line
+            stderr.print(f"{count} problems: `puma run` would refuse this spec")
         raise typer.Exit(int(ExitCode.BAD_INPUT))
     spec = checked.spec
     assert spec is not None

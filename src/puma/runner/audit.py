@@ -48,6 +48,10 @@ class _ManifestView(_SealView):
 
 def verify_run_ledger(folder: RunFolder) -> LedgerVerdict:
     """The run's ledger judged against the seal its manifest records."""
+    if folder.ledger.is_dir():
+        raise InputFileError(
+            "run.jsonl (the ledger) is a folder, not a file", where=str(folder.ledger)
+        )
     if not folder.ledger.is_file():
         raise InputFileError("run.jsonl (the ledger) is missing", where=str(folder.ledger))
     seal = read_model(folder.manifest, _SealView, "manifest.json").ledger_seal
