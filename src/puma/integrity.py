@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from puma.errors import InputFileError
+from puma.outputs import writing
 
 # PUMA 4.0's hashed columns, fixed by its schema; the same as puma.predictions.CANONICAL_COLUMNS
 # (a test holds them equal). Not imported from there: worker processes import this module alone,
@@ -332,7 +333,11 @@ def _consume_in_hash_order(path: Path, consume: Callable[[Iterator[_Batch]], _T]
 
 
 def _externally_sorted(path: Path) -> Iterator[_Batch]:
-    with tempfile.TemporaryDirectory(prefix="puma-sort-") as tmp:
+    spill_to = Path(tempfile.gettempdir())
+    with (
+        writing(spill_to, "sort the rows in a temporary folder (TMPDIR chooses another)"),
+        tempfile.TemporaryDirectory(prefix="puma-sort-") as tmp,
+    ):
         runs: list[list[tuple[str, str, int]]] = []
         spilled: list[Path] = []
         current: list[tuple[str, str, int]] = []

@@ -51,9 +51,15 @@ LONG_NAME = "n" * 300
 PYTHON_TEXT = re.compile(r"\[Errno \d+\]|codec can't|Traceback|object has no attribute")
 
 
-def puma(*args: object, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def puma(
+    *args: object, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*PUMA, *map(str, args)], capture_output=True, text=True, timeout=timeout, stdin=None
+        [*PUMA, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -744,6 +750,22 @@ def test_malformed_packages_get_a_located_message(case: str, package_copy: Path)
     target = mutate(package_copy)
     args = ("verify-hash", target) if command == "verify-hash" else ("submission", command, target)
     assert_fails_cleanly(puma(*args), code, where, words)
+
+
+def test_verify_hash_of_a_large_unsorted_file_with_a_full_temporary_folder(
+    package_copy: Path, tiny_disk: Callable[[int], Path]
+) -> None:
+    # Over 200,000 rows out of order are sorted in runs spilled to TMPDIR.
+    rows = (
+        json.dumps({"instance_id": f"X-{(i * 7919) % 200_003:06d}", "predicted_label": "Major",
+                    "predicted_value": None, "prompt_hash": "ab"})
+        for i in range(200_003)
+    )  # fmt: skip
+    _predictions(package_copy).write_text("".join(row + "\n" for row in rows))
+    disk = tiny_disk(1)  # Python's tempfile passes over a TMPDIR with no room at all
+    done = puma("verify-hash", package_copy, env={"TMPDIR": str(disk)})
+    assert_fails_cleanly(done, ExitCode.CANNOT_WRITE, str(disk), "the disk is full", "TMPDIR")
+    assert not leftovers(disk) and [p.name for p in disk.iterdir()] == ["filler"]
 
 
 # --- Ctrl-C and the last line of defence -------------------------------------------------------
