@@ -141,7 +141,9 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise InputFileError(
                 f"{what or 'not valid JSON'}: {json_error_text(exc, stripped)}", where=where
             ) from None
-        except (ValueError, RecursionError) as exc:  # an integer of 5,000 digits, deep nesting
+        except RecursionError:
+            raise InputFileError("JSON nested too deeply to read", where=where) from None
+        except ValueError as exc:  # an integer of 5,000 digits
             raise InputFileError(f"not usable JSON: {exc}", where=where) from None
         if not isinstance(obj, dict):
             raise InputFileError(f"expected a JSON object, got {type(obj).__name__}", where=where)
