@@ -91,6 +91,29 @@ class ClassificationStats:
         out[:, self._gold] *= L
         return out
 
+    # Named columns of per-item sums (items x width), so callers never index the layout.
+
+    @staticmethod
+    def trials(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 0])
+
+    @staticmethod
+    def unparsed(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 1])
+
+    def hits(self, s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., self._tp].sum(axis=-1))
+
+    def true_positives(self, s: np.ndarray, label: int) -> np.ndarray:
+        return np.asarray(s[..., self._tp.start + label])
+
+    def predicted_counts(self, s: np.ndarray, label: int) -> np.ndarray:
+        return np.asarray(s[..., self._pred.start + label])
+
+    def gold_counts(self, s: np.ndarray, label: int | None = None) -> np.ndarray:
+        """How often gold is `label` (all labels, one column each, when None)."""
+        return np.asarray(s[..., self._gold] if label is None else s[..., self._gold.start + label])
+
     def accuracy(self, s: np.ndarray) -> np.ndarray:
         return ratio(s[..., self._tp].sum(axis=-1), s[..., 0])
 
@@ -221,6 +244,28 @@ class EstimationStats:
 
     def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
         return item_sums(item, self.row_columns(gold, pred), n)
+
+    # Named columns of per-item sums (items x width), so callers never index the layout.
+
+    @staticmethod
+    def trials(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 0])
+
+    @staticmethod
+    def unparsed(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 1])
+
+    @staticmethod
+    def absolute_error(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 2])
+
+    @staticmethod
+    def within(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 3])
+
+    @staticmethod
+    def off_scale(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 4])
 
     @staticmethod
     def parse_failure_rate(s: np.ndarray) -> np.ndarray:
