@@ -36,7 +36,7 @@ def _result(rows: list[dict[str, Any]]) -> Any:
     ]
     return SimpleNamespace(
         rows=rows,
-        manifest=SimpleNamespace(suites=suites),
+        manifest=SimpleNamespace(suites=suites, deviations=[]),
         folder=SimpleNamespace(root=Path("runs/run-x")),
         failed_calls=0,
         skipped_calls=0,

@@ -152,7 +152,7 @@ class _SuitePlan:
     # Building blocks --------------------------------------------------------------------------
 
     def _columns(self, rows: CellRows) -> np.ndarray:
-        return self.stats.columns(rows.item, rows.gold, rows.pred, self.n)  # type: ignore[no-any-return]
+        return self.stats.columns(rows.item, rows.gold, rows.pred, self.n)
 
     def _summarize(
         self, d: Distribution, se: float | None, analytic: Analytic | None = None
