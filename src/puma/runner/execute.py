@@ -29,9 +29,9 @@ from puma.runtimes.base import (
     Runtime,
     RuntimeCallError,
 )
-from puma.scenarios import parse_output, parse_strategy
+from puma.scenarios import parse_strategy
 from puma.spec import SpecFile
-from puma.tasks import task_for
+from puma.tasks import parse_output, task_for
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0

@@ -1,9 +1,11 @@
-"""The task interface: what scoring, the report, the run summary and the submission ask of a task.
+"""The task interface: what the runner, scoring, the report, the run summary and the submission ask
+of a task kind, and the registry of task kinds.
 
 A task kind is one module under puma.tasks with a `Task` subclass under `@register_task`. It owns
-its labels or scale, how a prediction row becomes numbers (gold, prediction, confidence), its
-sufficient statistics, its metric set (names in puma.tasks.metrics) and headline metric, its 0/1
-paired outcome, its chance predictors, and its point scores for the run summary and schema v1.
+its labels or scale, its prompt and parsing (a `Scenario`), how a prediction row becomes numbers
+(gold, prediction, confidence), its sufficient statistics, its metric set (names registered in
+puma.tasks.metrics) and headline metric, its 0/1 paired outcome, its chance predictors, and its
+point scores for the run summary and schema v1.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from puma.errors import InputFileError
+from puma.scenarios.base import Scenario
 from puma.stats.intervals import Proportion
 from puma.stats.resample import SumFunction
 from puma.tasks.metrics import metric_for
@@ -77,6 +80,7 @@ class Task(abc.ABC):
     """One task kind. Class attributes declare; methods compute."""
 
     name: ClassVar[str]
+    scenario_class: ClassVar[type[Scenario]]  # prompts and parsing (puma.scenarios.base)
     metrics: ClassVar[tuple[str, ...]]  # a cell's metrics, in the order tables show them
     chance_metrics: ClassVar[tuple[str, ...]]  # compared with every chance predictor
     headline_chance: ClassVar[str]  # the chance predictor beside the headline score
@@ -85,6 +89,9 @@ class Task(abc.ABC):
     calibrated: ClassVar[bool] = False  # answers carry label probabilities: cells get calibration
     v1_scenario: ClassVar[str | None] = None  # the scenario name of schema v1, if any
     v1_suite: ClassVar[str | None] = None  # the bundled suite of that scenario
+
+    def __init__(self) -> None:
+        self.scenario = self.scenario_class(self.name)
 
     @property
     def headline(self) -> str:

@@ -1,9 +1,10 @@
 """Effort estimation: a user story in, story points on the Fibonacci scale (1 to 21) out.
 
-An estimate is a number; gold is a scale point. Errors, steps and the out-of-scale rule are
+Item fields: project, title, description; gold is an integer on the scale. The prompt is
+templates/estimation.j2 (puma.scenarios). A plausible number off the scale (1 to 100) is kept as
+said, marked fuzzy; it is never snapped to the scale. Errors, steps and the out-of-scale rule are
 puma.stats.metrics.EstimationStats on this scale; the chance predictor says the median gold
-estimate for every item. Prompts and parsing are puma.scenarios.estimation; schema v1 calls it
-`effort_tawos`.
+estimate for every item. Schema v1 calls it `effort_tawos`.
 """
 
 from __future__ import annotations
@@ -15,18 +16,58 @@ from typing import Any, ClassVar
 import numpy as np
 
 from puma.errors import InputFileError
-from puma.predictions import canonical_number
+from puma.predictions import canonical_number, canonical_number_text
+from puma.scenarios.base import Scenario
+from puma.scenarios.parsing import (
+    ParsedOutput,
+    ParseStatus,
+    plausible_estimate,
+    tolerant_number,
+    trim_answer,
+)
 from puma.stats.metrics import EstimationStats
 from puma.stats.point import regression_scores
-from puma.suites.model import FIBONACCI_POINTS
+from puma.suites.model import FIBONACCI_POINTS, Suite
 from puma.tasks.base import Chance, Encoded, PointSummary, Task, register_task
 
 SCALE: tuple[float, ...] = tuple(float(p) for p in FIBONACCI_POINTS)
 
 
+class EstimationScenario(Scenario):
+    template = "estimation.j2"
+    cue_words = ("story points", "story point", "points", "estimate", "sp")
+
+    def template_context(self, suite: Suite) -> dict[str, Any]:
+        return {"points": FIBONACCI_POINTS}
+
+    def answer_text(self, suite: Suite, example: dict[str, Any]) -> str:
+        text = canonical_number_text(example["gold"])
+        return text if text is not None else str(example["gold"])
+
+    def strict(self, suite: Suite, answer: str) -> ParsedOutput | None:
+        number = canonical_number(trim_answer(answer))
+        if number is None:
+            return None
+        return _estimate(number, strict=True)
+
+    def tolerant(self, suite: Suite, text: str) -> ParsedOutput | None:
+        label = tolerant_number(text)
+        number = canonical_number(label)
+        return None if number is None else _estimate(number, strict=False)
+
+
+def _estimate(number: int | float, *, strict: bool) -> ParsedOutput | None:
+    """Only a number alone and on the scale is "ok"; off the scale it is kept but "fuzzy"."""
+    if not plausible_estimate(float(number)):
+        return None
+    status: ParseStatus = "ok" if strict and number in FIBONACCI_POINTS else "fuzzy"
+    return ParsedOutput(label=str(number), value=float(number), status=status)
+
+
 @register_task
 class EstimationTask(Task):
     name = "estimation"
+    scenario_class = EstimationScenario
     metrics: ClassVar[tuple[str, ...]] = (
         "mae",
         "mdae",
@@ -116,7 +157,7 @@ class EstimationTask(Task):
         gold: Sequence[Any],
         rows: Sequence[Mapping[str, Any]],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        estimates = [_estimate(row) for row in rows]
+        estimates = [_row_estimate(row) for row in rows]
         gold_numbers = [float(canonical_number(g) or 0.0) for g in gold]
         scores = regression_scores(gold_numbers, estimates, FIBONACCI_POINTS)
         metrics = {"mae": scores["mae"], "mdae": scores["mdae"]}
@@ -124,7 +165,7 @@ class EstimationTask(Task):
         return metrics, extra
 
 
-def _estimate(row: Mapping[str, Any]) -> float | None:
+def _row_estimate(row: Mapping[str, Any]) -> float | None:
     value = canonical_number(row.get("predicted_value"))
     if value is None:
         value = canonical_number(row.get("predicted_label"))
