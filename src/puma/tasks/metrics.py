@@ -56,6 +56,11 @@ class Metric:
     def __post_init__(self) -> None:
         if (self.sums is None) == (self.counts is None):
             raise ValueError(f"metric {self.name!r} needs exactly one of sums or counts")
+        if self.proportion and self.numerator is None:
+            raise ValueError(f"proportion {self.name!r} needs its numerator (the successes)")
+        if self.paired and self.sums is None:
+            # Paired differences and sign-flip tests run on summed columns of both sides.
+            raise ValueError(f"paired metric {self.name!r} must be a function of sums")
 
 
 _METRICS: dict[str, Metric] = {}
