@@ -24,7 +24,7 @@ from puma.predictions import FULL_SCHEMA
 from puma.run_summary import summarize_run
 from puma.scenarios.base import Scenario
 from puma.scenarios.parsing import ParsedOutput
-from puma.stats.metrics import item_sums, ratio
+from puma.stats.metrics import CountedRows, ratio
 from puma.submission.mapping import scenario_for
 from puma.suites.model import Suite
 from puma.tasks import (
@@ -46,7 +46,7 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", text.lower())).strip()
 
 
-class ShortAnswerStats:
+class ShortAnswerStats(CountedRows):
     """Per-item columns: count, unparsed, exact match (after normalisation)."""
 
     width = 3
@@ -60,24 +60,9 @@ class ShortAnswerStats:
         ]
         return out
 
-    def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
-        return item_sums(item, self.row_columns(gold, pred), n)
-
-    @staticmethod
-    def trials(s: np.ndarray) -> np.ndarray:
-        return np.asarray(s[..., 0])
-
-    @staticmethod
-    def unparsed(s: np.ndarray) -> np.ndarray:
-        return np.asarray(s[..., 1])
-
     @staticmethod
     def matches(s: np.ndarray) -> np.ndarray:
         return np.asarray(s[..., 2])
-
-    @staticmethod
-    def parse_failure_rate(s: np.ndarray) -> np.ndarray:
-        return ratio(s[..., 1], s[..., 0])
 
     @staticmethod
     def exact_match(s: np.ndarray) -> np.ndarray:
