@@ -37,7 +37,7 @@ from puma.suites.bundled import (
     SuiteManifest,
     suite_content_hash,
 )
-from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS, TaskKind
+from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS
 
 SEED = 20240611
 VERSION = "1.0.0"
@@ -642,7 +642,7 @@ def text_property(description: str) -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "description": description}
 
 
-def item_schema(suite_id: str, task: TaskKind) -> dict[str, Any]:
+def item_schema(suite_id: str, task: str) -> dict[str, Any]:
     base = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://puma-bench.example/suites/{suite_id}/item.schema.json",
@@ -656,7 +656,7 @@ def item_schema(suite_id: str, task: TaskKind) -> dict[str, Any]:
         "title": text_property("issue summary"),
         "description": text_property("issue body: context, steps, traces, impact"),
     }
-    if task is TaskKind.TRIAGE:
+    if task == "triage":
         return base | {
             "required": list(TRIAGE_FIELDS),
             "properties": {
@@ -666,7 +666,7 @@ def item_schema(suite_id: str, task: TaskKind) -> dict[str, Any]:
                 "gold": {"enum": list(TRIAGE_LABELS), "description": "priority"},
             },
         }
-    if task is TaskKind.ESTIMATION:
+    if task == "estimation":
         return base | {
             "required": list(ESTIMATION_FIELDS),
             "properties": {
@@ -710,7 +710,7 @@ def item_schema(suite_id: str, task: TaskKind) -> dict[str, Any]:
 @dataclass
 class SuiteBuild:
     id: str
-    task: TaskKind
+    task: str
     labels: tuple[str, ...]
     description: str
     measures: str
@@ -746,7 +746,7 @@ def datasheet(build: SuiteBuild, manifest: SuiteManifest, projects: Sequence[Pro
     limits = "\n".join(f"- {limit}" for limit in build.limits)
     return f"""# {build.id} — datasheet
 
-Version {VERSION} · task `{build.task.value}` · license {LICENSE}
+Version {VERSION} · task `{build.task}` · license {LICENSE}
 
 ## What it measures
 
@@ -864,7 +864,7 @@ def build_suites(sources: Sources) -> list[SuiteBuild]:
     return [
         SuiteBuild(
             id="pm-triage",
-            task=TaskKind.TRIAGE,
+            task="triage",
             labels=TRIAGE_LABELS,
             description="Issue triage: an issue report in, a priority (Critical, Major, Minor, "
             "Trivial) out.",
@@ -899,7 +899,7 @@ def build_suites(sources: Sources) -> list[SuiteBuild]:
         ),
         SuiteBuild(
             id="pm-estimation",
-            task=TaskKind.ESTIMATION,
+            task="estimation",
             labels=(),
             description="Effort estimation: a user story with acceptance criteria in, story "
             "points (1, 2, 3, 5, 8, 13, 21) out.",
@@ -925,7 +925,7 @@ def build_suites(sources: Sources) -> list[SuiteBuild]:
         ),
         SuiteBuild(
             id="pm-prioritization",
-            task=TaskKind.PRIORITIZATION,
+            task="prioritization",
             labels=PAIR_LABELS,
             description="Prioritisation: two issues in, which one to handle first (A or B) out.",
             measures="Whether a model orders two issues the way their priorities do. Each item "

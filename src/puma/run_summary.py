@@ -1,9 +1,10 @@
 """The closing summary of a run: per (suite, model) score so far, calls, errors, speed.
 
-Point estimates from puma.stats.point, each beside its chance baseline on the same items (the
-majority class for classification, the median gold estimate for estimation) with the paired
-difference and a percentile bootstrap interval of it, so a reader sees at once whether a model
-beats chance. `puma eval` computes every figure with intervals.
+The task's headline point (puma.tasks: Task.point_summary, from puma.stats.point), beside its
+headline chance baseline on the same items (the majority class for a label task, the median gold
+estimate for estimation) with the paired difference and a percentile bootstrap interval of it,
+so a reader sees at once whether a model beats chance. `puma eval` computes every figure with
+intervals.
 """
 
 from __future__ import annotations
@@ -14,13 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from puma.answer_quality import unusable_answer_warnings
-from puma.predictions import BASELINE, canonical_number
+from puma.predictions import BASELINE
 from puma.runner.finalize import is_failed, is_skipped
 from puma.stats.intervals import percentile_interval
-from puma.stats.metrics import EstimationStats
-from puma.stats.point import classification_scores, regression_scores
 from puma.stats.resample import iter_bootstrap_counts, universe_seed
-from puma.suites.model import FIBONACCI_POINTS
+from puma.tasks import metric_label, task_for
 
 # The summary's interval of the difference to chance: small and fixed, so it stays instant.
 SUMMARY_RESAMPLES = 2000
@@ -46,7 +45,7 @@ class CellSummary:
     difference: float  # score - chance_score, per item on the same items
     difference_low: float | None
     difference_high: float | None
-    out_of_scale_rate: float | None = None  # estimation only
+    out_of_scale_rate: float | None = None  # tasks on a scale only
 
     @property
     def score_text(self) -> str:
@@ -103,29 +102,11 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
     for suite_id, model in sorted({(r["suite_id"], r["model"]) for r in rows}):
         group = [r for r in rows if r["suite_id"] == suite_id and r["model"] == model]
         task = group[0]["task"]
+        kind = task_for(task, where=f"suite {suite_id}")
         gold = [r["gold"] for r in group]
         predicted = [r["predicted_label"] for r in group]
-        out_of_scale: float | None = None
-        if task == "estimation":
-            gold_values = np.array([float(g) for g in gold])
-            estimates = [canonical_number(p) if p is not None else None for p in predicted]
-            scores = regression_scores(gold_values.tolist(), estimates, FIBONACCI_POINTS)
-            metric, score = "MAE", float(scores["mae"])  # type: ignore[arg-type]
-            out_of_scale = float(scores["out_of_scale_rate"])  # type: ignore[arg-type]
-            stats = EstimationStats(FIBONACCI_POINTS)
-            values = np.array([np.nan if e is None else float(e) for e in estimates])
-            model_rows = stats.row_columns(gold_values, values)[:, 2]
-            median = float(np.median(gold_values))
-            chance = "median estimate"
-            chance_rows = np.abs(gold_values - median)
-        else:
-            scores = classification_scores(gold, predicted, labels[suite_id])
-            metric, score = "accuracy", float(scores["accuracy"])  # type: ignore[arg-type]
-            model_rows = np.array([g == p for g, p in zip(gold, predicted, strict=True)], float)
-            counts = {label: gold.count(label) for label in labels[suite_id]}
-            majority = max(labels[suite_id], key=lambda label: counts[label])
-            chance = "majority class"
-            chance_rows = np.array([g == majority for g in gold], dtype=float)
+        point = kind.point_summary(gold, predicted, labels[suite_id])
+        model_rows, chance_rows = point.model_rows, point.chance_rows
         difference = model_rows - chance_rows
         low, high = _mean_interval(difference, f"{suite_id}/{model}")
         cells.append(
@@ -134,17 +115,17 @@ def summarize_run(result: RunResult, wall_s: float) -> RunSummary:
                 model=model,
                 task=task,
                 n=len(group),
-                metric=metric,
-                score=score,
-                parse_failure_rate=float(scores["parse_failure_rate"]),  # type: ignore[arg-type]
+                metric=metric_label(kind.headline),
+                score=point.score,
+                parse_failure_rate=point.parse_failure_rate,
                 errors=sum(1 for r in group if is_failed(r)),
                 skipped=sum(1 for r in group if is_skipped(r)),
-                chance=chance,
+                chance=kind.chance_names[kind.headline_chance],
                 chance_score=float(chance_rows.mean()),
                 difference=float(difference.mean()),
                 difference_low=low,
                 difference_high=high,
-                out_of_scale_rate=out_of_scale,
+                out_of_scale_rate=point.out_of_scale_rate,
             )
         )
     ok = [r for r in result.rows if r["error"] is None and r["ttft_ms"] is not None]

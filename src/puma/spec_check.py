@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from puma.errors import PumaError, SpecError, SuiteError
-from puma.scenarios import build_prompt, parse_strategy
+from puma.scenarios import parse_strategy
 from puma.spec import SpecDocument, SpecFile, SuiteSpec, raise_first, read_spec
 from puma.suites import Suite, load_bundled_suite, load_local_suite, select_items
 from puma.suites.local import JIRA_COLUMNS, TAWOS_COLUMNS
 from puma.suites.select import local_suite_path
+from puma.tasks import build_prompt
 
 MAX_SUBSET_PROBLEMS = 5  # ids named one by one; past that, a count
 LOCAL_COLUMNS = {"jira": JIRA_COLUMNS, "tawos": TAWOS_COLUMNS}

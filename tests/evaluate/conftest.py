@@ -17,13 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from puma.predictions import FULL_SCHEMA
-from puma.suites.model import FIBONACCI_POINTS, TRIAGE_LABELS
+from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS
 
 PROJECTS = ("HDFS", "SPARK", "KAFKA")
 
 
-def _triage_row(rng: np.random.Generator, gold: int, skill: float) -> dict[str, Any]:
-    labels = TRIAGE_LABELS
+def _triage_row(
+    rng: np.random.Generator, gold: int, skill: float, labels: Sequence[str] = TRIAGE_LABELS
+) -> dict[str, Any]:
     logits = rng.normal(0.0, 1.0, len(labels))
     logits[gold] += 3.0 * skill
     probs = np.exp(logits) / np.exp(logits).sum()
@@ -85,13 +86,16 @@ def build_run(
 ) -> Path:
     """Write a run folder with every (model, perturbation, repetition, item) call and return it."""
     rng = np.random.default_rng(seed)
-    suite_id = suite_id or ("pm-triage" if task == "triage" else "pm-estimation")
+    suite_id = suite_id or f"pm-{task}"
+    labels = PAIR_LABELS if task == "prioritization" else TRIAGE_LABELS
     run_id = run_id or f"synthetic-{seed}"
     folder = Path(root) / f"run-{run_id}"
     folder.mkdir(parents=True)
     if task == "triage":
         weights = np.array([0.1, 0.4, 0.35, 0.15])
         golds = [TRIAGE_LABELS[i] for i in rng.choice(4, size=n_items, p=weights)]
+    elif task == "prioritization":
+        golds = [PAIR_LABELS[i] for i in rng.choice(2, size=n_items, p=[0.55, 0.45])]
     else:
         golds = [str(v) for v in rng.choice(FIBONACCI_POINTS[:6], size=n_items)]
     items = [f"{suite_id[:4].upper()}-{i:04d}" for i in range(n_items)]
@@ -144,8 +148,8 @@ def build_run(
                             }
                         )
                         continue
-                    if task == "triage":
-                        answer = _triage_row(rng, TRIAGE_LABELS.index(gold), skill - shift)
+                    if task in ("triage", "prioritization"):
+                        answer = _triage_row(rng, labels.index(gold), skill - shift, labels)
                         if not with_probs:
                             answer["label_probs"] = None
                     else:
@@ -206,7 +210,7 @@ def build_run(
                 "id": suite_id,
                 "version": "1.0.0",
                 "task": task,
-                "labels": list(TRIAGE_LABELS) if task == "triage" else [],
+                "labels": [] if task == "estimation" else list(labels),
                 "content_hash": "f" * 64,
                 "n_items": n_items,
                 "source": "bundled",

@@ -21,8 +21,8 @@ from puma.runtimes.base import (
 )
 from puma.runtimes.embedded import EmbeddedOptions, EmbeddedRuntime
 from puma.runtimes.file_digest import CACHE_FILE, file_sha256
-from puma.scenarios import build_prompt
 from puma.suites.select import load_suite
+from puma.tasks import build_prompt
 
 LABELS = ("Critical", "Major", "Minor", "Trivial")
 OUTAGE = Prompt(

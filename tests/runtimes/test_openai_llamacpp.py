@@ -16,8 +16,8 @@ from puma.errors import RuntimeUnavailable
 from puma.runtimes import create_runtime
 from puma.runtimes.base import CompletionRequest, GenerationOptions, Prompt, RuntimeCallError
 from puma.runtimes.openai import OpenAICompatibleRuntime, OpenAIOptions
-from puma.scenarios import build_prompt
 from puma.suites.select import load_suite
+from puma.tasks import build_prompt
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS, Suite, TaskKind
+from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS, Suite
 
 _TRIAGE_TEXTS = [
     (
@@ -45,7 +45,7 @@ def _triage_issue(prefix: str, index: int) -> dict[str, Any]:
 
 
 def _suite(
-    task: TaskKind, items: list[dict[str, Any]], examples: list[dict[str, Any]], **fields: Any
+    task: str, items: list[dict[str, Any]], examples: list[dict[str, Any]], **fields: Any
 ) -> Suite:
     return Suite(
         id=f"pm-{task}-test",
@@ -62,7 +62,7 @@ def _suite(
 @pytest.fixture(scope="session")
 def triage_suite() -> Suite:
     return _suite(
-        TaskKind.TRIAGE,
+        "triage",
         [_triage_issue("HDFS", i) for i in range(4)],
         [_triage_issue("EX", i) for i in range(12)],
         labels=TRIAGE_LABELS,
@@ -83,7 +83,7 @@ def _story(prefix: str, index: int) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def estimation_suite() -> Suite:
     return _suite(
-        TaskKind.ESTIMATION,
+        "estimation",
         [_story("MESOS", i) for i in range(3)],
         [_story("EX", i) for i in range(14)],
     )
@@ -104,7 +104,7 @@ def _pair(prefix: str, index: int) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def prioritization_suite() -> Suite:
     return _suite(
-        TaskKind.PRIORITIZATION,
+        "prioritization",
         [_pair("P", i) for i in range(3)],
         [_pair("EX", i) for i in range(6)],
         labels=PAIR_LABELS,
@@ -114,9 +114,9 @@ def prioritization_suite() -> Suite:
 @pytest.fixture(scope="session")
 def suites(
     triage_suite: Suite, estimation_suite: Suite, prioritization_suite: Suite
-) -> dict[TaskKind, Suite]:
+) -> dict[str, Suite]:
     return {
-        TaskKind.TRIAGE: triage_suite,
-        TaskKind.ESTIMATION: estimation_suite,
-        TaskKind.PRIORITIZATION: prioritization_suite,
+        "triage": triage_suite,
+        "estimation": estimation_suite,
+        "prioritization": prioritization_suite,
     }

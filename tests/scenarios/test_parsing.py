@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from puma.scenarios import ParsedOutput, parse_output
+from puma.scenarios import ParsedOutput
 from puma.suites.model import Suite
+from puma.tasks import parse_output
 
 STRATEGIES = ("zero-shot", "few-shot-3", "contextual-anchoring", "chain-of-thought")
 

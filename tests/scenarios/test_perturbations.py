@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from puma.errors import SpecError
-from puma.scenarios import build_prompt, perturb, perturbation_names
+from puma.scenarios import perturb, perturbation_names
 from puma.scenarios.perturbations import FEMALE_NAMES, MALE_NAMES, NOISE_MARKERS, gendered_name
 from puma.spec import parse_spec
-from puma.suites.model import Suite, TaskKind
+from puma.suites.model import Suite
+from puma.tasks import build_prompt, task_names
 
 TEXT = (
     "When you restart the NameNode with a large edit log, please note that the web UI shows "
@@ -168,10 +169,10 @@ def test_prioritization_perturbs_both_issues(prioritization_suite: Suite) -> Non
     assert f"Title: {item['b']['title'].lower()}\n" in prompt.text
 
 
-@pytest.mark.parametrize("task", list(TaskKind))
+@pytest.mark.parametrize("task", task_names())
 @pytest.mark.parametrize("name", PERTURBATIONS)
 def test_every_perturbation_changes_every_task_prompt(
-    suites: dict[TaskKind, Suite], task: TaskKind, name: str
+    suites: dict[str, Suite], task: str, name: str
 ) -> None:
     suite = suites[task]
     base = build_prompt(suite, suite.items[0], "zero-shot", seed=2)

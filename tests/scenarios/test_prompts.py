@@ -10,22 +10,23 @@ import pytest
 
 import puma.scenarios
 from puma.errors import SpecError, SuiteError
-from puma.scenarios import build_prompt, gold_text, parse_strategy, scenario_for, strategy_names
+from puma.scenarios import parse_strategy, strategy_names
 from puma.scenarios.rendering import DESCRIPTION_CHARS
-from puma.suites.model import Suite, TaskKind
+from puma.suites.model import Suite
+from puma.tasks import build_prompt, gold_text, task_for, task_names
 
 STRATEGIES = ("zero-shot", "few-shot-3", "contextual-anchoring", "chain-of-thought")
 ANSWER_CUES = {
-    TaskKind.TRIAGE: "Priority:",
-    TaskKind.ESTIMATION: "Story points:",
-    TaskKind.PRIORITIZATION: "First:",
+    "triage": "Priority:",
+    "estimation": "Story points:",
+    "prioritization": "First:",
 }
 TEMPLATES = Path(puma.scenarios.__file__).parent / "templates"
 
 
-def test_every_task_kind_has_a_registered_scenario() -> None:
-    for task in TaskKind:
-        assert scenario_for(task).task is task
+def test_every_task_kind_has_its_scenario() -> None:
+    for task in task_names():
+        assert task_for(task).scenario.task == task
 
 
 def test_strategy_names_match_the_spec() -> None:
@@ -44,10 +45,10 @@ def test_unknown_strategy_is_a_spec_error(triage_suite: Suite, name: str) -> Non
         build_prompt(triage_suite, triage_suite.items[0], name, seed=1)
 
 
-@pytest.mark.parametrize("task", list(TaskKind))
+@pytest.mark.parametrize("task", task_names())
 @pytest.mark.parametrize("strategy", ["zero-shot", "few-shot-3", "contextual-anchoring"])
 def test_completion_text_ends_at_the_answer_cue_with_no_trailing_space(
-    suites: dict[TaskKind, Suite], task: TaskKind, strategy: str
+    suites: dict[str, Suite], task: str, strategy: str
 ) -> None:
     suite = suites[task]
     prompt = build_prompt(suite, suite.items[0], strategy, seed=7)
@@ -55,9 +56,9 @@ def test_completion_text_ends_at_the_answer_cue_with_no_trailing_space(
     assert prompt.stop == ("\n",)
 
 
-@pytest.mark.parametrize("task", list(TaskKind))
+@pytest.mark.parametrize("task", task_names())
 def test_chain_of_thought_invites_reasoning_and_stops_only_at_the_next_record(
-    suites: dict[TaskKind, Suite], task: TaskKind
+    suites: dict[str, Suite], task: str
 ) -> None:
     suite = suites[task]
     prompt = build_prompt(suite, suite.items[0], "chain-of-thought", seed=7)
@@ -70,20 +71,20 @@ def test_chain_of_thought_invites_reasoning_and_stops_only_at_the_next_record(
 
 
 def test_choices_are_the_labels_for_classification_and_empty_for_estimation(
-    suites: dict[TaskKind, Suite],
+    suites: dict[str, Suite],
 ) -> None:
-    def choices(task: TaskKind) -> tuple[str, ...]:
+    def choices(task: str) -> tuple[str, ...]:
         return build_prompt(suites[task], suites[task].items[0], "zero-shot", seed=1).choices
 
-    assert choices(TaskKind.TRIAGE) == ("Critical", "Major", "Minor", "Trivial")
-    assert choices(TaskKind.PRIORITIZATION) == ("A", "B")
-    assert choices(TaskKind.ESTIMATION) == ()
+    assert choices("triage") == ("Critical", "Major", "Minor", "Trivial")
+    assert choices("prioritization") == ("A", "B")
+    assert choices("estimation") == ()
 
 
-@pytest.mark.parametrize("task", list(TaskKind))
+@pytest.mark.parametrize("task", task_names())
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_chat_messages_hold_the_same_item_and_ask_for_the_answer(
-    suites: dict[TaskKind, Suite], task: TaskKind, strategy: str
+    suites: dict[str, Suite], task: str, strategy: str
 ) -> None:
     suite = suites[task]
     item = suite.items[1]
@@ -96,10 +97,8 @@ def test_chat_messages_hold_the_same_item_and_ask_for_the_answer(
     assert expected in user["content"]
 
 
-@pytest.mark.parametrize("task", list(TaskKind))
-def test_each_strategy_renders_a_different_prompt(
-    suites: dict[TaskKind, Suite], task: TaskKind
-) -> None:
+@pytest.mark.parametrize("task", task_names())
+def test_each_strategy_renders_a_different_prompt(suites: dict[str, Suite], task: str) -> None:
     suite = suites[task]
     prompts = [build_prompt(suite, suite.items[0], s, seed=7) for s in STRATEGIES]
     assert len({p.text for p in prompts}) == len(STRATEGIES)
@@ -121,10 +120,10 @@ def test_contextual_anchoring_defines_every_label_before_the_item(
         assert f"\n- {point}: " in estimation.text
 
 
-@pytest.mark.parametrize("task", list(TaskKind))
+@pytest.mark.parametrize("task", task_names())
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_same_arguments_give_the_same_bytes(
-    suites: dict[TaskKind, Suite], task: TaskKind, strategy: str
+    suites: dict[str, Suite], task: str, strategy: str
 ) -> None:
     suite = suites[task]
     first = build_prompt(suite, suite.items[2], strategy, seed=3, perturbation="typos")
@@ -173,7 +172,7 @@ def test_few_shot_never_shows_the_item_itself(triage_suite: Suite) -> None:
 
 
 def test_few_shot_examples_render_exactly_like_the_query(
-    suites: dict[TaskKind, Suite],
+    suites: dict[str, Suite],
 ) -> None:
     for task, suite in suites.items():
         prompt = build_prompt(suite, suite.items[0], "few-shot-2", seed=5)
@@ -192,11 +191,11 @@ def test_few_shot_with_too_small_a_pool_is_a_suite_error(triage_suite: Suite) ->
         build_prompt(triage_suite, triage_suite.items[0], "few-shot-13", seed=1)
 
 
-def test_gold_text_is_canonical(suites: dict[TaskKind, Suite]) -> None:
-    assert gold_text(suites[TaskKind.TRIAGE], {"gold": "major"}) == "Major"
-    assert gold_text(suites[TaskKind.ESTIMATION], {"gold": 3.0}) == "3"
-    assert gold_text(suites[TaskKind.ESTIMATION], {"gold": " 5 "}) == "5"
-    assert gold_text(suites[TaskKind.PRIORITIZATION], {"gold": "b"}) == "B"
+def test_gold_text_is_canonical(suites: dict[str, Suite]) -> None:
+    assert gold_text(suites["triage"], {"gold": "major"}) == "Major"
+    assert gold_text(suites["estimation"], {"gold": 3.0}) == "3"
+    assert gold_text(suites["estimation"], {"gold": " 5 "}) == "5"
+    assert gold_text(suites["prioritization"], {"gold": "b"}) == "B"
 
 
 # --- item fields -------------------------------------------------------------------------------

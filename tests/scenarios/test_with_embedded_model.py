@@ -9,8 +9,8 @@ import math
 import pytest
 
 from puma.runtimes.base import CompletionRequest, GenerationOptions
-from puma.scenarios import build_prompt, parse_output
-from puma.suites.model import Suite, TaskKind
+from puma.suites.model import Suite
+from puma.tasks import build_prompt, parse_output
 
 pytest.importorskip("llama_cpp")
 
@@ -38,10 +38,10 @@ def _complete(runtime, suite: Suite, strategy: str) -> list:
 
 
 @pytest.mark.parametrize(
-    ("task", "strategy"), [(TaskKind.TRIAGE, "few-shot-4"), (TaskKind.PRIORITIZATION, "few-shot-2")]
+    ("task", "strategy"), [("triage", "few-shot-4"), ("prioritization", "few-shot-2")]
 )
 def test_base_model_answers_a_few_shot_prompt_with_a_strict_label(
-    runtime, suites: dict[TaskKind, Suite], task: TaskKind, strategy: str
+    runtime, suites: dict[str, Suite], task: str, strategy: str
 ) -> None:
     suite = suites[task]
     for prompt, completion in _complete(runtime, suite, strategy):

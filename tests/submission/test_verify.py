@@ -22,7 +22,7 @@ from puma.integrity import hash_predictions_file, predictions_summary_hash
 from puma.submission import Consents, SubmissionPackage, build_submission, verify_submission
 from puma.submission.remote import ask_remote_verifier, verify_endpoint
 from puma.submission.verify import Verification, raise_for, rescore_rows
-from puma.suites.model import TRIAGE_LABELS, Suite, TaskKind
+from puma.suites.model import TRIAGE_LABELS, Suite
 
 RunFactory = Callable[..., Path]
 
@@ -214,7 +214,7 @@ def tiny_suite() -> Suite:
     return Suite(
         id="tiny",
         version="1",
-        task=TaskKind.TRIAGE,
+        task="triage",
         labels=TRIAGE_LABELS,
         content_hash="0" * 64,
         items=items,

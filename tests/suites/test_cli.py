@@ -24,7 +24,7 @@ def test_list_prints_every_suite_with_sizes_and_hash_prefix() -> None:
         line = next(row for row in result.output.splitlines() if manifest.id in row)
         assert manifest.content_hash[:12] in line
         assert str(manifest.counts.items) in line and str(manifest.counts.examples) in line
-        assert manifest.task.value in line
+        assert manifest.task in line
     assert "Critical, Major, Minor, Trivial" in result.output
     assert "1/2/3/5/8/13/21" in result.output
 

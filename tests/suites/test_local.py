@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from puma.errors import SuiteError
-from puma.suites import TRIAGE_LABELS, Suite, TaskKind, load_local_suite
+from puma.suites import TRIAGE_LABELS, Suite, load_local_suite
 
 JIRA_HEADER = "key,project,component,summary,description,priority\n"
 
@@ -32,7 +32,7 @@ def test_jira_csv_becomes_a_triage_suite_with_blocker_mapped_to_critical(
 ) -> None:
     path = fixtures_dir / "jira_issues.csv"
     suite = load_local_suite(path, "jira")
-    assert suite.task is TaskKind.TRIAGE
+    assert suite.task == "triage"
     assert suite.labels == TRIAGE_LABELS
     assert suite.source == str(path)
     assert suite.id == "local-jira-issues"
@@ -59,7 +59,7 @@ def test_jira_jsonl_reads_component_lists_and_priority_objects(fixtures_dir: Pat
 def test_tawos_csv_and_parquet_give_the_same_estimation_items(fixtures_dir: Path) -> None:
     from_csv = load_local_suite(fixtures_dir / "tawos_stories.csv", "tawos")
     from_parquet = load_local_suite(fixtures_dir / "tawos_stories.parquet", "tawos")
-    assert from_parquet.task is TaskKind.ESTIMATION and from_parquet.labels == ()
+    assert from_parquet.task == "estimation" and from_parquet.labels == ()
     assert [(r["instance_id"], r["gold"], r["title"]) for r in from_csv.items] == [
         (r["instance_id"], r["gold"], r["title"]) for r in from_parquet.items
     ]

@@ -8,7 +8,7 @@ import pytest
 
 from puma.errors import SuiteError
 from puma.spec import SuiteSpec
-from puma.suites import TaskKind, load_suite, resolve_suite, select_items, selection_record
+from puma.suites import load_suite, resolve_suite, select_items, selection_record
 
 
 def test_limit_takes_the_first_items_in_file_order_and_keeps_the_full_hash() -> None:
@@ -101,8 +101,8 @@ def test_load_suite_takes_a_bundled_id_a_suite_folder_or_a_local_file(
     folder = load_suite(str(data_copy / "pm-estimation"))
     assert folder.content_hash == load_suite("pm-estimation").content_hash
     jira = load_suite(str(fixtures_dir / "jira_issues.jsonl"))
-    assert jira.task is TaskKind.TRIAGE and jira.source == str(fixtures_dir / "jira_issues.jsonl")
-    assert load_suite(str(fixtures_dir / "tawos_stories.parquet")).task is TaskKind.ESTIMATION
+    assert jira.task == "triage" and jira.source == str(fixtures_dir / "jira_issues.jsonl")
+    assert load_suite(str(fixtures_dir / "tawos_stories.parquet")).task == "estimation"
     # A bare id is always bundled, even with a same-named folder in the working directory.
     monkeypatch.chdir(data_copy)
     (data_copy / "pm-triage" / "items.jsonl").write_bytes(b"tampered\n")

@@ -69,6 +69,7 @@ def _options(
 
 def _headline(document: dict[str, Any]) -> Table:
     from puma.report.html import metric_text
+    from puma.tasks import task_for
 
     table = Table(title="headline (baseline, all items)")
     for column in ("suite", "model", "strategy", "n", "metric"):
@@ -78,7 +79,7 @@ def _headline(document: dict[str, Any]) -> Table:
         key = cell["cell"]
         if key["slice"] is not None or key["perturbation"] != "none":
             continue
-        name = "accuracy" if "accuracy" in cell["metrics"] else "mae"
+        name = task_for(key["task"]).headline
         table.add_row(
             escape(key["suite_id"]),
             escape(key["model"]),

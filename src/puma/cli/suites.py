@@ -53,7 +53,7 @@ def list_command(as_json: JsonOption = False) -> None:
         table.add_row(
             m.id,
             m.version,
-            m.task.value,
+            m.task,
             str(m.counts.items),
             str(m.counts.examples),
             escape(labels),
@@ -80,7 +80,7 @@ def show_command(
         _print_json(overview.model_dump(mode="json"))
         return
     m = overview.manifest
-    console.print(f"[bold]{m.id}[/] {m.version} · task {m.task.value} · license {m.license}")
+    console.print(f"[bold]{m.id}[/] {m.version} · task {m.task} · license {m.license}")
     console.print(escape(m.description))
     console.print()
     console.print(escape(overview.summary), soft_wrap=False)

@@ -6,8 +6,6 @@ item. Reads rows shaped like puma.predictions.FULL_SCHEMA (dicts), writes nothin
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -15,15 +13,17 @@ from typing import Any
 import numpy as np
 
 from puma.errors import InputFileError
-from puma.predictions import BASELINE, canonical_number
-from puma.suites.model import FIBONACCI_POINTS
+from puma.predictions import BASELINE
+from puma.tasks import Task, task_for
+from puma.tasks.base import finite_float, json_object_cell
 
 SPEED_COLUMNS = ("ttft_ms", "total_ms", "prompt_tps", "generation_tps")
 
 
 @dataclass(frozen=True)
 class SuiteInfo:
-    """What scoring needs to know of a suite: its task and its label set (or estimation scale)."""
+    """What scoring needs to know of a suite: its task kind and its label set (empty for a task
+    without labels)."""
 
     id: str
     task: str
@@ -32,12 +32,8 @@ class SuiteInfo:
     content_hash: str | None = None
 
     @property
-    def is_classification(self) -> bool:
-        return self.task != "estimation"
-
-    @property
-    def scale(self) -> tuple[float, ...]:
-        return tuple(float(p) for p in FIBONACCI_POINTS)
+    def kind(self) -> Task:
+        return task_for(self.task, where=f"suite {self.id}")
 
 
 @dataclass(frozen=True, order=True)
@@ -66,8 +62,8 @@ class CellRows:
     key: CellKey
     item: np.ndarray
     repetition: np.ndarray
-    gold: np.ndarray  # classification: label index; estimation: value
-    pred: np.ndarray  # classification: index, -1 unparsed, -2 outside the labels; else value/NaN
+    gold: np.ndarray  # as the task encodes it (puma.tasks.Encoded): label index or value
+    pred: np.ndarray  # label index, -1 unparsed, -2 outside the labels; or value, NaN unparsed
     answer: list[str | None]  # the canonical predicted label, for consistency
     confidence: np.ndarray
     probs: np.ndarray | None  # (rows, labels), NaN rows where the row has no label_probs
@@ -99,14 +95,6 @@ class CellRows:
     def first_repetition(self) -> CellRows:
         return self.subset(self.repetition == 0)
 
-    @property
-    def correct(self) -> np.ndarray:
-        """Per row: the answer is right (classification: the label; estimation: within one
-        scale step, the estimation counterpart of a right answer)."""
-        if self.pred.dtype.kind == "f":
-            raise TypeError("use EstimationStats for estimation correctness")
-        return (self.pred >= 0) & (self.pred == self.gold)
-
 
 @dataclass
 class SuiteRows:
@@ -122,38 +110,8 @@ class SuiteRows:
         return len(self.universe)
 
 
-def _float(value: Any) -> float:
-    if value is None:
-        return math.nan
-    number = float(value)
-    return number if math.isfinite(number) else math.nan
-
-
-def _json_object(text: Any, column: str, where: str) -> dict[str, Any] | None:
-    """A JSON-object cell (stored as text in the parquet), None when empty."""
-    if text is None or text == "":
-        return None
-    try:
-        data = json.loads(text) if isinstance(text, str) else text
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{column} is not JSON: {exc.msg}", where=where) from exc
-    if not isinstance(data, dict):
-        raise InputFileError(f"{column} must be a JSON object", where=where)
-    return data
-
-
-def _probs(text: Any, labels: Sequence[str], where: str) -> np.ndarray | None:
-    data = _json_object(text, "label_probs", where)
-    if data is None:
-        return None
-    vector = np.array([max(_float(data.get(label, 0.0)), 0.0) for label in labels])
-    vector = np.nan_to_num(vector, nan=0.0)
-    total = vector.sum()
-    return vector / total if total > 0 else None
-
-
 def _slices(text: Any, where: str) -> dict[str, str]:
-    data = _json_object(text, "slices", where) or {}
+    data = json_object_cell(text, "slices", where) or {}
     return {str(k): str(v) for k, v in data.items() if v is not None}
 
 
@@ -180,13 +138,10 @@ def group_rows(
 
 
 def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> SuiteRows:
-    if suite.is_classification and not suite.labels:
-        # A manifest without labels: the gold values seen are the label set.
-        suite = replace(suite, labels=tuple(sorted({str(r["gold"]) for r in rows})))
+    suite = replace(suite, labels=suite.kind.label_set(suite.labels, [r["gold"] for r in rows]))
     universe = sorted({str(r["instance_id"]) for r in rows})
     position = {iid: i for i, iid in enumerate(universe)}
     slice_values: dict[str, list[str | None]] = {}
-    label_index = {label: i for i, label in enumerate(suite.labels)}
     grouped: dict[CellKey, list[dict[str, Any]]] = {}
     for row in rows:
         key = CellKey(
@@ -216,7 +171,7 @@ def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> Su
                     hint="each (model, perturbation, repetition, instance) is one final call",
                 )
             seen.add(ident)
-        cells[key] = _cell_rows(key, cell_rows, suite, position, label_index, source)
+        cells[key] = _cell_rows(key, cell_rows, suite, position, source)
     return SuiteRows(suite, universe, cells, slice_values)
 
 
@@ -225,64 +180,24 @@ def _cell_rows(
     rows: list[dict[str, Any]],
     suite: SuiteInfo,
     position: dict[str, int],
-    label_index: dict[str, int],
     source: str,
 ) -> CellRows:
-    n = len(rows)
     item = np.array([position[str(r["instance_id"])] for r in rows], dtype=np.int64)
     repetition = np.array([int(r.get("repetition") or 0) for r in rows], dtype=np.int64)
     answer = [None if r.get("predicted_label") is None else str(r["predicted_label"]) for r in rows]
     error = np.array([r.get("error") is not None for r in rows], dtype=bool)
-    speed = {c: np.array([_float(r.get(c)) for r in rows]) for c in SPEED_COLUMNS}
+    speed = {c: np.array([finite_float(r.get(c)) for r in rows]) for c in SPEED_COLUMNS}
     where = f"{source} ({key.model}, {suite.id})"
-    probs: np.ndarray | None = None
-    if suite.is_classification:
-        gold = np.empty(n, dtype=np.int64)
-        pred = np.empty(n, dtype=np.int64)
-        confidence = np.zeros(n)
-        for i, r in enumerate(rows):
-            g = r.get("gold")
-            if g not in label_index:
-                raise InputFileError(
-                    f"gold label {g!r} of instance {r['instance_id']!r} is not one of "
-                    f"{', '.join(suite.labels)}",
-                    where=where,
-                )
-            gold[i] = label_index[g]
-            p = answer[i]
-            pred[i] = -1 if p is None else label_index.get(p, -2)
-        vectors = [_probs(r.get("label_probs"), suite.labels, where) for r in rows]
-        if any(v is not None for v in vectors):
-            probs = np.full((n, len(suite.labels)), np.nan)
-            for i, v in enumerate(vectors):
-                if v is not None:
-                    probs[i] = v
-        for i, r in enumerate(rows):
-            # The probability of the predicted label; an unparsed answer has confidence 0.
-            if pred[i] < 0:
-                continue
-            value = r.get("predicted_value")
-            if value is not None and math.isfinite(float(value)):
-                confidence[i] = float(value)
-            elif probs is not None and not np.isnan(probs[i, pred[i]]):
-                confidence[i] = probs[i, pred[i]]
-    else:
-        gold_values = [canonical_number(r.get("gold")) for r in rows]
-        if any(g is None for g in gold_values):
-            bad = next(r for r, g in zip(rows, gold_values, strict=True) if g is None)
-            raise InputFileError(
-                f"gold {bad.get('gold')!r} of instance {bad['instance_id']!r} is not a number",
-                where=where,
-            )
-        gold = np.array(gold_values, dtype=np.float64)
-        pred = np.full(n, np.nan)
-        for i, r in enumerate(rows):
-            if answer[i] is None:
-                continue
-            value = r.get("predicted_value")
-            number = canonical_number(value) if value is not None else None
-            if number is None:
-                number = canonical_number(answer[i])
-            pred[i] = math.nan if number is None else float(number)
-        confidence = np.zeros(n)
-    return CellRows(key, item, repetition, gold, pred, answer, confidence, probs, error, speed)
+    encoded = suite.kind.encode(rows, suite.labels, where)
+    return CellRows(
+        key,
+        item,
+        repetition,
+        encoded.gold,
+        encoded.pred,
+        answer,
+        encoded.confidence,
+        encoded.probs,
+        error,
+        speed,
+    )

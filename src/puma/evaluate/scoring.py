@@ -31,36 +31,15 @@ from puma.stats.intervals import (
     clean_float,
     summarize,
 )
-from puma.stats.metrics import (
-    ClassificationStats,
-    EstimationStats,
-    item_sums,
-    quantile_from_counts,
-    ratio,
-    ratio_se,
-    spearman_from_counts,
-    spearman_se,
-)
+from puma.stats.metrics import item_sums, quantile_from_counts, ratio, ratio_se
 from puma.stats.paired import Correction, adjust, disagreement_note, mcnemar_exact
-from puma.stats.point import confusion_matrix
 from puma.stats.resample import Distribution, ResamplingEngine, SumFunction
+from puma.tasks import Metric, MetricInput, metric_for
 
 # Perturbation pairs whose gap is a fairness measure: group -> (a, b), reported as a - b.
 FAIRNESS_GROUPS: dict[str, tuple[str, str]] = {"gender": ("gender-male", "gender-female")}
 
 Lazy = Callable[[], Any]
-
-
-# Baseline metrics that are proportions of 0/1 outcomes (the rest have bootstrap intervals).
-PROPORTION_METRICS = frozenset({"accuracy", "within_one_step"})
-
-
-@dataclass(frozen=True)
-class _PairedMetric:
-    name: str
-    fn: SumFunction
-    binary: bool  # a 0/1 outcome per item: McNemar applies
-    numerator: Callable[[np.ndarray], np.ndarray] | None  # per-item numerator of a ratio metric
 
 
 def _mcnemar_p(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -167,14 +146,13 @@ class _SuitePlan:
             key=self.suite.id,
             permutations=options.permutations,
         )
-        self.classification = ClassificationStats(self.suite.labels)
-        self.estimation = EstimationStats(self.suite.scale)
+        self.task = self.suite.kind
+        self.stats = self.task.sufficient_stats(self.suite.labels)
 
     # Building blocks --------------------------------------------------------------------------
 
     def _columns(self, rows: CellRows) -> np.ndarray:
-        stats = self.classification if self.suite.is_classification else self.estimation
-        return stats.columns(rows.item, rows.gold, rows.pred, self.n)
+        return self.stats.columns(rows.item, rows.gold, rows.pred, self.n)
 
     def _summarize(
         self, d: Distribution, se: float | None, analytic: Analytic | None = None
@@ -198,7 +176,7 @@ class _SuitePlan:
             self.engine.distribution(handle), se() if callable(se) else se, analytic
         )
 
-    def _sum_metric(
+    def sum_metric(
         self,
         columns: np.ndarray,
         mask: np.ndarray,
@@ -243,7 +221,7 @@ class _SuitePlan:
             overall = self._cell(rows, columns, mask, slice_=None)
             overall["speed"] = self._speed(rows)
             overall["metrics"]["baselines"] = self._baselines(rows, columns, mask)
-            if self.suite.is_classification:
+            if self.task.calibrated:
                 overall["metrics"]["calibration"] = self._calibration(rows)
             cells.append(overall)
             for name in sorted(self.rows.slice_values):
@@ -255,7 +233,7 @@ class _SuitePlan:
                     part = rows.subset(members[rows.item])
                     cell = self._cell(part, columns, members, slice_={name: value})
                     cell["speed"] = None
-                    if self.suite.is_classification:
+                    if self.task.calibrated:
                         cell["metrics"]["calibration"] = None
                     cells.append(cell)
         comparisons = self._comparisons()
@@ -277,177 +255,92 @@ class _SuitePlan:
     def _cell(
         self, rows: CellRows, columns: np.ndarray, mask: np.ndarray, slice_: dict[str, str] | None
     ) -> dict[str, Any]:
-        metrics = (
-            self._classification_metrics(rows, columns, mask)
-            if self.suite.is_classification
-            else self._estimation_metrics(rows, columns, mask)
-        )
-        cell = {
+        metrics = {
+            name: self._metric(metric_for(name), rows, columns, mask) for name in self.task.metrics
+        }
+        metrics.update(self.task.sections(self, self.stats, columns, mask, rows.gold, rows.answer))
+        return {
             "cell": rows.key.as_dict(slice_),
             "n": int(mask.sum()),
             "n_rows": len(rows),
             "metrics": metrics,
         }
-        return cell
 
-    def _classification_metrics(
-        self, rows: CellRows, columns: np.ndarray, mask: np.ndarray
-    ) -> dict[str, Any]:
-        cs = self.classification
-        L = len(cs.labels)
-        m = columns[mask]
-        count = m[:, 0]
-        metrics: dict[str, Any] = {
-            "accuracy": self._sum_metric(
-                columns,
-                mask,
-                cs.accuracy,
-                ratio_se(m[:, 2 : 2 + L].sum(axis=1), count),
-                Proportion(m[:, 2 : 2 + L].sum(axis=1), count),
-            ),
-            "f1_macro": self._sum_metric(columns, mask, cs.f1_macro_over(cs.present(m.sum(0)))),
-            "kappa": self._sum_metric(columns, mask, cs.kappa, cs.kappa_se(m)),
-            "parse_failure_rate": self._sum_metric(
-                columns,
-                mask,
-                cs.parse_failure_rate,
-                ratio_se(m[:, 1], count),
-                Proportion(m[:, 1], count),
-            ),
-        }
-        per_class: dict[str, Any] = {}
-        for i, label in enumerate(cs.labels):
-            tp, predicted, gold = m[:, 2 + i], m[:, 2 + L + i], m[:, 2 + 2 * L + i]
-            per_class[label] = {
-                "precision": self._sum_metric(
-                    columns,
-                    mask,
-                    cs.precision(i),
-                    ratio_se(tp, predicted),
-                    Proportion(tp, predicted),
-                ),
-                "recall": self._sum_metric(
-                    columns, mask, cs.recall(i), ratio_se(tp, gold), Proportion(tp, gold)
-                ),
-                "f1": self._sum_metric(columns, mask, cs.f1(i)),
-            }
-        metrics["per_class"] = per_class
-        gold_text = [cs.labels[g] for g in rows.gold]
-        metrics["confusion_matrix"] = {
-            "labels": list(cs.labels),
-            "matrix": confusion_matrix(gold_text, rows.answer, cs.labels),
-        }
-        return metrics
-
-    def _estimation_metrics(
-        self, rows: CellRows, columns: np.ndarray, mask: np.ndarray
-    ) -> dict[str, Any]:
-        es = self.estimation
-        m = columns[mask]
-        count = m[:, 0]
-        metrics: dict[str, Any] = {
-            "mae": self._sum_metric(columns, mask, es.mae, ratio_se(m[:, 2], count)),
-            "within_one_step": self._sum_metric(
-                columns,
-                mask,
-                es.within_one_step,
-                ratio_se(m[:, 3], count),
-                Proportion(m[:, 3], count),
-            ),
-            "parse_failure_rate": self._sum_metric(
-                columns,
-                mask,
-                es.parse_failure_rate,
-                ratio_se(m[:, 1], count),
-                Proportion(m[:, 1], count),
-            ),
-            "out_of_scale_rate": self._sum_metric(
-                columns,
-                mask,
-                es.out_of_scale_rate,
-                ratio_se(m[:, 4], count),
-                Proportion(m[:, 4], count),
-            ),
-        }
-        scored = es.impute(rows.gold, rows.pred)
-        errors = np.abs(scored - rows.gold)
+    def _input(self, rows: CellRows, per_item: np.ndarray, mask: np.ndarray) -> MetricInput:
         position = np.searchsorted(np.flatnonzero(mask), rows.item)
-        # Medians and rho have no sufficient statistics: they are functions of the counts.
-        for name, values in (("mdae", errors), ("mdmre", errors / rows.gold)):
-            handle = self.engine.add_counts(mask, quantile_from_counts(values, position, 0.5))
-            metrics[name] = self._summary(handle)
-        rho = self.engine.add_counts(mask, spearman_from_counts(scored, rows.gold, position))
-        metrics["spearman"] = self._summary(
-            rho, lambda: spearman_se(self.engine.distribution(rho).point, int(mask.sum()))
-        )
-        return metrics
+        return MetricInput(self.stats, per_item, rows.gold, rows.pred, position)
+
+    def _metric(
+        self, metric: Metric, rows: CellRows, columns: np.ndarray, mask: np.ndarray
+    ) -> Lazy:
+        """One declared metric of a cell (or a slice: `mask` its items), with its analytic SE
+        and, for a proportion, Wilson's interval."""
+        x = self._input(rows, columns[mask], mask)
+        if metric.counts is not None:
+            handle = self.engine.add_counts(mask, metric.counts(x))
+        else:
+            assert metric.sums is not None
+            handle = self.engine.add_sum(columns, mask, metric.sums(x))
+        if metric.numerator is not None:
+            numerator = metric.numerator(self.stats, x.per_item)
+            trials = self.stats.trials(x.per_item)
+            proportion = Proportion(numerator, trials) if metric.proportion else None
+            return self._summary(handle, ratio_se(numerator, trials), proportion)
+        if metric.se is not None:
+            se = metric.se
+            return self._summary(handle, lambda: se(x, self.engine.distribution(handle).point))
+        return self._summary(handle)
 
     # Chance baselines ---------------------------------------------------------------------------
 
     def _baselines(self, rows: CellRows, columns: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
-        """The headline scores of answer-free predictors on the same rows, and the paired
-        difference model - baseline with its interval (both from the same resamples).
-        Classification: the majority gold class of these items, and a uniform random choice
-        among the labels (scored by its expected counts). Estimation: the median gold estimate
-        of these items, said for every item. Each predictor is fixed on the full sample."""
-        if self.suite.is_classification:
-            cs = self.classification
-            gold_counts = columns[mask][:, 2 + 2 * len(cs.labels) :].sum(axis=0)
-            majority = int(np.argmax(gold_counts))  # the first label of equal counts
-            f1_macro = cs.f1_macro_over(cs.present(columns[mask].sum(axis=0)))
-            L = len(cs.labels)
-            metrics: list[tuple[str, SumFunction, Callable[[np.ndarray], np.ndarray] | None]] = [
-                ("accuracy", cs.accuracy, lambda c: c[:, 2 : 2 + L].sum(axis=1)),
-                ("f1_macro", f1_macro, None),
-            ]
-            predictors: dict[str, tuple[str | float | None, np.ndarray]] = {
-                "majority_class": (
-                    cs.labels[majority],
-                    cs.columns(rows.item, rows.gold, np.full(len(rows), majority), self.n),
-                ),
-                "uniform_random": (None, item_sums(rows.item, cs.uniform_rows(rows.gold), self.n)),
-            }
-        else:
-            es = self.estimation
-            first = np.unique(rows.item, return_index=True)[1]
-            median = float(np.median(rows.gold[first]))
-            metrics = [
-                ("mae", es.mae, lambda c: c[:, 2]),
-                ("within_one_step", es.within_one_step, lambda c: c[:, 3]),
-            ]
-            constant = np.full(len(rows), median)
-            predictors = {
-                "constant_median": (median, es.columns(rows.item, rows.gold, constant, self.n))
-            }
-        model = {metric: self.engine.add_sum(columns, mask, fn) for metric, fn, _ in metrics}
-        count = columns[mask][:, 0]
+        """The headline scores of the task's answer-free predictors (puma.tasks: Task.chance) on
+        the same rows, and the paired difference model - baseline with its interval (both from
+        the same resamples). Each predictor is fixed on the full sample."""
+        x = self._input(rows, columns[mask], mask)
+        metrics = [metric_for(name) for name in self.task.chance_metrics]
+        functions = {m.name: self._sum_function(m, x) for m in metrics}
+        model = {m.name: self.engine.add_sum(columns, mask, functions[m.name]) for m in metrics}
+        count = self.stats.trials(columns[mask])
+        chance = self.task.chance(self.stats, rows.item, rows.gold, columns, mask, self.n)
         out: dict[str, Any] = {}
-        for name, (prediction, base) in predictors.items():
-            entry: dict[str, Any] = {"prediction": prediction}
+        for name, predictor in chance.items():
+            base = predictor.columns
+            entry: dict[str, Any] = {"prediction": predictor.prediction}
             difference: dict[str, Any] = {}
-            for metric, fn, numerator in metrics:
-                hb = self.engine.add_sum(base, mask, fn)
+            for metric in metrics:
+                hb = self.engine.add_sum(base, mask, functions[metric.name])
                 se = None
                 difference_se = None
                 proportion = pair = None
-                if numerator is not None:
+                if metric.numerator is not None:
                     b = base[mask]
-                    se = ratio_se(numerator(b), b[:, 0])
-                    # The baseline's per-item numerator in the model's units (uniform_rows
-                    # counts each row L times).
-                    change = numerator(columns[mask]) - numerator(b) * ratio(count, b[:, 0], 0.0)
+                    b_trials = self.stats.trials(b)
+                    b_numerator = metric.numerator(self.stats, b)
+                    own = metric.numerator(self.stats, columns[mask])
+                    se = ratio_se(b_numerator, b_trials)
+                    # The baseline's per-item numerator in the model's units (a uniform random
+                    # predictor counts each row L times).
+                    change = own - b_numerator * ratio(count, b_trials, 0.0)
                     difference_se = ratio_se(change, count)
-                    if metric in PROPORTION_METRICS and np.array_equal(b[:, 0], count):
+                    if metric.proportion and np.array_equal(b_trials, count):
                         # One answer per row on both sides: the same trials, so Wilson for the
                         # baseline and Newcombe's paired interval for the difference.
-                        proportion = Proportion(numerator(b), b[:, 0])
-                        own = Proportion(numerator(columns[mask]), count)
-                        pair = PairedProportions(own, proportion)
-                difference[metric] = self._difference(model[metric], hb, difference_se, pair)
-                entry[metric] = self._summary(hb, se, proportion)
+                        proportion = Proportion(b_numerator, b_trials)
+                        pair = PairedProportions(Proportion(own, count), proportion)
+                difference[metric.name] = self._difference(
+                    model[metric.name], hb, difference_se, pair
+                )
+                entry[metric.name] = self._summary(hb, se, proportion)
             entry["difference"] = difference
             out[name] = entry
         return out
+
+    @staticmethod
+    def _sum_function(metric: Metric, x: MetricInput) -> SumFunction:
+        if metric.sums is None:
+            raise ValueError(f"metric {metric.name!r} is not a function of summed columns")
+        return metric.sums(x)
 
     def _speed(self, rows: CellRows) -> dict[str, Any]:
         """Per-call speed over the cell's successful calls; failed calls are only counted."""
@@ -471,22 +364,22 @@ class _SuitePlan:
         part = rows.subset(has)
         assert part.probs is not None
         stats = CalibrationStats(self.options.calibration_bins)
-        correct = part.correct
+        correct = self.task.outcome(self.stats, part.gold, part.pred)
         columns = item_sums(
             part.item, stats.row_columns(part.confidence, correct, part.probs, part.gold), self.n
         )
         mask = part.mask(self.n)
         per_item = columns[mask]
         out: dict[str, Any] = {"n": int(mask.sum()), "n_rows": len(part), "bins": stats.bins}
-        out["ece"] = self._sum_metric(columns, mask, stats.ece)
+        out["ece"] = self.sum_metric(columns, mask, stats.ece)
         # Equal-mass bins are recomputed in every resample: a function of the counts.
         position = np.searchsorted(np.flatnonzero(mask), part.item)
         adaptive = adaptive_ece_from_counts(part.confidence, correct, position, stats.bins)
         out["adaptive_ece"] = self._summary(self.engine.add_counts(mask, adaptive))
-        out["brier_multiclass"] = self._sum_metric(
+        out["brier_multiclass"] = self.sum_metric(
             columns, mask, stats.brier_multiclass, ratio_se(per_item[:, -2], per_item[:, 0])
         )
-        out["nll"] = self._sum_metric(
+        out["nll"] = self.sum_metric(
             columns, mask, stats.nll, ratio_se(per_item[:, -1], per_item[:, 0])
         )
         out["reliability"] = [
@@ -507,30 +400,9 @@ class _SuitePlan:
 
     # Pairs ------------------------------------------------------------------------------------
 
-    def _paired_metrics(self, columns: np.ndarray) -> list[_PairedMetric]:
-        """The metrics compared between paired sides (`columns`: one side's per-item columns
-        over the shared items, which fix macro-F1's label set). A binary one gets McNemar's
-        exact test when every item has one row per side; a ratio one gets a delta-method SE."""
-        L = len(self.suite.labels)
-        if self.suite.is_classification:
-            cs = self.classification
-            f1_macro = cs.f1_macro_over(cs.present(columns.sum(axis=0)))
-            return [
-                _PairedMetric("accuracy", cs.accuracy, True, lambda c: c[:, 2 : 2 + L].sum(1)),
-                _PairedMetric("f1_macro", f1_macro, False, None),
-                _PairedMetric("kappa", cs.kappa, False, None),
-            ]
-        es = self.estimation
-        return [
-            _PairedMetric("mae", es.mae, False, lambda c: c[:, 2]),
-            _PairedMetric("within_one_step", es.within_one_step, True, lambda c: c[:, 3]),
-        ]
-
     def _outcome(self, rows: CellRows) -> np.ndarray:
-        """Per row 0/1: right answer (classification) or within one step (estimation)."""
-        if self.suite.is_classification:
-            return rows.correct
-        return self.estimation.row_columns(rows.gold, rows.pred)[:, 3] > 0
+        """Per row 0/1: the task's right answer (puma.tasks: Task.outcome)."""
+        return self.task.outcome(self.stats, rows.gold, rows.pred)
 
     def _paired(
         self, a: CellRows, b: CellRows, *, tests: bool
@@ -546,26 +418,30 @@ class _SuitePlan:
         a = a.subset(shared[a.item])
         b = b.subset(shared[b.item])
         one_row_per_item = len(a) == int(shared.sum()) == len(b)
-        same_counts = np.array_equal(ca[shared][:, 0], cb[shared][:, 0])
+        same_counts = np.array_equal(self.stats.trials(ca[shared]), self.stats.trials(cb[shared]))
         out: dict[str, _Paired] = {}
-        for metric in self._paired_metrics(ca[shared]):
-            ha = self.engine.add_sum(ca, shared, metric.fn)
-            hb = self.engine.add_sum(cb, shared, metric.fn)
+        # One side's columns over the shared items fix what a metric needs fixed (macro-F1's
+        # label set) for both sides.
+        x = MetricInput(self.stats, ca[shared], a.gold, a.pred, np.zeros(0, dtype=np.int64))
+        for metric in (metric_for(name) for name in self.task.paired_metrics):
+            fn = self._sum_function(metric, x)
+            ha = self.engine.add_sum(ca, shared, fn)
+            hb = self.engine.add_sum(cb, shared, fn)
             se = None
             pair: PairedProportions | None = None
             if metric.numerator is not None and same_counts:
-                per_item = metric.numerator(ca[shared]) - metric.numerator(cb[shared])
-                trials = ca[shared][:, 0]
-                se = ratio_se(per_item, trials)
-                if metric.binary:
+                numerator_a = metric.numerator(self.stats, ca[shared])
+                numerator_b = metric.numerator(self.stats, cb[shared])
+                trials = self.stats.trials(ca[shared])
+                se = ratio_se(numerator_a - numerator_b, trials)
+                if metric.proportion:
                     pair = PairedProportions(
-                        Proportion(metric.numerator(ca[shared]), trials),
-                        Proportion(metric.numerator(cb[shared]), trials),
+                        Proportion(numerator_a, trials), Proportion(numerator_b, trials)
                     )
             difference = self._difference(ha, hb, se, pair)
             if not tests:
                 out[metric.name] = _Paired(difference, "", lambda: None)
-            elif metric.binary and one_row_per_item:
+            elif metric.proportion and one_row_per_item:
                 oa, ob = self._outcome(a), self._outcome(b)
                 out[metric.name] = _Paired(
                     difference,
@@ -670,7 +546,7 @@ class _SuitePlan:
         def rate(j: int) -> Lazy:
             se = ratio_se(columns[mask, j], ones[mask])
             share = Proportion(columns[mask, j], ones[mask])
-            return self._sum_metric(columns, mask, lambda s: ratio(s[..., j], s[..., 0]), se, share)
+            return self.sum_metric(columns, mask, lambda s: ratio(s[..., j], s[..., 0]), se, share)
 
         return {
             "flip_rate": rate(1),

@@ -14,6 +14,7 @@ import jinja2
 from puma import __version__
 from puma.predictions import BASELINE
 from puma.stats.calibration import FOLD_SEEDS
+from puma.tasks import Task, metric_for, metric_label, task_for
 
 _TEMPLATES = Path(__file__).parent
 
@@ -38,21 +39,6 @@ def metric_text(metric: Mapping[str, Any] | None, digits: int = 3) -> str:
     return text
 
 
-CLASSIFICATION_COLUMNS = (
-    ("accuracy", "accuracy"),
-    ("f1_macro", "macro-F1"),
-    ("kappa", "Cohen's κ"),
-    ("parse_failure_rate", "parse failures"),
-)
-ESTIMATION_COLUMNS = (
-    ("mae", "MAE"),
-    ("mdae", "median AE"),
-    ("mdmre", "MdMRE"),
-    ("within_one_step", "within one step"),
-    ("spearman", "Spearman ρ"),
-    ("parse_failure_rate", "parse failures"),
-    ("out_of_scale_rate", "out of scale"),
-)
 SPEED_COLUMNS = (
     ("ttft_ms_p50", "TTFT p50 (ms)", 1),
     ("prompt_tps_p50", "prompt tok/s p50", 1),
@@ -61,20 +47,12 @@ SPEED_COLUMNS = (
     ("latency_ms_p90", "latency p90 (ms)", 1),
     ("latency_ms_p99", "latency p99 (ms)", 1),
 )
-PRIMARY = {True: "accuracy", False: "mae"}
-# The chance baseline shown beside the headline score, and every baseline's readable name.
-HEADLINE_CHANCE = {True: "majority_class", False: "constant_median"}
-CHANCE_NAMES = {
-    "majority_class": "majority class",
-    "uniform_random": "uniform random",
-    "constant_median": "median estimate",
-}
-LOWER_IS_BETTER = {"mae"}
 
 
 def versus_chance(metric: str, difference: Mapping[str, Any] | None) -> str:
     """'beats chance', 'below chance' or 'not distinguishable from chance' from the interval of
-    model - baseline (for MAE a negative difference is the better one)."""
+    model - baseline (for a metric where lower is better, MAE, a negative difference is the
+    better one)."""
     if not difference or difference.get("ci_low") is None or difference.get("ci_high") is None:
         return "—"
     low, high = difference["ci_low"], difference["ci_high"]
@@ -82,7 +60,8 @@ def versus_chance(metric: str, difference: Mapping[str, Any] | None) -> str:
         # A zero-width interval (every resample alike, e.g. a model wrong on every item) shows
         # no sampling variation at all: it cannot tell a model from chance.
         return "cannot tell (zero-width interval)"
-    better, worse = (high < 0, low > 0) if metric in LOWER_IS_BETTER else (low > 0, high < 0)
+    higher = metric_for(metric).higher_is_better
+    better, worse = (low > 0, high < 0) if higher else (high < 0, low > 0)
     if better:
         return "beats chance"
     if worse:
@@ -90,12 +69,12 @@ def versus_chance(metric: str, difference: Mapping[str, Any] | None) -> str:
     return "not distinguishable from chance"
 
 
-def _chance_rows(cells: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> list[list[str]]:
+def _chance_rows(cells: Sequence[Mapping[str, Any]], task: Task) -> list[list[str]]:
     rows = []
     for c in cells:
         for name, baseline in (c["metrics"].get("baselines") or {}).items():
             prediction = baseline.get("prediction")
-            for metric in metrics:
+            for metric in task.chance_metrics:
                 if metric not in baseline:
                     continue
                 difference = baseline["difference"].get(metric)
@@ -103,7 +82,7 @@ def _chance_rows(cells: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> 
                     [
                         c["cell"]["model"],
                         c["cell"]["strategy"],
-                        CHANCE_NAMES.get(name, name)
+                        task.chance_names.get(name, name)
                         + ("" if prediction is None else f" ({prediction})"),
                         metric,
                         metric_text(c["metrics"].get(metric)),
@@ -115,12 +94,12 @@ def _chance_rows(cells: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> 
     return rows
 
 
-def _headline_chance(cell: Mapping[str, Any], classification: bool) -> list[str]:
+def _headline_chance(cell: Mapping[str, Any], task: Task) -> list[str]:
     """The primary metric's chance baseline, the difference to it and the verdict."""
-    baseline = (cell["metrics"].get("baselines") or {}).get(HEADLINE_CHANCE[classification])
+    baseline = (cell["metrics"].get("baselines") or {}).get(task.headline_chance)
     if not baseline:
         return ["—", "—", "—"]
-    primary = PRIMARY[classification]
+    primary = task.headline
     difference = baseline["difference"].get(primary)
     return [
         metric_text(baseline.get(primary)),
@@ -138,10 +117,6 @@ def _spread(method: Mapping[str, Any]) -> str:
     return text
 
 
-def _is_classification(cell: Mapping[str, Any]) -> bool:
-    return "accuracy" in cell["metrics"]
-
-
 def _suite_section(
     suite_id: str, cells: Sequence[Mapping[str, Any]], document: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -149,9 +124,9 @@ def _suite_section(
 
     overall = [c for c in cells if c["cell"]["slice"] is None]
     baseline = [c for c in overall if c["cell"]["perturbation"] == BASELINE]
-    classification = _is_classification(cells[0])
-    columns = CLASSIFICATION_COLUMNS if classification else ESTIMATION_COLUMNS
-    chance_name = CHANCE_NAMES[HEADLINE_CHANCE[classification]]
+    task = task_for(cells[0]["cell"]["task"], where=f"metrics of suite {suite_id}")
+    columns = [(name, metric_label(name)) for name in task.metrics]
+    chance_name = task.chance_names[task.headline_chance]
     headline = {
         "columns": ["model", "strategy", "n"]
         + [label for _, label in columns]
@@ -159,14 +134,13 @@ def _suite_section(
         "rows": [
             [c["cell"]["model"], c["cell"]["strategy"], str(c["n"])]
             + [metric_text(c["metrics"].get(key)) for key, _ in columns]
-            + _headline_chance(c, classification)
+            + _headline_chance(c, task)
             for c in baseline
         ],
     }
-    chance_metrics = ("accuracy", "f1_macro") if classification else ("mae", "within_one_step")
     comparisons = [c for c in document["comparisons"] if c["suite_id"] == suite_id]
     drawing = plots.available()
-    forest = plots.forest_plot(comparisons, PRIMARY[classification]) if drawing else None
+    forest = plots.forest_plot(comparisons, task.headline) if drawing else None
     comparison_rows = [
         [
             f"{c['a']} − {c['b']}",
@@ -182,30 +156,29 @@ def _suite_section(
     confusion = []
     calibration_rows = []
     reliability: dict[str, Any] = {}
-    if classification:
-        for c in baseline:
-            matrix = c["metrics"]["confusion_matrix"]
-            if drawing:
-                confusion.append(
-                    plots.confusion_plot(matrix["labels"], matrix["matrix"], c["cell"]["model"])
-                )
-            cal = c["metrics"].get("calibration")
-            if cal:
-                reliability[c["cell"]["model"]] = cal["reliability"]
-                # metrics.json written before the rename call the multi-class Brier "brier".
-                brier = cal.get("brier_multiclass", cal.get("brier"))
-                row = [c["cell"]["model"]] + [
-                    metric_text(v) for v in (cal["ece"], cal["adaptive_ece"], brier, cal["nll"])
-                ]
-                methods = (cal.get("recalibration") or {}).get("methods", {})
-                row += [_fmt(methods.get("none", {}).get("ece"))]
-                row += [_spread(methods.get(m, {})) for m in ("temperature", "platt", "isotonic")]
-                temperature = methods.get("temperature", {})
-                row += [
-                    _fmt(temperature.get("temperature"), 2)
-                    + (" (at its bound)" if temperature.get("at_bound") else "")
-                ]
-                calibration_rows.append(row)
+    for c in baseline:
+        matrix = c["metrics"].get("confusion_matrix")
+        if matrix and drawing:
+            confusion.append(
+                plots.confusion_plot(matrix["labels"], matrix["matrix"], c["cell"]["model"])
+            )
+        cal = c["metrics"].get("calibration")
+        if cal:
+            reliability[c["cell"]["model"]] = cal["reliability"]
+            # metrics.json written before the rename call the multi-class Brier "brier".
+            brier = cal.get("brier_multiclass", cal.get("brier"))
+            row = [c["cell"]["model"]] + [
+                metric_text(v) for v in (cal["ece"], cal["adaptive_ece"], brier, cal["nll"])
+            ]
+            methods = (cal.get("recalibration") or {}).get("methods", {})
+            row += [_fmt(methods.get("none", {}).get("ece"))]
+            row += [_spread(methods.get(m, {})) for m in ("temperature", "platt", "isotonic")]
+            temperature = methods.get("temperature", {})
+            row += [
+                _fmt(temperature.get("temperature"), 2)
+                + (" (at its bound)" if temperature.get("at_bound") else "")
+            ]
+            calibration_rows.append(row)
     speed_rows = [
         [c["cell"]["model"], str(c["speed"]["n_calls"]), str(c["speed"]["n_errors"])]
         + [metric_text(c["speed"].get(key), digits) for key, _, digits in SPEED_COLUMNS]
@@ -227,7 +200,7 @@ def _suite_section(
             r["model"],
             r["perturbation"],
             str(r["n_pairs"]),
-            metric_text(r["changes"].get(PRIMARY[classification])),
+            metric_text(r["changes"].get(task.headline)),
             metric_text(r["flip_rate"]),
             str(r["flip_counts"]["to_correct"]),
             str(r["flip_counts"]["to_incorrect"]),
@@ -241,8 +214,8 @@ def _suite_section(
             f["model"],
             f"{f['a']} − {f['b']}",
             str(f["n_pairs"]),
-            metric_text(f["gaps"].get(PRIMARY[classification])),
-            _fmt(f["p_values"].get(PRIMARY[classification]), 4),
+            metric_text(f["gaps"].get(task.headline)),
+            _fmt(f["p_values"].get(task.headline), 4),
         ]
         for f in document["fairness"]
         if f["suite_id"] == suite_id
@@ -250,11 +223,12 @@ def _suite_section(
     return {
         "id": suite_id,
         "task": cells[0]["cell"]["task"],
-        "primary": PRIMARY[classification],
+        "primary": task.headline,
         "primary_column": columns[0][1],
         "secondary_column": columns[1][1],
         "headline": headline,
-        "chance": _chance_rows(baseline, chance_metrics),
+        "chance": _chance_rows(baseline, task),
+        "chance_description": task.chance_description,
         "forest": forest,
         "comparisons": comparison_rows,
         "confusion": confusion,

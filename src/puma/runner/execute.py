@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from puma.predictions import canonical_number
 from puma.runner.finalize import SKIPPED_STATUS
 from puma.runner.ledger import LedgerWriter
 from puma.runner.manifest import Deviation, utc_now
@@ -30,9 +29,9 @@ from puma.runtimes.base import (
     Runtime,
     RuntimeCallError,
 )
-from puma.scenarios import parse_output, parse_strategy
+from puma.scenarios import parse_strategy
 from puma.spec import SpecFile
-from puma.suites import TaskKind
+from puma.tasks import parse_output, task_for
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 30.0
@@ -176,10 +175,7 @@ def call_record(
         return record
     parsed = parse_output(planned.suite, completion.text, spec.strategy)
     probs = _probabilities(completion)
-    if planned.suite.task is TaskKind.ESTIMATION:
-        value = canonical_number(parsed.value)
-    else:
-        value = probs.get(parsed.label) if probs and parsed.label else None
+    value = task_for(planned.suite.task).predicted_value(parsed.label, parsed.value, probs)
     record.update(
         output_text=completion.text,
         parse_status=parsed.status,

@@ -68,7 +68,7 @@ class RowPlan:
 
     @classmethod
     def of(cls, planned: PlannedCall) -> RowPlan:
-        return cls(planned.key, planned.suite.task.value, planned.gold, planned.slices)
+        return cls(planned.key, planned.suite.task, planned.gold, planned.slices)
 
 
 def prediction_rows(

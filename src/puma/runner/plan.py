@@ -14,9 +14,9 @@ from puma.hashing import prompt_hash
 from puma.jsonio import dumps_canonical
 from puma.predictions import BASELINE
 from puma.runtimes.base import Prompt
-from puma.scenarios import build_prompt, gold_text
 from puma.spec import SpecFile
 from puma.suites import Suite
+from puma.tasks import build_prompt, gold_text
 
 
 @dataclass(frozen=True)

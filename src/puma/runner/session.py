@@ -484,7 +484,7 @@ def _suite_record(suite: Suite, suite_spec: SuiteSpec) -> SuiteRecord:
         selection=selection_record(suite, suite_spec),
         id=suite.id,
         version=suite.version,
-        task=suite.task.value,
+        task=suite.task,
         labels=list(suite.labels),
         content_hash=suite.content_hash,
         n_items=len(suite.items),

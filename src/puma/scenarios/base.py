@@ -1,12 +1,12 @@
-"""The scenario interface and its registry: one `Scenario` per task kind turns items into prompts
-and model text into predictions. A task is one module with a class under `@register_scenario`.
+"""The scenario interface: how a task kind turns items into prompts and model text into
+predictions. Each task module (puma.tasks) defines its `Scenario` subclass; this module holds the
+machinery they share (templates, strategies, perturbations, answer parsing).
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import jinja2
@@ -27,37 +27,21 @@ from puma.scenarios.parsing import (
 from puma.scenarios.perturbations import perturb_issue
 from puma.scenarios.rendering import chat_messages, render, task_module
 from puma.scenarios.strategies import Strategy, select_examples
-from puma.suites.model import Suite, TaskKind
-
-_SCENARIOS: dict[TaskKind, Scenario] = {}
+from puma.suites.model import Suite
 
 # Words that introduce an answer in any task, besides the task's own cue ("Priority").
 GENERIC_CUE_WORDS = ("final answer", "answer")
 
 
-def register_scenario(task: TaskKind) -> Callable[[type[Scenario]], type[Scenario]]:
-    def decorate(cls: type[Scenario]) -> type[Scenario]:
-        cls.task = task
-        _SCENARIOS[task] = cls()
-        return cls
-
-    return decorate
-
-
-def scenario_for(task: TaskKind) -> Scenario:
-    try:
-        return _SCENARIOS[TaskKind(task)]
-    except (KeyError, ValueError):
-        raise SuiteError(f"no scenario for task {task!r}") from None
-
-
 class Scenario(abc.ABC):
-    """Prompt building and output parsing for one task kind."""
+    """Prompt building and output parsing for one task kind (named `task` in messages)."""
 
-    task: ClassVar[TaskKind]
     template: ClassVar[str]  # the `<task>.j2` file describing one item
     shows_reporter: ClassVar[bool] = False  # whether `template` renders the reporter field
     cue_words: ClassVar[tuple[str, ...]] = ()  # more words that introduce an answer
+
+    def __init__(self, task: str):
+        self.task = task
 
     # --- what each task defines --------------------------------------------------------------
 

@@ -47,7 +47,31 @@ def ratio_se(numerator: np.ndarray, denominator: np.ndarray) -> float | None:
     return float(np.sqrt(np.sum((a - r * b) ** 2)) / total)
 
 
-class ClassificationStats:
+class CountedRows:
+    """The first two per-item columns of every task's layout: how many rows the item has (its
+    trials) and how many of them went unparsed. A layout defines `row_columns`."""
+
+    def row_columns(self, gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+        """Per-item sums (n_items x width) of the rows' columns."""
+        return item_sums(item, self.row_columns(gold, pred), n)
+
+    @staticmethod
+    def trials(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 0])
+
+    @staticmethod
+    def unparsed(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 1])
+
+    @staticmethod
+    def parse_failure_rate(s: np.ndarray) -> np.ndarray:
+        return ratio(s[..., 1], s[..., 0])
+
+
+class ClassificationStats(CountedRows):
     """Per-item columns: count, unparsed, tp[L], predicted[L], gold[L]. Everything a confusion
     matrix's margins and diagonal say is a function of these sums."""
 
@@ -74,9 +98,6 @@ class ClassificationStats:
         out[index[hit], 2 + gold[hit]] = 1.0
         return out
 
-    def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
-        return item_sums(item, self.row_columns(gold, pred), n)
-
     def uniform_rows(self, gold: np.ndarray) -> np.ndarray:
         """Per-row columns of a predictor that picks each label with probability 1/L, as its
         expected indicators scaled by L: every metric here is a ratio of sums, so the scale
@@ -91,11 +112,23 @@ class ClassificationStats:
         out[:, self._gold] *= L
         return out
 
+    # Named columns of per-item sums (items x width), so callers never index the layout.
+
+    def hits(self, s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., self._tp].sum(axis=-1))
+
+    def true_positives(self, s: np.ndarray, label: int) -> np.ndarray:
+        return np.asarray(s[..., self._tp.start + label])
+
+    def predicted_counts(self, s: np.ndarray, label: int) -> np.ndarray:
+        return np.asarray(s[..., self._pred.start + label])
+
+    def gold_counts(self, s: np.ndarray, label: int | None = None) -> np.ndarray:
+        """How often gold is `label` (all labels, one column each, when None)."""
+        return np.asarray(s[..., self._gold] if label is None else s[..., self._gold.start + label])
+
     def accuracy(self, s: np.ndarray) -> np.ndarray:
         return ratio(s[..., self._tp].sum(axis=-1), s[..., 0])
-
-    def parse_failure_rate(self, s: np.ndarray) -> np.ndarray:
-        return ratio(s[..., 1], s[..., 0])
 
     def f1_per_class(self, s: np.ndarray) -> np.ndarray:
         # 2tp / (2tp + fp + fn) = 2tp / (gold + predicted); 0 when the class never occurs.
@@ -176,7 +209,7 @@ class ClassificationStats:
         return float(np.sqrt(np.sum(influence**2)) / n)
 
 
-class EstimationStats:
+class EstimationStats(CountedRows):
     """Per-item columns: count, unparsed, absolute error, within one scale step, out of scale.
 
     An estimate outside the scale's range (below its lowest or above its highest point: "100" on
@@ -219,12 +252,19 @@ class EstimationStats:
         out[:, 4] = self.out_of_scale(pred)
         return out
 
-    def columns(self, item: np.ndarray, gold: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
-        return item_sums(item, self.row_columns(gold, pred), n)
+    # Named columns of per-item sums (items x width), so callers never index the layout.
 
     @staticmethod
-    def parse_failure_rate(s: np.ndarray) -> np.ndarray:
-        return ratio(s[..., 1], s[..., 0])
+    def absolute_error(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 2])
+
+    @staticmethod
+    def within(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 3])
+
+    @staticmethod
+    def off_scale(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 4])
 
     @staticmethod
     def out_of_scale_rate(s: np.ndarray) -> np.ndarray:

@@ -11,19 +11,18 @@ from dataclasses import dataclass
 
 from puma.errors import InputFileError
 from puma.scenarios.strategies import is_strategy, parse_strategy, schema_v1_strategies
+from puma.tasks import task_for, task_names
 
-# Scenario by task kind: the bundled suites (pm-triage, pm-estimation, pm-prioritization) and
+# Scenario by task kind (each task declares its v1 scenario, puma.tasks): the bundled suites and
 # local Jira / TAWOS suites share their task's scenario.
 SCENARIO_BY_TASK = {
-    "triage": "triage_jira",
-    "estimation": "effort_tawos",
-    "prioritization": "prioritization_jira",
+    name: scenario for name in task_names() if (scenario := task_for(name).v1_scenario)
 }
 # The reverse, for re-scoring a submission that came without its provenance sidecar.
 SUITE_BY_SCENARIO = {
-    "triage_jira": "pm-triage",
-    "effort_tawos": "pm-estimation",
-    "prioritization_jira": "pm-prioritization",
+    scenario: suite
+    for name in task_names()
+    if (scenario := task_for(name).v1_scenario) and (suite := task_for(name).v1_suite)
 }
 
 
@@ -33,7 +32,7 @@ def scenario_for(suite_id: str, task: str) -> str:
     except KeyError:
         raise InputFileError(
             f"suite {suite_id!r} is a {task!r} suite, which schema v1 has no scenario for",
-            hint="only triage, estimation and prioritization suites can be shared",
+            hint=f"only {', '.join(SCENARIO_BY_TASK)} suites can be shared",
         ) from None
 
 

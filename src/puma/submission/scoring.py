@@ -6,14 +6,11 @@ the same way, so the two can only disagree when the predictions or the numbers w
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from puma.predictions import canonical_number
-from puma.stats.point import classification_scores, regression_scores
-from puma.suites.model import FIBONACCI_POINTS
+from puma.tasks import task_for
 
 # Declared and recomputed numbers must agree to this (absolute); counts must agree exactly. We
 # write full float precision, so this only absorbs a last-bit difference between numpy builds.
@@ -42,53 +39,9 @@ def score_predictions(
     """Score canonical prediction rows (instance_id, predicted_label, predicted_value) against
     gold. Every row's instance must have a gold answer (check with `unknown_instances`)."""
     gold = [gold_by_id[row["instance_id"]] for row in rows]
-    if task == "estimation":
-        estimates = [_estimate(row) for row in rows]
-        gold_numbers = [float(canonical_number(g) or 0.0) for g in gold]
-        scores = regression_scores(gold_numbers, estimates, FIBONACCI_POINTS)
-        metrics: dict[str, Any] = {
-            "f1_macro": None,
-            "accuracy": None,
-            "ece": None,
-            "mae": scores["mae"],
-            "mdae": scores["mdae"],
-            "f1_per_class": None,
-            "confusion_matrix": None,
-        }
-        extra = {k: scores[k] for k in ("n", "parse_failure_rate", "mdmre", "within_one_step")}
-        return Scored(metrics=metrics, extra=extra)
-    predicted = [row["predicted_label"] for row in rows]
-    confidence = [_probability(row["predicted_value"]) for row in rows]
-    with_confidence = any(c is not None for c in confidence)
-    scores = classification_scores(
-        [str(g) for g in gold],
-        predicted,
-        labels,
-        confidence=confidence if with_confidence else None,
-    )
-    metrics = {
-        "f1_macro": scores["f1_macro"],
-        "accuracy": scores["accuracy"],
-        "ece": scores.get("ece"),
-        "mae": None,
-        "mdae": None,
-        "f1_per_class": scores["f1_per_class"],
-        "confusion_matrix": scores["confusion_matrix"],
-    }
-    return Scored(metrics=metrics, extra={k: scores[k] for k in ("n", "parse_failure_rate")})
-
-
-def _estimate(row: Mapping[str, Any]) -> float | None:
-    value = canonical_number(row.get("predicted_value"))
-    if value is None:
-        value = canonical_number(row.get("predicted_label"))
-    return None if value is None else float(value)
-
-
-def _probability(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
+    metrics, extra = task_for(task).v1_scores(labels, gold, rows)
+    # v1's metrics object names every metric; the ones this task does not fill are null.
+    return Scored(metrics={name: metrics.get(name) for name in V1_METRICS}, extra=extra)
 
 
 def metric_differences(declared: Mapping[str, Any], computed: Mapping[str, Any]) -> list[str]:

@@ -195,7 +195,7 @@ def rescore_rows(declared: dict[str, Any], rows: list[dict[str, Any]], suite: Su
         )
         return Rescore(suite_id=suite.id, differences=[problem], computed={})
     ordered = sorted(rows, key=lambda r: str(r["instance_id"]))
-    scored = score_predictions(suite.task.value, suite.labels, gold_by_id, ordered)
+    scored = score_predictions(suite.task, suite.labels, gold_by_id, ordered)
     return Rescore(
         suite_id=suite.id,
         differences=metric_differences(declared, scored.metrics),

@@ -7,7 +7,7 @@ Public: `Suite`, `load_suite(ref)` (a bundled id, a suite folder or a local data
 
 from puma.suites.bundled import SuiteManifest, list_suites, load_bundled_suite, suite_overview
 from puma.suites.local import load_local_suite
-from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS, Suite, TaskKind
+from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS, Suite
 from puma.suites.select import load_suite, resolve_suite, select_items, selection_record
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "TRIAGE_LABELS",
     "Suite",
     "SuiteManifest",
-    "TaskKind",
     "list_suites",
     "load_bundled_suite",
     "load_local_suite",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from puma.errors import InputFileError, SuiteError
 from puma.hashing import sha256_hex
 from puma.jsonio import iter_jsonl, read_json
-from puma.suites.model import Suite, TaskKind
+from puma.suites.model import Suite
 
 DATA_DIR = Path(__file__).parent / "data"
 MANIFEST_NAME = "suite.json"
@@ -49,7 +49,7 @@ class SuiteManifest(BaseModel):
     schema_version: Literal["suite-1.0"] = "suite-1.0"
     id: str
     version: str
-    task: TaskKind
+    task: str  # a task kind of puma.tasks
     labels: tuple[str, ...]
     description: str
     license: str
@@ -99,11 +99,22 @@ def read_manifest(folder: Path) -> SuiteManifest:
     except InputFileError as exc:
         raise SuiteError(exc.message, where=exc.where, hint=REGENERATE_HINT) from exc
     try:
-        return SuiteManifest.model_validate(data)
+        manifest = SuiteManifest.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "(top level)"
         raise SuiteError(f"invalid manifest: {field}: {first['msg']}", where=str(path)) from exc
+    # The task kinds are registered by puma.tasks, which builds on this package (a task's
+    # scenario reads a Suite): the name is checked once the registry exists, at load time.
+    from puma.tasks import task_names
+
+    if manifest.task not in task_names():
+        raise SuiteError(
+            f"invalid manifest: task: {manifest.task!r} is no task kind",
+            where=str(path),
+            hint=f"task kinds: {', '.join(task_names())}",
+        )
+    return manifest
 
 
 def list_suites(data_dir: Path = DATA_DIR) -> list[SuiteManifest]:

@@ -20,7 +20,7 @@ from puma.errors import InputFileError, SuiteError
 from puma.hashing import sha256_hex, sha256_json
 from puma.jsonio import iter_jsonl
 from puma.predictions import canonical_number
-from puma.suites.model import FIBONACCI_POINTS, TRIAGE_LABELS, Suite, TaskKind
+from puma.suites.model import FIBONACCI_POINTS, TRIAGE_LABELS, Suite
 
 LocalFormat = Literal["jira", "tawos"]
 
@@ -91,12 +91,13 @@ def load_local_suite(
     make = _jira_item if format == "jira" else _tawos_item
     items = _with_ids([(row, make(row, mapping)) for row in rows], mapping)
     examples_ids = _example_ids([item["instance_id"] for item in items])
-    task = TaskKind.TRIAGE if format == "jira" else TaskKind.ESTIMATION
+    # Jira priorities are triage data; TAWOS story points are estimation data.
+    task = "triage" if format == "jira" else "estimation"
     return Suite(
         id=local_suite_id(path),
         version="local",
         task=task,
-        labels=TRIAGE_LABELS if task is TaskKind.TRIAGE else (),
+        labels=TRIAGE_LABELS if format == "jira" else (),
         content_hash=sha256_hex(data),
         items=tuple(i for i in items if i["instance_id"] not in examples_ids),
         examples=tuple(i for i in items if i["instance_id"] in examples_ids),

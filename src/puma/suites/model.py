@@ -2,16 +2,11 @@
 
 A suite has test items and a disjoint pool of few-shot examples. Each item is a plain dict with at
 least `instance_id` (stable, derived from the data, never leaking the label) and `gold`.
-Task-specific fields:
-
-- triage:          project, component, title, description; gold in `labels` (Critical..Trivial)
-- estimation:      project, title, description; gold an int on the Fibonacci scale
-- prioritization:  a, b (each a triage-shaped issue without gold); gold "A" or "B"
+Task-specific fields are listed by each task kind's module (puma.tasks); `task` names that kind.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,16 +16,6 @@ FIBONACCI_POINTS: tuple[int, ...] = (1, 2, 3, 5, 8, 13, 21)
 PAIR_LABELS: tuple[str, ...] = ("A", "B")
 
 
-class TaskKind(StrEnum):
-    TRIAGE = "triage"
-    ESTIMATION = "estimation"
-    PRIORITIZATION = "prioritization"
-
-    @property
-    def is_classification(self) -> bool:
-        return self is not TaskKind.ESTIMATION
-
-
 class Suite(BaseModel):
     """A loaded, hash-checked suite."""
 
@@ -38,8 +23,8 @@ class Suite(BaseModel):
 
     id: str
     version: str
-    task: TaskKind
-    labels: tuple[str, ...] = Field(default=(), description="class labels; empty for estimation")
+    task: str = Field(description="the task kind: a name registered in puma.tasks")
+    labels: tuple[str, ...] = Field(default=(), description="labels; empty for a task without")
     content_hash: str = Field(description="SHA-256 hex of the suite's canonical bytes")
     items: tuple[dict[str, Any], ...]
     examples: tuple[dict[str, Any], ...] = ()

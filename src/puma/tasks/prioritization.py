@@ -1,5 +1,9 @@
 """Pairwise prioritisation: two issues (a, b) in, the one to work on first ("A" or "B") out.
 
+Item fields: a, b (each a triage-shaped issue without gold); gold "A" or "B". The prompt is
+templates/prioritization.j2 (puma.scenarios); scored as classification over the two answers
+(puma.tasks.labels). Schema v1 calls it `prioritization_jira`.
+
 Single letters are also English words ("a fix"), so a lower-case letter counts only where nothing
 else can be meant: after "issue", after an answer cue at the end of a clause, or alone.
 """
@@ -9,10 +13,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from puma.scenarios.base import LabelScenario, register_scenario
+from puma.scenarios.base import LabelScenario
 from puma.scenarios.parsing import Mention
 from puma.scenarios.perturbations import perturb_issue
-from puma.suites.model import PAIR_LABELS, Suite, TaskKind
+from puma.suites.model import PAIR_LABELS, Suite
+from puma.tasks.base import register_task
+from puma.tasks.labels import LabelTask
 
 _CLAUSE_END = r"(?=\s*(?:[.,;:!?)\]]|$))"
 _NAMED = re.compile(r"\b(?:issue|option|choice|ticket|bug|story)\s+([ab])\b", re.I)
@@ -30,7 +36,6 @@ _SUBJECT = re.compile(
 _LIST_MARKER = re.compile(r"^[ \t]*([AB])[.)][ \t]+\S", re.M)  # "A) Fix the crash" is a list
 
 
-@register_scenario(TaskKind.PRIORITIZATION)
 class PrioritizationScenario(LabelScenario):
     template = "prioritization.j2"
     shows_reporter = True
@@ -61,3 +66,11 @@ class PrioritizationScenario(LabelScenario):
                 shows_reporter=self.shows_reporter,
             )
         return out
+
+
+@register_task
+class PrioritizationTask(LabelTask):
+    name = "prioritization"
+    scenario_class = PrioritizationScenario
+    v1_scenario = "prioritization_jira"
+    v1_suite = "pm-prioritization"
