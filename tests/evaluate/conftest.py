@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from puma.predictions import FULL_SCHEMA
+from puma.runfolder.predictions import FULL_SCHEMA
 from puma.suites.model import FIBONACCI_POINTS, TRIAGE_LABELS
 
 PROJECTS = ("HDFS", "SPARK", "KAFKA")

@@ -444,7 +444,7 @@ def test_worker_processes_note_rows_sharing_an_id_across_blocks(tmp_path: Path, 
 
 
 def test_the_hashed_columns_are_the_canonical_prediction_columns():
-    from puma.predictions import CANONICAL_COLUMNS
+    from puma.runfolder.predictions import CANONICAL_COLUMNS
 
     assert integrity.HASH_COLUMNS == CANONICAL_COLUMNS
 

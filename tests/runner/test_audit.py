@@ -25,7 +25,7 @@ from puma.evaluate import ScoringOptions, evaluate_run
 from puma.evaluate.loading import load_run
 from puma.runfolder import RunFolder
 from puma.runner.audit import verify_run_ledger
-from puma.runner.ledger import LedgerWriter, read_ledger
+from puma.runfolder.ledger import LedgerWriter, read_ledger
 from puma.runner.session import check_resumable
 from puma.submission.builder import Consents, build_submission
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from puma.runfolder import RunFolder
-from puma.runner.ledger import read_ledger, verify_chain
+from puma.runfolder.ledger import read_ledger, verify_chain
 
 PUMA = [sys.executable, "-m", "puma.cli.app"]
 

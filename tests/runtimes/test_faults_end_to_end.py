@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from runtime_fakes import LLAMA_MODEL_ALIAS, LLAMA_N_CTX, LlamaServer, free_port
 
-from puma.runner.ledger import read_ledger
+from puma.runfolder.ledger import read_ledger
 
 ITEMS = 4
 RETRIES = 1

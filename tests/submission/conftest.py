@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from puma.evaluate import ScoringOptions, evaluate_run
-from puma.predictions import FULL_SCHEMA
-from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter
+from puma.runfolder.predictions import FULL_SCHEMA
+from puma.runfolder.ledger import LEDGER_SCHEMA, LedgerWriter
 from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS
 
 SUITE_FOR_TASK = {

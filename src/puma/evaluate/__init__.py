@@ -19,7 +19,7 @@ from puma.errors import CheckFailed, InputFileError
 from puma.evaluate.loading import LoadedRun, file_sha256, load_run
 from puma.evaluate.metadata import build_metadata
 from puma.evaluate.rows import group_rows
-from puma.evaluate.schema import (
+from puma.runfolder.metrics import (
     METRICS_SCHEMA,
     MetricsDocument,
     read_metadata,
