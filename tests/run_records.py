@@ -100,9 +100,7 @@ def suite_record(suite_id: str, task: str, labels: list[str], **fields: Any) -> 
     return SuiteRecord(**{**values, **fields})
 
 
-def manifest(
-    run_id: str, suites: list[SuiteRecord], models: list[str], **fields: Any
-) -> Manifest:
+def manifest(run_id: str, suites: list[SuiteRecord], models: list[str], **fields: Any) -> Manifest:
     """A finished run's manifest (completed, no seal unless given)."""
     values: dict[str, Any] = {
         "run_id": run_id,
@@ -112,7 +110,7 @@ def manifest(
         "spec_path": None,
         "suites": suites,
         "runtime": {"kind": "embedded", "url": None, "version": "0.3", "build": None},
-        "models": [ModelRecord(name=m) for m in models],
+        "models": [ModelRecord(name=m) if isinstance(m, str) else m for m in models],
         "strategy": "zero-shot",
         "generation": {"temperature": 0.0, "seed": 42},
         "seed": 42,

@@ -19,6 +19,7 @@ import psutil
 
 from puma.runfolder.hardware import Cpu, Gpu, Hardware, OperatingSystem
 
+
 def _cpu_model() -> str:
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():

@@ -68,7 +68,8 @@ def merge_runs(
     folders = [f for f in find_run_folders(root) if output not in f.root.parents]
     if not folders:
         raise InputFileError(
-            f"no run folders (folders with a {RunFolder.MANIFEST}) under this folder", where=str(root)
+            f"no run folders (folders with a {RunFolder.MANIFEST}) under this folder",
+            where=str(root),
         )
     for folder in folders:  # another tool's manifest.json is bad input (2), not a missing shard
         Manifest.load(folder)

@@ -14,10 +14,10 @@ from typing import Any
 from puma.errors import InputFileError, SuiteError
 from puma.evaluate.rows import SPEED_COLUMNS, SuiteInfo
 from puma.hashing import sha256_hex
-from puma.jsonio import iter_jsonl
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
 from puma.runfolder.manifest import Manifest
+from puma.runfolder.predictions import read_canonical
 from puma.runner.audit import check_run_folder
 
 # The columns scoring reads (output_text tells an empty answer from an unparsed one, for the
@@ -154,12 +154,12 @@ def _rows_from_canonical(
     slice_fields = _slice_fields(manifest)
     loaded: dict[str, Any] = {}
     rows = []
-    for lineno, record in iter_jsonl(path):
+    for lineno, record in read_canonical(path):
         where = f"{path}:{lineno}"
-        for name in ("suite_id", "model", "instance_id"):
-            if not isinstance(record.get(name), str):
+        for name in ("suite_id", "model"):
+            if getattr(record, name) is None:
                 raise InputFileError(f"missing or non-text {name!r}", where=where)
-        suite_id = record["suite_id"]
+        suite_id, model = str(record.suite_id), str(record.model)
         if suite_id not in suites:
             raise InputFileError(f"suite {suite_id!r} is not in the manifest", where=where)
         if suite_id not in loaded:
@@ -173,31 +173,31 @@ def _rows_from_canonical(
                     hint="install the PUMA version that ran it, or re-run the suite",
                 )
         items = loaded[suite_id].item_by_id()
-        item = items.get(record["instance_id"])
+        item = items.get(record.instance_id)
         if item is None:
             raise InputFileError(
-                f"instance {record['instance_id']!r} is not in suite {suite_id!r}", where=where
+                f"instance {record.instance_id!r} is not in suite {suite_id!r}", where=where
             )
         slices = {
             f: str(item[f]) for f in slice_fields.get(suite_id, []) if item.get(f) is not None
         }
-        label = record.get("predicted_label")
+        label = record.predicted_label
         rows.append(
             {
                 "run_id": manifest.run_id,
                 "suite_id": suite_id,
                 "task": suites[suite_id].task,
-                "model": record["model"],
+                "model": model,
                 "strategy": manifest.strategy,
                 "phase": "predict",
                 "perturbation": BASELINE,
                 "repetition": 0,
-                "instance_id": record["instance_id"],
+                "instance_id": record.instance_id,
                 "gold": str(item["gold"]),
                 "slices": slices or None,
                 "parse_status": "ok" if label is not None else "unparsed",
                 "predicted_label": None if label is None else str(label),
-                "predicted_value": record.get("predicted_value"),
+                "predicted_value": record.predicted_value,
                 "label_probs": None,
                 "error": None,
             }

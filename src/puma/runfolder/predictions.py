@@ -14,13 +14,15 @@ is the one place that maps a ledger line onto a row. JSON-valued columns of the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from puma.jsonio import dumps_line
+from puma.errors import InputFileError
+from puma.jsonio import dumps_line, first_problem, iter_jsonl
 from puma.outputs import write_files
 from puma.predictions import BASELINE
 from puma.runfolder.folder import RunFolder
@@ -145,7 +147,7 @@ class CanonicalRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     instance_id: str
-    predicted_label: str | None
+    predicted_label: str | Number | None  # PUMA writes text; a PUMA 4.0 file may hold a number
     predicted_value: Number | None
     prompt_hash: str | None
     suite_id: str | None = None
@@ -169,7 +171,22 @@ def canonical_predictions_text(rows: Iterable[FullRow]) -> str:
         (r for r in rows if r.perturbation == BASELINE and r.repetition == 0),
         key=lambda r: (r.suite_id, r.model, r.instance_id),
     )
-    return "".join(dumps_line(CanonicalRow.of(r).model_dump()) + "\n" for r in canonical)
+    return canonical_jsonl(CanonicalRow.of(r) for r in canonical)
+
+
+def canonical_jsonl(rows: Iterable[CanonicalRow]) -> str:
+    """The lines of predictions.jsonl, in the order given."""
+    return "".join(dumps_line(row.model_dump()) + "\n" for row in rows)
+
+
+def read_canonical(path: Path) -> Iterator[tuple[int, CanonicalRow]]:
+    """(line number, row) for each line of a predictions.jsonl; an InputFileError names the
+    line and the field of a row that is not one."""
+    for lineno, obj in iter_jsonl(path):
+        try:
+            yield lineno, CanonicalRow.model_validate(obj)
+        except ValidationError as exc:
+            raise InputFileError(first_problem(exc), where=f"{path}:{lineno}") from None
 
 
 def full_predictions_bytes(rows: Iterable[FullRow]) -> bytes:

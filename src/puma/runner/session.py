@@ -22,14 +22,6 @@ from puma.hardware import auto_device_tag, probe_hardware
 from puma.jsonio import first_problem
 from puma.outputs import prepare_output_folder
 from puma.runfolder import RUN_PREFIX, RunFolder
-from puma.runner.audit import raise_if_broken, verify_run_ledger
-from puma.runner.execute import (
-    CallOutcome,
-    ExecutionStats,
-    WarningCallback,
-    concurrency_deviation,
-    execute_calls,
-)
 from puma.runfolder.emissions import Emissions
 from puma.runfolder.ledger import (
     FooterEvent,
@@ -40,6 +32,14 @@ from puma.runfolder.ledger import (
     read_ledger,
 )
 from puma.runfolder.manifest import Deviation, Manifest, ModelRecord, SuiteRecord
+from puma.runner.audit import raise_if_broken, verify_run_ledger
+from puma.runner.execute import (
+    CallOutcome,
+    ExecutionStats,
+    WarningCallback,
+    concurrency_deviation,
+    execute_calls,
+)
 from puma.runner.finalize import completed_keys, is_failed, is_skipped, write_run_predictions
 from puma.runner.manifest import (
     platform_record,
@@ -343,9 +343,7 @@ async def _resume(
             }
         )
         manifest.save(folder)
-        ledger.append(
-            ResumeEvent(ts=now, planned_calls=len(plan), remaining_calls=len(remaining))
-        )
+        ledger.append(ResumeEvent(ts=now, planned_calls=len(plan), remaining_calls=len(remaining)))
         return await _execute(
             folder,
             manifest,
