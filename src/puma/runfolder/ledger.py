@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, TextIO, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from puma.errors import InputFileError, OutputWriteError
 from puma.hashing import sha256_hex
@@ -126,6 +126,14 @@ class FooterEvent(_Event):
     attempts: int
     failed_calls: int
     skipped_calls: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        """Footers of ledger-1.0 written before calls could be skipped have no skipped_calls."""
+        if isinstance(data, dict) and "skipped_calls" not in data:
+            return {**data, "skipped_calls": 0}
+        return data
 
 
 EventT = TypeVar("EventT", bound=_Event)

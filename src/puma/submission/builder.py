@@ -19,14 +19,14 @@ from pydantic import ValidationError
 
 from puma.errors import CheckFailed, InputFileError
 from puma.integrity import hash_predictions_file, predictions_summary_hash, rendered_row_digests
-from puma.jsonio import dump_pretty, dumps_line, iter_jsonl, read_json
+from puma.jsonio import dump_pretty, dumps_line, read_json
 from puma.outputs import prepare_output_folder, remove_files, write_files
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
 from puma.runfolder.emissions import Emissions
 from puma.runfolder.hardware import Hardware
 from puma.runfolder.manifest import Manifest, ModelRecord, SuiteRecord
-from puma.runfolder.predictions import CANONICAL_COLUMNS
+from puma.runfolder.predictions import CANONICAL_COLUMNS, read_canonical
 from puma.runner.audit import check_run_folder
 from puma.runner.finalize import is_failed, is_skipped
 from puma.submission.mapping import PROFILES, profile_for, scenario_for, strategy_for
@@ -240,20 +240,14 @@ def _canonical_rows(
             hint=f"finish it with `puma run --resume {folder.root}`",
         )
     rows: dict[str, dict[str, Any]] = {}
-    for lineno, obj in iter_jsonl(folder.predictions):
+    for lineno, row in read_canonical(folder.predictions):
         # A row without suite/model columns belongs to the run's only suite and model.
-        if obj.get("suite_id", suite_id if single else None) != suite_id:
+        if (row.suite_id if row.suite_id is not None else suite_id if single else None) != suite_id:
             continue
-        if obj.get("model", model if single else None) != model:
+        if (row.model if row.model is not None else model if single else None) != model:
             continue
-        if obj.get("perturbation", BASELINE) != BASELINE:
-            continue
-        missing = [c for c in CANONICAL_COLUMNS if c not in obj]
-        if missing:
-            raise InputFileError(
-                f"row lacks {', '.join(missing)}", where=f"{folder.predictions}:{lineno}"
-            )
-        instance_id = obj["instance_id"]
+        obj = row.model_dump()
+        instance_id = row.instance_id
         if instance_id in rows:
             raise InputFileError(
                 f"instance {instance_id!r} appears twice for {suite_id} / {model}",
