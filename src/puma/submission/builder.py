@@ -1,7 +1,8 @@
 """`share-results --dry-run`: turn one (suite, model) of a run folder into a submission package.
 
 Reads manifest.json, hardware.json, emissions.json, run.jsonl, predictions.jsonl,
-predictions_full.parquet and, when `puma eval` ran, metrics.json; writes the three package files
+predictions_full.parquet and, when `puma eval` ran, metrics.json, each through its model in
+puma.runfolder; writes the three package files
 (see package.py). No network. Everything derived from the run is deterministic.
 """
 
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 
 from puma.errors import CheckFailed, InputFileError
 from puma.integrity import hash_predictions_file, predictions_summary_hash, rendered_row_digests
-from puma.jsonio import dump_pretty, dumps_line, read_json
+from puma.jsonio import dump_pretty, dumps_line
 from puma.outputs import prepare_output_folder, remove_files, write_files
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
@@ -183,9 +184,9 @@ def build_submission(
         generation=manifest.generation,
         runtime={k: manifest.runtime.get(k) for k in ("kind", "version", "build")},
         device_tag=manifest.device_tag,
-        hardware=read_json(folder.hardware),
+        hardware=hardware.model_dump(mode="json"),
         profile_rule=_profile_rule(),
-        emissions=read_json(folder.emissions) if emissions is not None else None,
+        emissions=None if emissions is None else emissions.model_dump(mode="json"),
         ledger=ledger,
         predictions=PredictionsRecord(
             file=files.predictions.name,
