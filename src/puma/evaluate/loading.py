@@ -17,7 +17,7 @@ from puma.hashing import sha256_hex
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
 from puma.runfolder.manifest import Manifest
-from puma.runfolder.predictions import read_canonical
+from puma.runfolder.predictions import read_canonical, read_full_table
 from puma.runner.audit import check_run_folder
 
 # The columns scoring reads (output_text tells an empty answer from an unparsed one, for the
@@ -121,25 +121,7 @@ def load_run(folder: RunFolder) -> LoadedRun:
 
 
 def read_full_predictions(path: Path) -> list[dict[str, Any]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise InputFileError(f"not a readable parquet file: {exc}", where=str(path)) from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
-    if missing:
-        raise InputFileError(
-            f"missing column(s) {', '.join(missing)}",
-            where=str(path),
-            hint="predictions_full.parquet follows puma.runfolder.predictions.FULL_SCHEMA",
-        )
-    columns = [c for c in SCORED_COLUMNS if c in schema.names]
-    try:
-        table = pq.read_table(path, columns=columns)
-    except (OSError, pa.ArrowException) as exc:
-        raise InputFileError(f"cannot read parquet: {exc}", where=str(path)) from exc
+    table = read_full_table(path, SCORED_COLUMNS, required=REQUIRED_COLUMNS)
     rows: list[dict[str, Any]] = table.to_pylist()
     return rows
 

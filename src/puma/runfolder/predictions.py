@@ -14,7 +14,7 @@ is the one place that maps a ledger line onto a row. JSON-valued columns of the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -177,6 +177,31 @@ def canonical_predictions_text(rows: Iterable[FullRow]) -> str:
 def canonical_jsonl(rows: Iterable[CanonicalRow]) -> str:
     """The lines of predictions.jsonl, in the order given."""
     return "".join(dumps_line(row.model_dump()) + "\n" for row in rows)
+
+
+def read_full_table(
+    path: Path, columns: Sequence[str] | None = None, *, required: Sequence[str] = ()
+) -> pa.Table:
+    """predictions_full.parquet as a table: the columns asked for that the file has (all when
+    None). InputFileError when the file is missing or unreadable, or lacks a required column."""
+    if not path.is_file():
+        raise InputFileError(f"{path.name} is missing", where=str(path))
+    try:
+        names = pq.read_schema(path).names
+    except (OSError, pa.ArrowException) as exc:
+        raise InputFileError(f"not a readable parquet file: {exc}", where=str(path)) from None
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise InputFileError(
+            f"missing column(s) {', '.join(missing)}",
+            where=str(path),
+            hint="predictions_full.parquet follows puma.runfolder.predictions.FULL_SCHEMA",
+        )
+    wanted = None if columns is None else [c for c in columns if c in names]
+    try:
+        return pq.read_table(path, columns=wanted)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputFileError(f"cannot read parquet: {exc}", where=str(path)) from None
 
 
 def read_canonical(path: Path) -> Iterator[tuple[int, CanonicalRow]]:

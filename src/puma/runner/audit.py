@@ -15,7 +15,12 @@ from puma.errors import CheckFailed, InputFileError
 from puma.runfolder import RunFolder
 from puma.runfolder.ledger import LedgerEvent, LedgerVerdict, judge_ledger, read_ledger
 from puma.runfolder.manifest import Manifest
-from puma.runfolder.predictions import FULL_SCHEMA, FullRow, canonical_predictions_text
+from puma.runfolder.predictions import (
+    FULL_SCHEMA,
+    FullRow,
+    canonical_predictions_text,
+    read_full_table,
+)
 from puma.runner.finalize import RowPlan, final_events, prediction_rows
 from puma.runner.plan import CallKey
 
@@ -91,14 +96,8 @@ def check_predictions(folder: RunFolder) -> None:
 
 def _read_parquet_rows(path: Path) -> list[dict[str, Any]]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    if not path.is_file():
-        raise InputFileError("predictions_full.parquet is missing", where=str(path))
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise InputFileError(f"not a readable parquet file: {exc}", where=str(path)) from None
+    table = read_full_table(path)
     if table.schema.names != FULL_SCHEMA.names:
         raise CheckFailed(
             "its columns are not those the runner writes (puma.runfolder.predictions.FULL_SCHEMA)",

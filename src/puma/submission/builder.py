@@ -27,7 +27,7 @@ from puma.runfolder import RunFolder
 from puma.runfolder.emissions import Emissions
 from puma.runfolder.hardware import Hardware
 from puma.runfolder.manifest import Manifest, ModelRecord, SuiteRecord
-from puma.runfolder.predictions import CANONICAL_COLUMNS, read_canonical
+from puma.runfolder.predictions import CANONICAL_COLUMNS, read_canonical, read_full_table
 from puma.runner.audit import check_run_folder
 from puma.runner.finalize import is_failed, is_skipped
 from puma.submission.mapping import PROFILES, profile_for, scenario_for, strategy_for
@@ -268,21 +268,11 @@ def _canonical_rows(
 def _baseline_calls(folder: RunFolder, suite_id: str, model: str) -> list[dict[str, Any]]:
     """The calls behind predictions.jsonl (baseline, first repetition), from the parquet."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    path = folder.predictions_full
-    if not path.is_file():
-        raise InputFileError(
-            "predictions_full.parquet is missing (it holds the gold answers and timings)",
-            where=str(path),
-        )
     columns = ["suite_id", "model", "perturbation", "repetition", "instance_id", "gold"]
     columns += ["total_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "error"]
     columns += ["parse_status"]
-    try:
-        table = pq.read_table(path, columns=columns)
-    except Exception as exc:  # pyarrow raises several kinds for a damaged or foreign file
-        raise InputFileError(f"cannot read the parquet file: {exc}", where=str(path)) from None
+    table = read_full_table(folder.predictions_full, columns, required=columns)
     mask = pc.and_(
         pc.and_(pc.equal(table["suite_id"], suite_id), pc.equal(table["model"], model)),
         pc.and_(pc.equal(table["perturbation"], BASELINE), pc.equal(table["repetition"], 0)),
