@@ -77,7 +77,7 @@ def test_events_of_every_type_round_trip_through_the_writer_and_the_reader(tmp_p
     writer = LedgerWriter.create(path)
     written = [writer.append(event) for event in EVERY_TYPE]
     writer.close()
-    read = read_ledger(path, check_calls=True).events
+    read = read_ledger(path).events
     assert read == written
     assert [type(e) for e in read] == [MetaEvent, CallEvent, SkippedEvent, ResumeEvent, FooterEvent]
     assert verify_chain(path).ok and verify_chain(path).complete
@@ -113,7 +113,7 @@ def test_a_ledger_1_0_footer_without_skipped_calls_reads_as_none_skipped(tmp_pat
     footer = footer_event().line_fields() | {"seq": 2}
     del footer["skipped_calls"]
     _write_lines(path, [meta, call, footer])
-    events = read_ledger(path, check_calls=True).events
+    events = read_ledger(path).events
     assert isinstance(events[0], MetaEvent) and events[0].schema_version == "ledger-1.0"
     assert isinstance(events[-1], FooterEvent) and events[-1].skipped_calls == 0
     assert verify_chain(path).ok
@@ -135,7 +135,7 @@ def test_a_call_line_that_is_not_a_call_is_refused_naming_its_line(
     edit(call)
     _write_lines(path, [meta_event().line_fields() | {"seq": 0}, call])
     with pytest.raises(InputFileError, match=message) as caught:
-        read_ledger(path, check_calls=True)
+        read_ledger(path)
     assert caught.value.where == f"{path}:2"
 
 

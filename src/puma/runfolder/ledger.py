@@ -269,10 +269,10 @@ def _iter_raw(path: Path) -> Iterator[bytes]:
         raise InputFileError(f"cannot read ledger: {exc.strerror}", where=str(path)) from exc
 
 
-def read_ledger(path: Path, *, repair_tail: bool = False, check_calls: bool = False) -> LedgerState:
+def read_ledger(path: Path, *, repair_tail: bool = False) -> LedgerState:
     """Read every event. A partial last line (no newline: the process died mid-write) is cut
-    off when `repair_tail` is set, and is an error otherwise. With `check_calls`, a call or
-    skipped line lacking one of CALL_FIELDS is an error naming its line."""
+    off when `repair_tail` is set, and is an error otherwise. Each line must be its event's
+    model: an error names the line (and, for a call or skipped line, the CALL_FIELDS it lacks)."""
     events: list[LedgerEvent] = []
     last_hash: str | None = None
     good_bytes = 0
@@ -288,7 +288,7 @@ def read_ledger(path: Path, *, repair_tail: bool = False, check_calls: bool = Fa
                 where=f"{path}:{lineno}",
                 hint="`puma run --resume` repairs it",
             )
-        events.append(_event(parse_json(raw, path, lineno), f"{path}:{lineno}", check_calls))
+        events.append(_event(parse_json(raw, path, lineno), f"{path}:{lineno}"))
         last_hash = line_hash(raw)
         good_bytes += len(raw)
     if not events:
@@ -296,13 +296,13 @@ def read_ledger(path: Path, *, repair_tail: bool = False, check_calls: bool = Fa
     return LedgerState(events=events, last_hash=last_hash, last_seq=events[-1].seq)
 
 
-def _event(obj: Any, where: str, check_calls: bool) -> LedgerEvent:
+def _event(obj: Any, where: str) -> LedgerEvent:
     """A parsed ledger line, checked for what the readers of the ledger take from it."""
     if not isinstance(obj, dict) or obj.get("type") not in EVENT_TYPES:
         raise InputFileError("not a ledger event (a JSON object with a known 'type')", where=where)
     if not isinstance(obj.get("seq"), int):
         raise InputFileError("a ledger event without an integer 'seq'", where=where)
-    is_call = check_calls and obj["type"] in ("call", "skipped")
+    is_call = obj["type"] in ("call", "skipped")
     missing = [f for f in CALL_FIELDS if f not in obj] if is_call else []
     if missing:
         raise InputFileError(f"{obj['type']} event lacks {', '.join(missing)}", where=where)

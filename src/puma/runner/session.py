@@ -325,7 +325,7 @@ async def _resume(
                 hint="resume with the suite data the run started with, or start a new run",
             )
     plan = build_plan(spec, suites, spec.runtime.model_names)
-    previous = read_ledger(folder.ledger, repair_tail=True, check_calls=True).events
+    previous = read_ledger(folder.ledger, repair_tail=True).events
     ledger = LedgerWriter.reopen(folder.ledger)
     done = completed_keys(previous)
     remaining = [p for p in plan if p.key not in done]
@@ -398,7 +398,7 @@ async def _execute(
         raise
     _save_emissions(folder, meter.stop(), accumulate=bool(previous_events))
     completed_at = utc_now()
-    events = read_ledger(folder.ledger, check_calls=True).events
+    events = read_ledger(folder.ledger).events
     rows = write_run_predictions(folder, manifest.run_id, spec.strategy, full_plan, events)
     ledger.append(
         FooterEvent(
