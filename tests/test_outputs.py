@@ -10,7 +10,8 @@ import pytest
 
 from puma.errors import ExitCode, OutputWriteError
 from puma.outputs import output_error, prepare_output_folder, write_files
-from puma.runner.ledger import LedgerWriter
+from puma.runfolder.ledger import LedgerWriter
+from run_records import call_event, meta_event
 
 
 @pytest.mark.parametrize(
@@ -80,9 +81,9 @@ def test_a_ledger_on_a_full_disk_fails_once_with_a_message_and_keeps_nothing_ope
     with Path("/dev/full").open("w") as handle:
         writer = LedgerWriter(Path("/dev/full"), handle, None, 0)
         with pytest.raises(OutputWriteError, match="the disk is full") as caught:
-            writer.append("meta", {"run_id": "r"})
+            writer.append(meta_event())
         assert caught.value.where == "/dev/full"
         with pytest.raises(OutputWriteError):  # no second attempt at a broken ledger
-            writer.append("call", {})
+            writer.append(call_event())
         writer.close()  # nothing left to flush: no error, and none at interpreter exit
         assert handle.closed

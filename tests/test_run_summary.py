@@ -4,13 +4,16 @@ and its interval, so a reader sees at once whether the model beats chance."""
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from puma.run_summary import summarize_run
+from puma.runfolder import RunFolder
+from puma.runner.execute import ExecutionStats
+from puma.runner.session import RunResult
 from puma.suites.model import TRIAGE_LABELS
+from run_records import manifest, suite_record
 
 
 def _row(suite: str, task: str, iid: int, gold: str, answer: str | None) -> dict[str, Any]:
@@ -29,17 +32,17 @@ def _row(suite: str, task: str, iid: int, gold: str, answer: str | None) -> dict
     }
 
 
-def _result(rows: list[dict[str, Any]]) -> Any:
+def _result(rows: list[dict[str, Any]]) -> RunResult:
     suites = [
-        SimpleNamespace(id="pm-triage", labels=TRIAGE_LABELS),
-        SimpleNamespace(id="pm-estimation", labels=()),
+        suite_record("pm-triage", "triage", list(TRIAGE_LABELS)),
+        suite_record("pm-estimation", "estimation", []),
     ]
-    return SimpleNamespace(
+    return RunResult(
+        folder=RunFolder(Path("runs/run-x")),
+        manifest=manifest("x", suites, ["m"]),
+        stats=ExecutionStats(),
         rows=rows,
-        manifest=SimpleNamespace(suites=suites, deviations=[]),
-        folder=SimpleNamespace(root=Path("runs/run-x")),
-        failed_calls=0,
-        skipped_calls=0,
+        skipped_done=0,
     )
 
 

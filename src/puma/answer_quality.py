@@ -42,7 +42,7 @@ class UnusableAnswers:
 
 def unusable_answers(rows: Iterable[Mapping[str, Any]]) -> list[UnusableAnswers]:
     """Per (suite, model), sorted: answered calls and those without a label. A row is a
-    prediction row (puma.predictions.FULL_SCHEMA, or the canonical subset of it)."""
+    prediction row (puma.runfolder.predictions.FULL_SCHEMA, or the canonical subset of it)."""
     counts: dict[tuple[str, str], list[int]] = {}
     for row in rows:
         if row.get("error") is not None or row.get("parse_status") in ("error", "skipped"):

@@ -1,7 +1,8 @@
 """The hardware probe: what machine a run ran on, written to `hardware.json` (hardware-1.0).
 
 Reads /proc, platform, psutil and, when present, nvidia-smi. Nothing here identifies a person:
-the hostname is kept out (the manifest records a short one, scrubbed before sharing).
+the hostname is kept out (the manifest records a short one, scrubbed before sharing). The
+file's model is puma.runfolder.hardware.Hardware.
 """
 
 from __future__ import annotations
@@ -15,44 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from pydantic import BaseModel, ConfigDict
 
-HARDWARE_SCHEMA = "hardware-1.0"
-
-
-class Cpu(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    model: str
-    cores: int
-    threads: int
-    arch: str
-
-
-class Gpu(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    vram_gb: float | None = None
-    driver: str | None = None
-
-
-class OperatingSystem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    system: str
-    release: str
-    version: str
-    pretty: str
-
-
-class Hardware(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    schema_version: str = HARDWARE_SCHEMA
-    cpu: Cpu
-    ram_gb: float
-    gpus: list[Gpu]
-    os: OperatingSystem
-    python: str
-    runtime_build: dict[str, Any]
-    power_source: str | None  # "ac", "battery" or None when unknown
+from puma.runfolder.hardware import Cpu, Gpu, Hardware, OperatingSystem
 
 
 def _cpu_model() -> str:

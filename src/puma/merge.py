@@ -15,13 +15,14 @@ from typing import Any
 from puma.answer_quality import unusable_answer_warnings
 from puma.errors import CheckFailed, InputFileError
 from puma.evaluate import metrics_document
-from puma.evaluate.loading import load_run, predictions_source, read_manifest
+from puma.evaluate.loading import load_run, predictions_source
 from puma.evaluate.rows import SuiteInfo, group_rows
 from puma.evaluate.scoring import ScoringOptions, score_suites
 from puma.jsonio import dump_pretty
 from puma.outputs import prepare_output_folder, write_files
 from puma.predictions import BASELINE
-from puma.runfolder import find_run_folders
+from puma.runfolder import RunFolder, find_run_folders
+from puma.runfolder.manifest import Manifest
 
 MERGED_DIR = "merged"
 
@@ -67,10 +68,11 @@ def merge_runs(
     folders = [f for f in find_run_folders(root) if output not in f.root.parents]
     if not folders:
         raise InputFileError(
-            "no run folders (folders with a manifest.json) under this folder", where=str(root)
+            f"no run folders (folders with a {RunFolder.MANIFEST}) under this folder",
+            where=str(root),
         )
     for folder in folders:  # another tool's manifest.json is bad input (2), not a missing shard
-        read_manifest(folder)
+        Manifest.load(folder)
     missing = [f for f in folders if predictions_source(f) is None]
     if missing and not allow_missing:
         names = ", ".join(str(f.root) for f in missing)
@@ -102,8 +104,8 @@ def merge_runs(
     scores = score_suites(grouped, options)
     skipped = [{"path": f.root.relative_to(root).as_posix()} for f in missing]
     document = metrics_document("merged", scores, options, sources, skipped)
-    metrics_path = output / "metrics.json"
-    report_path = output / "report.html"
+    merged = RunFolder(output)  # holds the evaluation's files, not a run
+    metrics_path, report_path = merged.metrics, merged.report
     title = f"PUMA merged evaluation — {len(sources)} run(s)"
     html = render_report(
         document, scores.speed_samples, title=title, warnings=unusable_answer_warnings(rows)

@@ -14,42 +14,15 @@ import time
 from importlib.metadata import version
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from puma.errors import PumaError
+from puma.runfolder.emissions import Emissions
 
-EMISSIONS_SCHEMA = "emissions-1.0"
 DEFAULT_COUNTRY = "USA"
 # CodeCarbon CPU modes that read a power counter rather than estimating from TDP and load.
 _MEASURING_CPU_MODES = {"intel_rapl", "intel_power_gadget", "apple_powermetrics", "amd_rapl"}
 # Energy of a 2-core laptop-class CPU at full load, for the estimate when CodeCarbon is missing.
 _FALLBACK_WATTS = 15.0
 _FALLBACK_G_CO2_PER_KWH = 400.0
-
-
-class Emissions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    schema_version: str = EMISSIONS_SCHEMA
-    measured: bool
-    energy_kwh: float
-    co2_g: float
-    tracking_mode: str  # machine | process | estimate
-    country_iso: str | None
-    codecarbon_version: str | None
-    duration_s: float
-    note: str
-
-    def plus(self, other: Emissions) -> Emissions:
-        """Add a resumed segment's figures; measured only if both were."""
-        return self.model_copy(
-            update={
-                "measured": self.measured and other.measured,
-                "energy_kwh": self.energy_kwh + other.energy_kwh,
-                "co2_g": self.co2_g + other.co2_g,
-                "duration_s": self.duration_s + other.duration_s,
-                "note": self.note if self.note == other.note else f"{self.note}; {other.note}",
-            }
-        )
 
 
 class EnergyMeter:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from puma.errors import ExitCode
-from puma.runner.ledger import verify_chain
+from puma.runfolder.ledger import verify_chain
 
 PUMA = [sys.executable, "-m", "puma.cli.app"]
 PAGE = 4096

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from puma.runner.ledger import LedgerWriter
+from puma.runfolder import RunFolder
+from puma.runfolder.ledger import LedgerWriter
+from run_records import call_event, footer_event, manifest, meta_event, suite_record
 
 PUMA = [sys.executable, "-m", "puma.cli.app"]
 
@@ -91,12 +93,12 @@ def test_piped_tables_are_not_cut_to_80_columns(tmp_path: Path) -> None:
 def _run_folder(tmp_path: Path) -> Path:
     root = tmp_path / "run-x"
     root.mkdir()
-    (root / "manifest.json").write_text("{}")
+    manifest("x", [suite_record("pm-triage", "triage", [])], ["m"]).save(RunFolder(root))
     ledger = LedgerWriter.create(root / "run.jsonl")
-    ledger.append("meta", {})
+    ledger.append(meta_event())
     for i in range(3):
-        ledger.append("call", {"instance_id": f"I-{i}", "error": None})
-    ledger.append("footer", {})
+        ledger.append(call_event(f"I-{i}"))
+    ledger.append(footer_event())
     ledger.close()
     return root
 

@@ -1,4 +1,5 @@
-"""A synthetic run folder from a seed: manifest.json plus predictions_full.parquet (FULL_SCHEMA).
+"""A synthetic run folder from a seed: manifest.json plus predictions_full.parquet (FULL_SCHEMA),
+written with the run folder's own models and writers.
 
 `make_run(root, seed=..., ...)` writes `root/run-<id>/` and returns its path. Models differ in
 skill; some answers are unparsed, some calls fail; triage rows carry label_probs.
@@ -12,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from puma.predictions import FULL_SCHEMA
+from puma.runfolder import RunFolder
+from puma.runfolder.predictions import FullRow, full_predictions_bytes
 from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS
+from run_records import manifest, suite_record
 
 PROJECTS = ("HDFS", "SPARK", "KAFKA")
 
@@ -197,37 +198,21 @@ def build_run(
                         "completion_tokens": 64,
                     }
                 )
-    table = pa.Table.from_pylist(rows, schema=FULL_SCHEMA)
-    pq.write_table(table, folder / "predictions_full.parquet")
-    manifest = {
-        "schema_version": "manifest-1.0",
-        "run_id": run_id,
-        "tool": {"name": "puma", "version": "5.0.0"},
-        "spec": {"name": "synthetic", "suites": [{"id": suite_id, "slices": ["project"]}]},
-        "spec_hash": "0" * 64,
-        "suites": [
-            {
-                "id": suite_id,
-                "version": "1.0.0",
-                "task": task,
-                "labels": [] if task == "estimation" else list(labels),
-                "content_hash": "f" * 64,
-                "n_items": n_items,
-                "source": "bundled",
-            }
-        ],
-        "runtime": {"kind": "embedded", "url": None, "version": "0.3"},
-        "models": [{"name": m, "digest": None} for m in models],
-        "strategy": strategy,
-        "generation": {"temperature": 0.0, "seed": 42},
-        "seed": 42,
-        "perturbations": list(perturbations),
-        "submitter": "tester",
-        "device_tag": "test-box",
-        "started_at": "2025-01-01T00:00:00Z",
-        "completed_at": "2025-01-01T00:10:00Z",
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    run = RunFolder(folder)
+    run.predictions_full.write_bytes(full_predictions_bytes(FullRow(**r) for r in rows))
+    suite = suite_record(
+        suite_id, task, [] if task == "estimation" else list(labels), n_items=n_items
+    )
+    spec = {"name": "synthetic", "suites": [{"id": suite_id, "slices": ["project"]}]}
+    manifest(
+        run_id,
+        [suite],
+        list(models),
+        spec=spec,
+        strategy=strategy,
+        perturbations=list(perturbations),
+        repetitions=repetitions,
+    ).save(run)
     return folder
 
 

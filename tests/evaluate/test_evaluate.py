@@ -4,7 +4,6 @@ the same bytes every time, with points equal to puma.stats.point on the same row
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,11 @@ import pytest
 
 from puma.errors import InputFileError
 from puma.evaluate import ScoringOptions, evaluate_run, read_metadata, read_metrics
+from puma.runfolder import RunFolder
+from puma.runfolder.predictions import CanonicalRow, canonical_jsonl
 from puma.stats import point
 from puma.suites.model import FIBONACCI_POINTS, TRIAGE_LABELS
+from run_records import manifest, suite_record
 
 MakeRun = Callable[..., Path]
 FAST = ScoringOptions(resamples=400, permutations=400)
@@ -310,27 +312,28 @@ def test_canonical_predictions_are_scored_against_the_suite_gold(tmp_path: Path)
     items = suite.items[:50]
     run = tmp_path / "run-canonical"
     run.mkdir()
-    manifest = {
-        "schema_version": "manifest-1.0",
-        "run_id": "canonical",
-        "suites": [
-            {"id": "pm-triage", "version": suite.version, "task": "triage",
-             "labels": list(suite.labels), "content_hash": suite.content_hash},
-        ],
-        "models": [{"name": "m"}],
-        "strategy": "zero-shot",
-        "spec": {"suites": [{"id": "pm-triage", "slices": ["project"]}]},
-        "device_tag": "box",
-    }  # fmt: skip
-    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    record = suite_record(
+        "pm-triage",
+        "triage",
+        list(suite.labels),
+        version=suite.version,
+        content_hash=suite.content_hash,
+    )
+    spec = {"suites": [{"id": "pm-triage", "slices": ["project"]}]}
+    manifest("canonical", [record], ["m"], spec=spec).save(RunFolder(run))
     answers = ["Major" if i % 3 else None for i in range(len(items))]
-    lines = [
-        json.dumps({"instance_id": item["instance_id"], "predicted_label": answer,
-                    "predicted_value": None, "prompt_hash": "0" * 16, "suite_id": "pm-triage",
-                    "model": "m"})
+    rows = [
+        CanonicalRow(
+            instance_id=item["instance_id"],
+            predicted_label=answer,
+            predicted_value=None,
+            prompt_hash="0" * 16,
+            suite_id="pm-triage",
+            model="m",
+        )
         for item, answer in zip(items, answers, strict=True)
-    ]  # fmt: skip
-    (run / "predictions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ]
+    (run / "predictions.jsonl").write_text(canonical_jsonl(rows), encoding="utf-8")
     document = evaluate_run(run, FAST).document
     want = point.classification_scores([i["gold"] for i in items], answers, suite.labels)
     cell = _cell(document, "m")

@@ -430,6 +430,6 @@ def test_rows_sharing_an_id_across_blocks_are_noted(tmp_path: Path, small_blocks
 
 
 def test_the_hashed_columns_are_the_canonical_prediction_columns():
-    from puma.predictions import CANONICAL_COLUMNS
+    from puma.runfolder.predictions import CANONICAL_COLUMNS
 
     assert integrity.HASH_COLUMNS == CANONICAL_COLUMNS

@@ -24,8 +24,8 @@ from puma.errors import CheckFailed, InputFileError, PumaError
 from puma.evaluate import ScoringOptions, evaluate_run
 from puma.evaluate.loading import load_run
 from puma.runfolder import RunFolder
+from puma.runfolder.ledger import LedgerEvent, LedgerWriter, read_ledger
 from puma.runner.audit import verify_run_ledger
-from puma.runner.ledger import LedgerWriter, read_ledger
 from puma.runner.session import check_resumable
 from puma.submission.builder import Consents, build_submission
 
@@ -99,38 +99,35 @@ def _swap_lines(a: int, b: int) -> Fault:
     return fault
 
 
-def _rechain(run: Path, events: list[dict[str, Any]]) -> LedgerWriter:
+def _rechain(run: Path, events: list[LedgerEvent]) -> LedgerWriter:
     """Write events as a fresh, correctly hash-chained ledger: what a careful forger does."""
     (run / "run.jsonl").unlink()
     writer = LedgerWriter.create(run / "run.jsonl")
     for event in events:
-        writer.append(event["type"], {k: v for k, v in event.items() if k not in _WRITER_FIELDS})
+        writer.append(event)
     writer.close()
     return writer
-
-
-_WRITER_FIELDS = ("type", "seq", "prev_hash")
 
 
 def _append_forged_call(run: Path) -> None:
     """A line after the footer whose prev_hash is right: the chain alone cannot object."""
     events = read_ledger(run / "run.jsonl").events
-    forged = {**events[1], "parsed_label": "Forged"}
+    forged = events[1].model_copy(update={"parsed_label": "Forged"})
     writer = LedgerWriter.reopen(run / "run.jsonl")
-    writer.append("call", {k: v for k, v in forged.items() if k not in _WRITER_FIELDS})
+    writer.append(forged)
     writer.close()
 
 
 def _rechained_forgery(run: Path) -> None:
     events = read_ledger(run / "run.jsonl").events
-    events[1]["parsed_label"] = "Forged"
+    events[1] = events[1].model_copy(update={"parsed_label": "Forged"})
     _rechain(run, events)
 
 
 def _rechained_and_resealed(run: Path) -> None:
     """Ledger forged, re-chained and re-sealed: only the predictions still tell the truth."""
     events = read_ledger(run / "run.jsonl").events
-    events[1]["parsed_label"] = "Forged"
+    events[1] = events[1].model_copy(update={"parsed_label": "Forged"})
     writer = _rechain(run, events)
     _update_manifest(ledger_seal=writer.seal().model_dump())(run)
 
@@ -493,7 +490,7 @@ def test_resume_seals_again_and_a_metrics_json_from_before_is_stale(
 def _as_written_by_an_older_puma(run: Path) -> None:
     """ledger-1.0, no seal in the manifest: what PUMA wrote before the seal."""
     events = read_ledger(run / "run.jsonl").events
-    events[0]["schema_version"] = "ledger-1.0"
+    events[0] = events[0].model_copy(update={"schema_version": "ledger-1.0"})
     _rechain(run, events)
     path = run / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8"))

@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 
 from puma.errors import InputFileError
-from puma.runner.ledger import LedgerWriter, line_hash, read_ledger, verify_chain
+from puma.runfolder.ledger import LedgerWriter, line_hash, read_ledger, verify_chain
+from run_records import call_event, footer_event, meta_event, resume_event
 
 
 def _write(path: Path, calls: int = 3, footer: bool = True) -> None:
     ledger = LedgerWriter.create(path)
-    ledger.append("meta", {"run_id": "r"})
+    ledger.append(meta_event())
     for i in range(calls):
-        ledger.append("call", {"instance_id": f"X-{i}", "error": None})
+        ledger.append(call_event(f"X-{i}"))
     if footer:
-        ledger.append("footer", {"failed_calls": 0})
+        ledger.append(footer_event())
     ledger.close()
 
 
@@ -36,8 +37,8 @@ def test_each_line_carries_the_hash_of_the_previous_line(tmp_path: Path) -> None
 def test_lines_are_on_disk_before_the_writer_closes(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     ledger = LedgerWriter.create(path)
-    ledger.append("meta", {})
-    ledger.append("call", {"instance_id": "A", "error": None})
+    ledger.append(meta_event())
+    ledger.append(call_event("A"))
     assert len(path.read_text().splitlines()) == 2  # flushed per event
     ledger.close()
 
@@ -87,14 +88,17 @@ def test_reopen_cuts_a_partial_last_line_and_continues_the_chain(tmp_path: Path)
         read_ledger(path)
     ledger = LedgerWriter.reopen(path)
     assert ledger.next_seq == 4
-    ledger.append("resume", {})
+    ledger.append(resume_event())
     ledger.close()
     report = verify_chain(path)
     assert report.ok and report.lines == 5
 
 
-def test_unknown_event_type_is_refused(tmp_path: Path) -> None:
-    ledger = LedgerWriter.create(tmp_path / "run.jsonl")
-    with pytest.raises(ValueError):
-        ledger.append("gossip", {})
-    ledger.close()
+def test_a_line_of_an_unknown_event_type_is_refused_naming_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    _write(path, calls=1, footer=False)
+    with path.open("a") as handle:
+        handle.write('{"type":"gossip","seq":2,"prev_hash":null}\n')
+    with pytest.raises(InputFileError, match="known 'type'") as caught:
+        read_ledger(path)
+    assert caught.value.where == f"{path}:3"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from puma.runfolder import RunFolder
-from puma.runner.ledger import verify_chain
+from puma.runfolder.ledger import verify_chain
 from puma.runner.session import start_run
 from puma.spec import load_spec
 

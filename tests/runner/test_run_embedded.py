@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from puma.predictions import FULL_SCHEMA
 from puma.runfolder import RunFolder
-from puma.runner.ledger import verify_chain
+from puma.runfolder.ledger import verify_chain
+from puma.runfolder.predictions import FULL_SCHEMA
 from puma.runner.session import start_run
 from puma.spec import load_spec
 

@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from puma.runfolder import RunFolder
-from puma.runner.ledger import read_ledger, verify_chain
+from puma.runfolder.ledger import (
+    CallEvent,
+    FooterEvent,
+    SkippedEvent,
+    read_ledger,
+    verify_chain,
+)
 
 PUMA = [sys.executable, "-m", "puma.cli.app"]
 
@@ -49,22 +55,22 @@ def test_prompt_longer_than_the_context_is_skipped_not_lost_and_not_resumed(
 
     folder = RunFolder.open(Path(summary["run_dir"]))
     events = read_ledger(folder.ledger).events
-    skipped = [e for e in events if e["type"] == "skipped"]
-    answered = [e for e in events if e["type"] == "call"]
+    skipped = [e for e in events if isinstance(e, SkippedEvent)]
+    answered = [e for e in events if isinstance(e, CallEvent)]
     assert len(skipped) == summary["skipped"] and len(answered) == 6 - len(skipped)
-    assert all(e["error"] is None for e in answered)  # the rest of the run went on
+    assert all(e.error is None for e in answered)  # the rest of the run went on
     for event in skipped:
-        assert event["reason"] == "prompt_exceeds_context"
-        assert event["parse_status"] == "skipped" and event["attempt"] == 1
-        assert "context of 256" in event["error"]
+        assert event.reason == "prompt_exceeds_context"
+        assert event.parse_status == "skipped" and event.attempt == 1
+        assert event.error is not None and "context of 256" in event.error
     footer = events[-1]
-    assert footer["type"] == "footer"
-    assert footer["skipped_calls"] == len(skipped) and footer["failed_calls"] == 0
+    assert isinstance(footer, FooterEvent)
+    assert footer.skipped_calls == len(skipped) and footer.failed_calls == 0
 
     # Every item keeps its row: a skipped call is a wrong answer, never a dropped one.
     rows = [json.loads(line) for line in folder.predictions.read_text().splitlines()]
     assert len(rows) == 6
-    skipped_ids = {e["instance_id"] for e in skipped}
+    skipped_ids = {e.instance_id for e in skipped}
     for row in rows:
         if row["instance_id"] in skipped_ids:
             assert row["predicted_label"] is None and row["predicted_value"] is None

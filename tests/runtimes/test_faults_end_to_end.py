@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from runtime_fakes import LLAMA_MODEL_ALIAS, LLAMA_N_CTX, LlamaServer, free_port
 
-from puma.runner.ledger import read_ledger
+from puma.runfolder.ledger import CallEvent, FooterEvent, read_ledger
 
 ITEMS = 4
 RETRIES = 1
@@ -59,12 +59,12 @@ def puma(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def calls(ledger: Path) -> list[dict[str, Any]]:
-    return [e for e in read_ledger(ledger).events if e["type"] == "call"]
+def calls(ledger: Path) -> list[CallEvent]:
+    return [e for e in read_ledger(ledger).events if isinstance(e, CallEvent)]
 
 
-def key(event: dict[str, Any]) -> tuple[Any, ...]:
-    return (event["suite_id"], event["instance_id"], event["model"], event["repetition"])
+def key(event: CallEvent) -> tuple[Any, ...]:
+    return (event.suite_id, event.instance_id, event.model, event.repetition)
 
 
 def wait_for_successes(output: Path, count: int, timeout_s: float = 120.0) -> Path:
@@ -73,7 +73,7 @@ def wait_for_successes(output: Path, count: int, timeout_s: float = 120.0) -> Pa
     while time.monotonic() < deadline:
         for ledger in output.glob("run-*/run.jsonl"):
             try:
-                successes = sum(1 for e in calls(ledger) if e["error"] is None)
+                successes = sum(1 for e in calls(ledger) if e.error is None)
             except Exception:  # a line being written right now
                 continue
             if successes >= count:
@@ -100,16 +100,16 @@ def test_killed_server_ends_the_run_with_failures_recorded_and_resume_completes_
     first = calls(run_dir / "run.jsonl")
     planned = {key(e) for e in first}
     assert len(planned) == ITEMS  # every planned call is in the ledger: none lost
-    failed = {key(e) for e in first if e["error"] is not None} - {
-        key(e) for e in first if e["error"] is None
+    failed = {key(e) for e in first if e.error is not None} - {
+        key(e) for e in first if e.error is None
     }
     assert failed, "the kill should have failed some calls"
     for k in failed:  # each failed call carries every attempt, each with its error
         attempts = [e for e in first if key(e) == k]
-        assert [e["attempt"] for e in attempts] == list(range(1, RETRIES + 2))
-        assert all(e["error"] for e in attempts)
+        assert [e.attempt for e in attempts] == list(range(1, RETRIES + 2))
+        assert all(e.error for e in attempts)
     footer = read_ledger(run_dir / "run.jsonl").events[-1]
-    assert footer["type"] == "footer" and footer["failed_calls"] == len(failed)
+    assert isinstance(footer, FooterEvent) and footer.failed_calls == len(failed)
 
     llama_server_factory(port=server.port)  # the same URL the run's manifest holds
     resumed = puma("run", "--resume", str(run_dir))
@@ -119,7 +119,7 @@ def test_killed_server_ends_the_run_with_failures_recorded_and_resume_completes_
     after = calls(run_dir / "run.jsonl")
     new = after[len(first) :]
     assert {key(e) for e in new} == failed  # only the failed calls were made again
-    assert all(e["error"] is None for e in new)
+    assert all(e.error is None for e in new)
     predictions = (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(predictions) == ITEMS
 

@@ -18,9 +18,9 @@ from scipy import stats as scipy_stats
 
 from puma.evaluate import evaluate_run
 from puma.evaluate.rows import SuiteInfo, group_rows
-from puma.evaluate.schema import Comparison, MetricValue
 from puma.evaluate.scoring import ScoringOptions, score_suites
 from puma.merge import merge_runs
+from puma.runfolder.metrics import Comparison, MetricValue
 from puma.stats.intervals import (
     BCA_MIN_N,
     PairedProportions,

@@ -19,16 +19,16 @@ from puma.errors import CheckFailed, InputFileError
 from puma.evaluate.loading import LoadedRun, file_sha256, load_run
 from puma.evaluate.metadata import build_metadata
 from puma.evaluate.rows import group_rows
-from puma.evaluate.schema import (
+from puma.evaluate.scoring import Scores, ScoringOptions, score_suites
+from puma.jsonio import dump_pretty, dumps_canonical
+from puma.outputs import prepare_output_folder, write_files
+from puma.runfolder import RunFolder
+from puma.runfolder.metrics import (
     METRICS_SCHEMA,
     MetricsDocument,
     read_metadata,
     read_metrics,
 )
-from puma.evaluate.scoring import Scores, ScoringOptions, score_suites
-from puma.jsonio import dump_pretty, dumps_canonical
-from puma.outputs import prepare_output_folder, write_files
-from puma.runfolder import RunFolder
 
 __all__ = [
     "EvaluationResult",

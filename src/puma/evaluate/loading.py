@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from puma.errors import InputFileError, SuiteError
 from puma.evaluate.rows import SPEED_COLUMNS, SuiteInfo
 from puma.hashing import sha256_hex
-from puma.jsonio import iter_jsonl, read_model
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
+from puma.runfolder.manifest import Manifest
+from puma.runfolder.predictions import read_canonical, read_full_table
 from puma.runner.audit import check_run_folder
 
 # The columns scoring reads (output_text tells an empty answer from an unparsed one, for the
@@ -49,39 +48,6 @@ SCORED_COLUMNS = (
 REQUIRED_COLUMNS = ("suite_id", "model", "instance_id", "gold", "predicted_label")
 
 
-class ManifestSuite(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    task: str
-    labels: list[str] = Field(default_factory=list)
-    version: str | None = None
-    content_hash: str | None = None
-
-
-class ManifestModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    name: str
-    digest: str | None = None
-
-
-class Manifest(BaseModel):
-    """The part of a run's manifest.json (written by the runner) that evaluation reads."""
-
-    model_config = ConfigDict(extra="allow")
-
-    schema_version: str
-    run_id: str
-    suites: list[ManifestSuite]
-    models: list[ManifestModel] = Field(default_factory=list)
-    strategy: str = "zero-shot"
-    seed: int | None = None
-    spec: dict[str, Any] = Field(default_factory=dict)
-    submitter: str | None = None
-    device_tag: str = "unknown"
-
-
 @dataclass
 class LoadedRun:
     folder: RunFolder
@@ -108,10 +74,6 @@ def file_sha256(path: Path) -> str:
         return sha256_hex(path.read_bytes())
     except OSError as exc:
         raise InputFileError(f"cannot read: {exc.strerror}", where=str(path)) from None
-
-
-def read_manifest(folder: RunFolder) -> Manifest:
-    return read_model(folder.manifest, Manifest, "manifest.json")
 
 
 def suite_infos(manifest: Manifest) -> dict[str, SuiteInfo]:
@@ -141,7 +103,7 @@ def checked_ledger_head(folder: RunFolder) -> str | None:
 
 def load_run(folder: RunFolder) -> LoadedRun:
     """Manifest and prediction rows of a run folder; InputFileError when it has no predictions."""
-    manifest = read_manifest(folder)
+    manifest = Manifest.load(folder)
     suites = suite_infos(manifest)
     source = predictions_source(folder)
     if source is None:
@@ -159,25 +121,7 @@ def load_run(folder: RunFolder) -> LoadedRun:
 
 
 def read_full_predictions(path: Path) -> list[dict[str, Any]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise InputFileError(f"not a readable parquet file: {exc}", where=str(path)) from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
-    if missing:
-        raise InputFileError(
-            f"missing column(s) {', '.join(missing)}",
-            where=str(path),
-            hint="predictions_full.parquet follows puma.predictions.FULL_SCHEMA",
-        )
-    columns = [c for c in SCORED_COLUMNS if c in schema.names]
-    try:
-        table = pq.read_table(path, columns=columns)
-    except (OSError, pa.ArrowException) as exc:
-        raise InputFileError(f"cannot read parquet: {exc}", where=str(path)) from exc
+    table = read_full_table(path, SCORED_COLUMNS, required=REQUIRED_COLUMNS)
     rows: list[dict[str, Any]] = table.to_pylist()
     return rows
 
@@ -192,12 +136,12 @@ def _rows_from_canonical(
     slice_fields = _slice_fields(manifest)
     loaded: dict[str, Any] = {}
     rows = []
-    for lineno, record in iter_jsonl(path):
+    for lineno, record in read_canonical(path):
         where = f"{path}:{lineno}"
-        for name in ("suite_id", "model", "instance_id"):
-            if not isinstance(record.get(name), str):
+        for name in ("suite_id", "model"):
+            if getattr(record, name) is None:
                 raise InputFileError(f"missing or non-text {name!r}", where=where)
-        suite_id = record["suite_id"]
+        suite_id, model = str(record.suite_id), str(record.model)
         if suite_id not in suites:
             raise InputFileError(f"suite {suite_id!r} is not in the manifest", where=where)
         if suite_id not in loaded:
@@ -207,44 +151,40 @@ def _rows_from_canonical(
                 raise SuiteError(
                     f"suite {suite_id!r} on this machine is not the one the run used "
                     f"(content hash {loaded[suite_id].content_hash[:12]} vs {declared[:12]})",
-                    where=str(manifest_path_of(path)),
+                    where=str(RunFolder(path.parent).manifest),
                     hint="install the PUMA version that ran it, or re-run the suite",
                 )
         items = loaded[suite_id].item_by_id()
-        item = items.get(record["instance_id"])
+        item = items.get(record.instance_id)
         if item is None:
             raise InputFileError(
-                f"instance {record['instance_id']!r} is not in suite {suite_id!r}", where=where
+                f"instance {record.instance_id!r} is not in suite {suite_id!r}", where=where
             )
         slices = {
             f: str(item[f]) for f in slice_fields.get(suite_id, []) if item.get(f) is not None
         }
-        label = record.get("predicted_label")
+        label = record.predicted_label
         rows.append(
             {
                 "run_id": manifest.run_id,
                 "suite_id": suite_id,
                 "task": suites[suite_id].task,
-                "model": record["model"],
+                "model": model,
                 "strategy": manifest.strategy,
                 "phase": "predict",
                 "perturbation": BASELINE,
                 "repetition": 0,
-                "instance_id": record["instance_id"],
+                "instance_id": record.instance_id,
                 "gold": str(item["gold"]),
                 "slices": slices or None,
                 "parse_status": "ok" if label is not None else "unparsed",
                 "predicted_label": None if label is None else str(label),
-                "predicted_value": record.get("predicted_value"),
+                "predicted_value": record.predicted_value,
                 "label_probs": None,
                 "error": None,
             }
         )
     return rows
-
-
-def manifest_path_of(predictions: Path) -> Path:
-    return predictions.parent / "manifest.json"
 
 
 def _slice_fields(manifest: Manifest) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from puma.evaluate.rows import SPEED_COLUMNS
-from puma.evaluate.schema import METADATA_SCHEMA, MetadataDocument
+from puma.runfolder.metrics import METADATA_SCHEMA, MetadataDocument
 from puma.stats.intervals import clean_float
 
 

@@ -1,7 +1,7 @@
 """Prediction rows grouped into cells and turned into arrays over a suite's item universe.
 
 A cell is one (suite, model, strategy, perturbation); its rows may hold several repetitions of an
-item. Reads rows shaped like puma.predictions.FULL_SCHEMA (dicts), writes nothing.
+item. Reads rows shaped like puma.runfolder.predictions.FULL_SCHEMA (dicts), writes nothing.
 """
 
 from __future__ import annotations

@@ -11,39 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from puma.errors import CheckFailed, InputFileError
-from puma.jsonio import read_model
-from puma.predictions import FULL_SCHEMA
 from puma.runfolder import RunFolder
-from puma.runner.finalize import (
-    RowPlan,
+from puma.runfolder.ledger import LedgerEvent, LedgerVerdict, judge_ledger, read_ledger
+from puma.runfolder.manifest import Manifest
+from puma.runfolder.predictions import (
+    FULL_SCHEMA,
+    FullRow,
     canonical_predictions_text,
-    final_events,
-    prediction_rows,
+    read_full_table,
 )
-from puma.runner.ledger import LedgerSeal, LedgerVerdict, judge_ledger, read_ledger
+from puma.runner.finalize import RowPlan, final_events, prediction_rows
 from puma.runner.plan import CallKey
-
-
-class _SuiteView(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    id: str
-    task: str
-
-
-class _SealView(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    ledger_seal: LedgerSeal | None = None
-
-
-class _ManifestView(_SealView):
-    """What re-deriving the predictions needs from manifest.json; the rest is not read here."""
-
-    run_id: str
-    strategy: str
-    suites: list[_SuiteView]
 
 
 def verify_run_ledger(folder: RunFolder) -> LedgerVerdict:
@@ -54,8 +33,7 @@ def verify_run_ledger(folder: RunFolder) -> LedgerVerdict:
         )
     if not folder.ledger.is_file():
         raise InputFileError("run.jsonl (the ledger) is missing", where=str(folder.ledger))
-    seal = read_model(folder.manifest, _SealView, "manifest.json").ledger_seal
-    return judge_ledger(folder.ledger, seal)
+    return judge_ledger(folder.ledger, Manifest.load(folder).ledger_seal)
 
 
 def raise_if_broken(verdict: LedgerVerdict, folder: RunFolder, doing: str) -> None:
@@ -102,7 +80,7 @@ def check_run_folder(folder: RunFolder, doing: str) -> LedgerVerdict:
 def check_predictions(folder: RunFolder) -> None:
     """CheckFailed naming the first difference unless predictions_full.parquet and
     predictions.jsonl are exactly what the ledger gives. Call on a finished, unbroken ledger."""
-    manifest = read_model(folder.manifest, _ManifestView, "manifest.json")
+    manifest = Manifest.load(folder)
     events = read_ledger(folder.ledger).events
     actual = _read_parquet_rows(folder.predictions_full)
     expected = _derive(manifest, events, actual)
@@ -122,17 +100,11 @@ def check_predictions(folder: RunFolder) -> None:
 
 def _read_parquet_rows(path: Path) -> list[dict[str, Any]]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    if not path.is_file():
-        raise InputFileError("predictions_full.parquet is missing", where=str(path))
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise InputFileError(f"not a readable parquet file: {exc}", where=str(path)) from None
+    table = read_full_table(path)
     if table.schema.names != FULL_SCHEMA.names:
         raise CheckFailed(
-            "its columns are not those the runner writes (puma.predictions.FULL_SCHEMA)",
+            "its columns are not those the runner writes (puma.runfolder.predictions.FULL_SCHEMA)",
             where=str(path),
         )
     try:
@@ -148,8 +120,8 @@ def _key(row: dict[str, Any]) -> CallKey:
 
 
 def _derive(
-    manifest: _ManifestView, events: list[dict[str, Any]], actual: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    manifest: Manifest, events: list[LedgerEvent], actual: list[dict[str, Any]]
+) -> list[FullRow]:
     """The rows the runner would write. The gold and slices are not in the ledger: they are taken
     from the parquet itself (`verify-hash --rescore` checks gold against the suite)."""
     tasks = {s.id: s.task for s in manifest.suites}
@@ -169,12 +141,13 @@ def _derive(
 
 
 def _parquet_mismatch(
-    path: Path, derived: list[dict[str, Any]], actual: list[dict[str, Any]]
+    path: Path, derived: list[FullRow], actual: list[dict[str, Any]]
 ) -> Mismatch | None:
     import pyarrow as pa
 
     # Through the parquet schema and back, so both sides hold the same Python types.
-    expected = pa.Table.from_pylist(derived, schema=FULL_SCHEMA).to_pylist()
+    dumped = [row.model_dump() for row in derived]
+    expected = pa.Table.from_pylist(dumped, schema=FULL_SCHEMA).to_pylist()
     got = {_key(row): row for row in actual}
     if len(got) != len(actual):
         return Mismatch(path, None, "a call appears in two rows")

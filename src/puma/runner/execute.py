@@ -14,11 +14,11 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
+from puma.runfolder.ledger import CallEvent, LedgerWriter, SkippedEvent
+from puma.runfolder.manifest import Deviation
 from puma.runner.finalize import SKIPPED_STATUS
-from puma.runner.ledger import LedgerWriter
-from puma.runner.manifest import Deviation, utc_now
+from puma.runner.manifest import utc_now
 from puma.runner.plan import PlannedCall
 from puma.runtimes.base import (
     CallInterrupted,
@@ -41,11 +41,11 @@ PHASE_PREDICT = "predict"
 @dataclass
 class CallOutcome:
     planned: PlannedCall
-    event: dict[str, Any]
+    event: CallEvent | SkippedEvent
 
     @property
     def ok(self) -> bool:
-        return self.event["error"] is None
+        return self.event.error is None
 
 
 @dataclass
@@ -141,58 +141,65 @@ def call_record(
     attempt: int,
     completion: Completion | None,
     error: str | None,
-) -> dict[str, Any]:
-    """The ledger line of one attempt (without type/seq/prev_hash, which the writer adds).
-    A skipped call has the same fields, with parse_status `skipped` and the reason as error."""
-    record: dict[str, Any] = {
-        "ts": utc_now(),
-        "phase": PHASE_PREDICT,
-        "suite_id": planned.key.suite_id,
-        "instance_id": planned.key.instance_id,
-        "model": planned.key.model,
-        "perturbation": planned.key.perturbation,
-        "repetition": planned.key.repetition,
-        "attempt": attempt,
-        "prompt_hash": planned.prompt_hash,
-        "options": options.as_record(),
-        "output_text": None,
-        "parse_status": "error",
-        "parsed_label": None,
-        "predicted_value": None,
-        "label_probs": None,
-        "prompt_tokens": None,
-        "completion_tokens": None,
-        "tokens_counted_locally": None,
-        "ttft_ms": None,
-        "total_ms": None,
-        "prompt_tps": None,
-        "generation_tps": None,
-        "runtime_timings": {},
-        "warnings": [],
-        "error": error,
-    }
+) -> CallEvent:
+    """The ledger line of one attempt (the writer adds seq and prev_hash). A skipped call has
+    the same fields (see `skipped_record`)."""
+    record = CallEvent(
+        ts=utc_now(),
+        phase=PHASE_PREDICT,
+        suite_id=planned.key.suite_id,
+        instance_id=planned.key.instance_id,
+        model=planned.key.model,
+        perturbation=planned.key.perturbation,
+        repetition=planned.key.repetition,
+        attempt=attempt,
+        prompt_hash=planned.prompt_hash,
+        options=options.as_record(),
+        output_text=None,
+        parse_status="error",
+        parsed_label=None,
+        predicted_value=None,
+        label_probs=None,
+        prompt_tokens=None,
+        completion_tokens=None,
+        tokens_counted_locally=None,
+        ttft_ms=None,
+        total_ms=None,
+        prompt_tps=None,
+        generation_tps=None,
+        runtime_timings={},
+        warnings=[],
+        error=error,
+    )
     if completion is None:
         return record
     parsed = parse_output(planned.suite, completion.text, spec.strategy)
     probs = _probabilities(completion)
     value = task_for(planned.suite.task).predicted_value(parsed.label, parsed.value, probs)
-    record.update(
-        output_text=completion.text,
-        parse_status=parsed.status,
-        parsed_label=parsed.label,
-        predicted_value=value,
-        label_probs=probs,
-        prompt_tokens=completion.prompt_tokens,
-        completion_tokens=completion.completion_tokens,
-        tokens_counted_locally=completion.tokens_counted_locally,
-        ttft_ms=_round(completion.ttft_ms),
-        total_ms=_round(completion.total_ms),
-        prompt_tps=_round(completion.prompt_tokens_per_s),
-        generation_tps=_round(completion.generation_tokens_per_s),
-        runtime_timings=completion.runtime_timings,
-        warnings=completion.warnings,
+    return record.model_copy(
+        update={
+            "output_text": completion.text,
+            "parse_status": parsed.status,
+            "parsed_label": parsed.label,
+            "predicted_value": value,
+            "label_probs": probs,
+            "prompt_tokens": completion.prompt_tokens,
+            "completion_tokens": completion.completion_tokens,
+            "tokens_counted_locally": completion.tokens_counted_locally,
+            "ttft_ms": _round(completion.ttft_ms),
+            "total_ms": _round(completion.total_ms),
+            "prompt_tps": _round(completion.prompt_tokens_per_s),
+            "generation_tps": _round(completion.generation_tokens_per_s),
+            "runtime_timings": completion.runtime_timings,
+            "warnings": completion.warnings,
+        }
     )
-    return record
+
+
+def skipped_record(record: CallEvent, reason: str) -> SkippedEvent:
+    """The ledger line of a call not made: the attempt's fields, with its reason."""
+    fields = record.model_dump(exclude={"type", "seq", "prev_hash"})
+    return SkippedEvent(**{**fields, "parse_status": SKIPPED_STATUS}, reason=reason)
 
 
 def _round(value: float | None) -> float | None:
@@ -246,11 +253,10 @@ async def execute_calls(
                     completion = await runtime.generate(request)
                 except PromptTooLong as exc:
                     record = call_record(planned, spec, options, attempt, None, str(exc))
-                    record.update(parse_status=SKIPPED_STATUS, reason=exc.reason)
-                    event = ledger.append("skipped", record)
+                    skipped = ledger.append(skipped_record(record, exc.reason))
                     stats.calls += 1
                     if on_outcome:
-                        on_outcome(CallOutcome(planned, event))
+                        on_outcome(CallOutcome(planned, skipped))
                     return
                 except CallInterrupted as exc:
                     error, retryable = str(exc), True
@@ -260,7 +266,7 @@ async def execute_calls(
                 except RuntimeCallError as exc:
                     error, retryable, retry_after = str(exc), exc.retryable, exc.retry_after_s
                 event = ledger.append(
-                    "call", call_record(planned, spec, options, attempt, completion, error)
+                    call_record(planned, spec, options, attempt, completion, error)
                 )
             if error is None or not retryable or attempt >= attempts_allowed:
                 stats.calls += 1

@@ -21,9 +21,19 @@ from pydantic import ValidationError
 from puma.errors import ExitCode, InputFileError, Interrupted, OutputWriteError, PumaError
 from puma.event_loop import run_sync
 from puma.hardware import auto_device_tag, probe_hardware
-from puma.jsonio import first_problem, read_model, write_json
+from puma.jsonio import first_problem
 from puma.outputs import prepare_output_folder
 from puma.runfolder import RUN_PREFIX, RunFolder
+from puma.runfolder.emissions import Emissions
+from puma.runfolder.ledger import (
+    FooterEvent,
+    LedgerEvent,
+    LedgerWriter,
+    MetaEvent,
+    ResumeEvent,
+    read_ledger,
+)
+from puma.runfolder.manifest import Deviation, Manifest, ModelRecord, SuiteRecord
 from puma.runner.audit import raise_if_broken, verify_run_ledger
 from puma.runner.execute import (
     CallOutcome,
@@ -32,13 +42,8 @@ from puma.runner.execute import (
     concurrency_deviation,
     execute_calls,
 )
-from puma.runner.finalize import completed_keys, is_failed, is_skipped, write_predictions
-from puma.runner.ledger import LEDGER_SCHEMA, LedgerWriter, read_ledger
+from puma.runner.finalize import completed_keys, is_failed, is_skipped, write_run_predictions
 from puma.runner.manifest import (
-    Deviation,
-    Manifest,
-    ModelRecord,
-    SuiteRecord,
     platform_record,
     short_hostname,
     tool_record,
@@ -50,7 +55,7 @@ from puma.runtimes.base import Runtime
 from puma.spec import SpecFile, SuiteSpec
 from puma.suites import Suite
 from puma.suites.select import resolve_suite, selection_record
-from puma.sustainability import Emissions, EnergyMeter
+from puma.sustainability import EnergyMeter
 
 PlanCallback = Callable[[int, int], None]  # (calls to make now, calls already done)
 OutcomeCallback = Callable[[CallOutcome], None]
@@ -219,8 +224,8 @@ def _kept(folder: RunFolder) -> str | None:
         events = read_ledger(folder.ledger, repair_tail=True).events
     except PumaError:
         return f"every completed call is in {folder.ledger}"
-    planned = events[0].get("planned_calls")
-    of = f" of {planned}" if isinstance(planned, int) else ""
+    meta = events[0]
+    of = f" of {meta.planned_calls}" if isinstance(meta, MetaEvent) else ""
     return f"{folder.ledger.name} keeps {len(completed_keys(events))}{of} calls"
 
 
@@ -308,18 +313,16 @@ async def _start(
             started_at=utc_now(),
         )
         manifest.save(folder)
-        write_json(folder.hardware, hardware.model_dump(mode="json"))
+        hardware.save(folder)
         ledger = LedgerWriter.create(folder.ledger)
         ledger.append(
-            "meta",
-            {
-                "schema_version": LEDGER_SCHEMA,
-                "run_id": folder.run_id,
-                "spec_hash": manifest.spec_hash,
-                "tool": manifest.tool,
-                "ts": manifest.started_at,
-                "planned_calls": len(plan),
-            },
+            MetaEvent(
+                run_id=folder.run_id,
+                spec_hash=manifest.spec_hash,
+                tool=manifest.tool,
+                ts=manifest.started_at,
+                planned_calls=len(plan),
+            )
         )
         return await _execute(
             folder,
@@ -364,7 +367,7 @@ async def _resume(
                 hint="resume with the suite data the run started with, or start a new run",
             )
     plan = build_plan(spec, suites, spec.runtime.model_names)
-    previous = read_ledger(folder.ledger, repair_tail=True, check_calls=True).events
+    previous = read_ledger(folder.ledger, repair_tail=True).events
     ledger = LedgerWriter.reopen(folder.ledger)
     done = completed_keys(previous)
     remaining = [p for p in plan if p.key not in done]
@@ -382,9 +385,7 @@ async def _resume(
             }
         )
         manifest.save(folder)
-        ledger.append(
-            "resume", {"ts": now, "planned_calls": len(plan), "remaining_calls": len(remaining)}
-        )
+        ledger.append(ResumeEvent(ts=now, planned_calls=len(plan), remaining_calls=len(remaining)))
         return await _execute(
             folder,
             manifest,
@@ -412,7 +413,7 @@ async def _execute(
     runtime: Runtime,
     ledger: LedgerWriter,
     meter: EnergyMeter,
-    previous_events: list[dict[str, Any]],
+    previous_events: list[LedgerEvent],
     on_plan: PlanCallback | None,
     on_outcome: OutcomeCallback | None,
     on_warning: WarningCallback | None,
@@ -439,18 +440,17 @@ async def _execute(
         raise
     _save_emissions(folder, meter.stop(), accumulate=bool(previous_events))
     completed_at = utc_now()
-    events = read_ledger(folder.ledger, check_calls=True).events
-    rows = write_predictions(folder, manifest.run_id, spec.strategy, full_plan, events)
+    events = read_ledger(folder.ledger).events
+    rows = write_run_predictions(folder, manifest.run_id, spec.strategy, full_plan, events)
     ledger.append(
-        "footer",
-        {
-            "ts": completed_at,
-            "planned_calls": len(full_plan),
-            "calls_this_session": stats.calls,
-            "attempts": stats.attempts,
-            "failed_calls": sum(1 for row in rows if is_failed(row)),
-            "skipped_calls": sum(1 for row in rows if is_skipped(row)),
-        },
+        FooterEvent(
+            ts=completed_at,
+            planned_calls=len(full_plan),
+            calls_this_session=stats.calls,
+            attempts=stats.attempts,
+            failed_calls=sum(1 for row in rows if is_failed(row)),
+            skipped_calls=sum(1 for row in rows if is_skipped(row)),
+        )
     )
     ledger.close()
     manifest = manifest.model_copy(
@@ -494,5 +494,5 @@ def _suite_record(suite: Suite, suite_spec: SuiteSpec) -> SuiteRecord:
 
 def _save_emissions(folder: RunFolder, emissions: Emissions, accumulate: bool) -> None:
     if accumulate and folder.emissions.is_file():
-        emissions = read_model(folder.emissions, Emissions, "emissions.json").plus(emissions)
-    write_json(folder.emissions, emissions.model_dump(mode="json"))
+        emissions = Emissions.load(folder).plus(emissions)
+    emissions.save(folder)

@@ -1,7 +1,8 @@
 """`share-results --dry-run`: turn one (suite, model) of a run folder into a submission package.
 
 Reads manifest.json, hardware.json, emissions.json, run.jsonl, predictions.jsonl,
-predictions_full.parquet and, when `puma eval` ran, metrics.json; writes the three package files
+predictions_full.parquet and, when `puma eval` ran, metrics.json, each through its model in
+puma.runfolder; writes the three package files
 (see package.py). No network. Everything derived from the run is deterministic.
 """
 
@@ -15,14 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from puma.errors import CheckFailed, InputFileError
 from puma.integrity import hash_predictions_file, predictions_summary_hash, rendered_row_digests
-from puma.jsonio import dump_pretty, dumps_line, iter_jsonl, read_json, read_model
+from puma.jsonio import dump_pretty, dumps_line
 from puma.outputs import prepare_output_folder, remove_files, write_files
-from puma.predictions import BASELINE, CANONICAL_COLUMNS
+from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
+from puma.runfolder.emissions import Emissions
+from puma.runfolder.hardware import Hardware
+from puma.runfolder.manifest import Manifest, ModelRecord, SuiteRecord
+from puma.runfolder.predictions import CANONICAL_COLUMNS, read_canonical, read_full_table
 from puma.runner.audit import check_run_folder
 from puma.runner.finalize import is_failed, is_skipped
 from puma.stats.point import call_median, call_percentiles
@@ -56,77 +61,6 @@ class SubmissionPackage:
     provenance: Provenance
 
 
-# --- what we read from the run folder (tolerant views: other fields are the writers' business) --
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _SuiteEntry(_View):
-    id: str
-    version: str = ""
-    task: str
-    labels: list[str] = []
-    content_hash: str = ""
-    n_items: int | None = None
-    source: str = ""
-
-
-class _ModelEntry(_View):
-    name: str
-    digest: str | None = None
-
-
-class _Manifest(_View):
-    run_id: str
-    tool: dict[str, Any] = {}
-    spec: dict[str, Any] = {}
-    spec_hash: str | None = None
-    suites: list[_SuiteEntry]
-    runtime: dict[str, Any] = {}
-    models: list[_ModelEntry]
-    strategy: str
-    generation: dict[str, Any] = {}
-    submitter: str = "anonymous"
-    device_tag: str | None = None
-    started_at: str
-    completed_at: str | None = None
-
-
-class _Cpu(_View):
-    model: str = "unknown"
-    cores: int | None = None
-    threads: int | None = None
-
-
-class _Gpu(_View):
-    name: str
-    vram_gb: float | None = None
-
-
-class _Os(_View):
-    system: str = ""
-    release: str = ""
-    pretty: str = ""
-
-
-class _Hardware(_View):
-    cpu: _Cpu
-    ram_gb: float
-    gpus: list[_Gpu] = []
-    os: _Os = _Os()
-
-
-class _Emissions(_View):
-    measured: bool
-    energy_kwh: float | None = None
-    co2_g: float | None = None
-    tracking_mode: str = "estimate"
-    country_iso: str | None = None
-    codecarbon_version: str | None = None
-
-
 # --- the builder ---------------------------------------------------------------------------------
 
 
@@ -154,7 +88,7 @@ def build_submission(
             "CC-BY-4.0, research use); nothing was written"
         )
     folder = RunFolder.open(Path(run_dir))
-    manifest: _Manifest = read_model(folder.manifest, _Manifest, "manifest.json")
+    manifest = Manifest.load(folder)
     suite = _choose_suite(manifest, suite_id)
     model_entry = _choose_model(manifest, model)
     if manifest.completed_at is None:
@@ -165,12 +99,8 @@ def build_submission(
         )
     scenario = scenario_for(suite.id, suite.task)
     strategy = strategy_for(manifest.strategy)
-    hardware: _Hardware = read_model(folder.hardware, _Hardware, "hardware.json")
-    emissions: _Emissions | None = (
-        read_model(folder.emissions, _Emissions, "emissions.json")
-        if folder.emissions.is_file()
-        else None
-    )
+    hardware = Hardware.load(folder)
+    emissions = Emissions.load(folder) if folder.emissions.is_file() else None
 
     caveats: list[str] = []
     ledger = _checked_ledger(folder, caveats)
@@ -247,16 +177,17 @@ def build_submission(
         tool=manifest.tool,
         spec=_scrub_spec(manifest.spec),
         spec_hash=manifest.spec_hash,
-        suite={**suite.model_dump(), "source": _scrub_source(suite.source)},
+        # What the sidecar has always recorded of them (selection and model details are not).
+        suite={**suite.model_dump(exclude={"selection"}), "source": _scrub_source(suite.source)},
         scenario=scenario,
-        model=model_entry.model_dump(),
+        model=model_entry.model_dump(include={"name", "digest"}),
         strategy=manifest.strategy,
         generation=manifest.generation,
         runtime={k: manifest.runtime.get(k) for k in ("kind", "version", "build")},
         device_tag=manifest.device_tag,
-        hardware=read_json(folder.hardware),
+        hardware=hardware.model_dump(mode="json"),
         profile_rule=_profile_rule(),
-        emissions=read_json(folder.emissions) if emissions is not None else None,
+        emissions=None if emissions is None else emissions.model_dump(mode="json"),
         ledger=ledger,
         predictions=PredictionsRecord(
             file=files.predictions.name,
@@ -273,15 +204,15 @@ def build_submission(
     return SubmissionPackage(files=files, submission=submission, provenance=provenance)
 
 
-def _single(manifest: _Manifest) -> bool:
+def _single(manifest: Manifest) -> bool:
     return len(manifest.suites) == 1 and len(manifest.models) == 1
 
 
-def _choose_suite(manifest: _Manifest, wanted: str | None) -> _SuiteEntry:
+def _choose_suite(manifest: Manifest, wanted: str | None) -> SuiteRecord:
     return _choose("suite", {s.id: s for s in manifest.suites}, wanted)
 
 
-def _choose_model(manifest: _Manifest, wanted: str | None) -> _ModelEntry:
+def _choose_model(manifest: Manifest, wanted: str | None) -> ModelRecord:
     return _choose("model", {m.name: m for m in manifest.models}, wanted)
 
 
@@ -311,20 +242,14 @@ def _canonical_rows(
             hint=f"finish it with `puma run --resume {folder.root}`",
         )
     rows: dict[str, dict[str, Any]] = {}
-    for lineno, obj in iter_jsonl(folder.predictions):
+    for lineno, row in read_canonical(folder.predictions):
         # A row without suite/model columns belongs to the run's only suite and model.
-        if obj.get("suite_id", suite_id if single else None) != suite_id:
+        if (row.suite_id if row.suite_id is not None else suite_id if single else None) != suite_id:
             continue
-        if obj.get("model", model if single else None) != model:
+        if (row.model if row.model is not None else model if single else None) != model:
             continue
-        if obj.get("perturbation", BASELINE) != BASELINE:
-            continue
-        missing = [c for c in CANONICAL_COLUMNS if c not in obj]
-        if missing:
-            raise InputFileError(
-                f"row lacks {', '.join(missing)}", where=f"{folder.predictions}:{lineno}"
-            )
-        instance_id = obj["instance_id"]
+        obj = row.model_dump()
+        instance_id = row.instance_id
         if instance_id in rows:
             raise InputFileError(
                 f"instance {instance_id!r} appears twice for {suite_id} / {model}",
@@ -344,21 +269,11 @@ def _canonical_rows(
 def _baseline_calls(folder: RunFolder, suite_id: str, model: str) -> list[dict[str, Any]]:
     """The calls behind predictions.jsonl (baseline, first repetition), from the parquet."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    path = folder.predictions_full
-    if not path.is_file():
-        raise InputFileError(
-            "predictions_full.parquet is missing (it holds the gold answers and timings)",
-            where=str(path),
-        )
     columns = ["suite_id", "model", "perturbation", "repetition", "instance_id", "gold"]
     columns += ["total_ms", "ttft_ms", "prompt_tokens", "completion_tokens", "error"]
     columns += ["parse_status"]
-    try:
-        table = pq.read_table(path, columns=columns)
-    except Exception as exc:  # pyarrow raises several kinds for a damaged or foreign file
-        raise InputFileError(f"cannot read the parquet file: {exc}", where=str(path)) from None
+    table = read_full_table(folder.predictions_full, columns, required=columns)
     mask = pc.and_(
         pc.and_(pc.equal(table["suite_id"], suite_id), pc.equal(table["model"], model)),
         pc.and_(pc.equal(table["perturbation"], BASELINE), pc.equal(table["repetition"], 0)),
@@ -399,12 +314,12 @@ def _runtime_timings(calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _largest_vram(hardware: _Hardware) -> float | None:
+def _largest_vram(hardware: Hardware) -> float | None:
     sizes = [g.vram_gb for g in hardware.gpus if g.vram_gb is not None]
     return max(sizes) if sizes else None
 
 
-def _hardware_profile(hardware: _Hardware, profile_id: str) -> dict[str, Any]:
+def _hardware_profile(hardware: Hardware, profile_id: str) -> dict[str, Any]:
     gpus = sorted(hardware.gpus, key=lambda g: -(g.vram_gb or 0.0))
     gpu = gpus[0] if gpus else None
     system = hardware.os.pretty or f"{hardware.os.system} {hardware.os.release}".strip()
@@ -429,7 +344,7 @@ def _profile_rule() -> str:
     return "first of: " + ", ".join(steps) + " (PUMA 4.0's profile catalogue minimums)"
 
 
-def _sustainability(emissions: _Emissions | None, caveats: list[str]) -> dict[str, Any]:
+def _sustainability(emissions: Emissions | None, caveats: list[str]) -> dict[str, Any]:
     if emissions is None:
         caveats.append("No emissions.json: energy and CO2 were not recorded and are given as 0.")
         return {
@@ -475,7 +390,7 @@ def _semver(version: str) -> str:
 
 
 def _notes(
-    manifest: _Manifest, suite: _SuiteEntry, runtime_kind: str, profile_id: str, caveats: list[str]
+    manifest: Manifest, suite: SuiteRecord, runtime_kind: str, profile_id: str, caveats: list[str]
 ) -> str:
     lines = [
         f"Packaged by puma share-results from a run of suite {suite.id} on the "

@@ -4,6 +4,10 @@ Line 1 is `type=meta`; then `type=call` / `type=skipped` (and `type=resume` when
 resumed); the last line is `type=footer`. Each line carries `prev_hash`, the SHA-256 of the
 previous line's bytes, and is flushed as soon as it is written, so a crash loses no completed call.
 No later line protects the last one, so at run end its hash (the head) is sealed in manifest.json.
+
+Every line is one model of the `LedgerEvent` union (discriminated on `type`); the field order of
+each model is the byte order of its line, which the hash chain depends on: never reorder fields.
+ledger-1.0 (before the seal) has the same lines as ledger-1.1; only its meta's schema differs.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Annotated, Any, Literal, TextIO, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from puma.errors import InputFileError, OutputWriteError
 from puma.hashing import sha256_hex
@@ -26,14 +30,130 @@ from puma.outputs import output_error, writing
 # ledger-1.0 (PUMA before the seal) has none, so a missing seal there is no sign of tampering.
 LEDGER_SCHEMA = "ledger-1.1"
 UNSEALED_SCHEMAS = ("ledger-1.0",)
+LEDGER_SCHEMAS = ("ledger-1.0", LEDGER_SCHEMA)
+# A number as the runtime gave it: an int stays an int, so a line re-dumps to the same bytes.
+Number = int | float
+
+
+class _Event(BaseModel):
+    """What every line carries. `seq` and `prev_hash` are the writer's: build an event without
+    them and `LedgerWriter.append` returns it as written."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seq: int = -1
+    prev_hash: str | None = None
+
+    def line_fields(self) -> dict[str, Any]:
+        """The line's JSON object, in its byte order: type, seq, the event's own fields,
+        prev_hash."""
+        fields = self.model_dump(exclude={"seq", "prev_hash"})
+        body = {k: v for k, v in fields.items() if k != "type"}
+        return {"type": fields["type"], "seq": self.seq, **body, "prev_hash": self.prev_hash}
+
+
+class MetaEvent(_Event):
+    """Line 1: what run this ledger belongs to."""
+
+    type: Literal["meta"] = "meta"
+    schema_version: str = LEDGER_SCHEMA
+    run_id: str
+    spec_hash: str
+    tool: dict[str, str]
+    ts: str
+    planned_calls: int
+
+
+class CallRecord(_Event):
+    """The fields of a call line and of a skipped line (runner.execute.call_record builds them).
+    The predicted label is `parsed_label` here and `predicted_label` in the prediction files
+    (see puma.runfolder.predictions.FullRow.of_event): both names are formats of their own."""
+
+    ts: str
+    phase: str
+    suite_id: str
+    instance_id: str
+    model: str
+    perturbation: str
+    repetition: int
+    attempt: int
+    prompt_hash: str
+    options: dict[str, Any]
+    output_text: str | None
+    parse_status: str  # ok | fuzzy | unparsed | error | skipped
+    parsed_label: str | None
+    predicted_value: Number | None
+    label_probs: dict[str, Number] | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    tokens_counted_locally: bool | None
+    ttft_ms: Number | None
+    total_ms: Number | None
+    prompt_tps: Number | None
+    generation_tps: Number | None
+    runtime_timings: dict[str, Any]
+    warnings: list[str]
+    error: str | None
+
+
+class CallEvent(CallRecord):
+    """One attempt at one planned call."""
+
+    type: Literal["call"] = "call"
+
+
+class SkippedEvent(CallRecord):
+    """A call not made: its prompt does not fit the model's context. The fields of a call, with
+    parse_status `skipped`, the explanation as `error` and the short `reason`."""
+
+    type: Literal["skipped"] = "skipped"
+    reason: str
+
+
+class ResumeEvent(_Event):
+    type: Literal["resume"] = "resume"
+    ts: str
+    planned_calls: int
+    remaining_calls: int
+
+
+class FooterEvent(_Event):
+    """The last line: the run ended (possibly with failed calls)."""
+
+    type: Literal["footer"] = "footer"
+    ts: str
+    planned_calls: int
+    calls_this_session: int
+    attempts: int
+    failed_calls: int
+    skipped_calls: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        """Footers of ledger-1.0 written before calls could be skipped have no skipped_calls."""
+        if isinstance(data, dict) and "skipped_calls" not in data:
+            return {**data, "skipped_calls": 0}
+        return data
+
+
+EventT = TypeVar("EventT", bound=_Event)
+LedgerEvent = Annotated[
+    MetaEvent | CallEvent | SkippedEvent | ResumeEvent | FooterEvent, Field(discriminator="type")
+]
+_EVENT = TypeAdapter[LedgerEvent](LedgerEvent)
 EVENT_TYPES = ("meta", "call", "skipped", "resume", "footer")
-# What resume and the predictions read from each call/skipped line (execute.call_record writes it).
-CALL_FIELDS = (
-    "suite_id", "model", "perturbation", "repetition", "instance_id", "phase", "attempt",
-    "output_text", "parse_status", "parsed_label", "predicted_value", "label_probs",
-    "prompt_tokens", "completion_tokens", "tokens_counted_locally", "ttft_ms", "total_ms",
-    "prompt_tps", "generation_tps", "runtime_timings", "warnings", "error",
-)  # fmt: skip
+# What resume and the predictions read from each call/skipped line.
+CALL_FIELDS = tuple(f for f in CallRecord.model_fields if f not in ("seq", "prev_hash"))
+
+
+def parse_event(obj: Any, where: str) -> LedgerEvent:
+    """One ledger line's JSON object as its model; InputFileError naming the line and field."""
+    try:
+        return _EVENT.validate_python(obj)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(p) for p in error["loc"][1:]) or "event"
+        raise InputFileError(f"{field}: {error['msg']}", where=where) from None
 
 
 def line_hash(line: bytes) -> str:
@@ -91,14 +211,12 @@ class LedgerWriter:
             raise ValueError("an empty ledger has no head to seal")
         return LedgerSeal(head=self._prev_hash, lines=self._lines)
 
-    def append(self, event_type: str, record: dict[str, Any]) -> dict[str, Any]:
-        """Write one event; returns it as written (with seq, type, prev_hash)."""
-        if event_type not in EVENT_TYPES:
-            raise ValueError(f"unknown ledger event type {event_type!r}")
+    def append(self, event: EventT) -> EventT:
+        """Write one event; returns it as written (with its seq and prev_hash)."""
         if self._fault is not None:
             raise self._fault
-        event = {"type": event_type, "seq": self._seq, **record, "prev_hash": self._prev_hash}
-        line = dumps_line(event)
+        event = event.model_copy(update={"seq": self._seq, "prev_hash": self._prev_hash})
+        line = dumps_line(event.line_fields())
         try:
             self._handle.write(line + "\n")
             self._handle.flush()
@@ -126,7 +244,7 @@ class LedgerWriter:
 
 @dataclass
 class LedgerState:
-    events: list[dict[str, Any]]
+    events: list[LedgerEvent]
     last_hash: str | None
     last_seq: int
 
@@ -151,11 +269,11 @@ def _iter_raw(path: Path) -> Iterator[bytes]:
         raise InputFileError(f"cannot read ledger: {exc.strerror}", where=str(path)) from exc
 
 
-def read_ledger(path: Path, *, repair_tail: bool = False, check_calls: bool = False) -> LedgerState:
+def read_ledger(path: Path, *, repair_tail: bool = False) -> LedgerState:
     """Read every event. A partial last line (no newline: the process died mid-write) is cut
-    off when `repair_tail` is set, and is an error otherwise. With `check_calls`, a call or
-    skipped line lacking one of CALL_FIELDS is an error naming its line."""
-    events: list[dict[str, Any]] = []
+    off when `repair_tail` is set, and is an error otherwise. Each line must be its event's
+    model: an error names the line (and, for a call or skipped line, the CALL_FIELDS it lacks)."""
+    events: list[LedgerEvent] = []
     last_hash: str | None = None
     good_bytes = 0
     raws = list(_iter_raw(path))
@@ -170,25 +288,25 @@ def read_ledger(path: Path, *, repair_tail: bool = False, check_calls: bool = Fa
                 where=f"{path}:{lineno}",
                 hint="`puma run --resume` repairs it",
             )
-        events.append(_event(parse_json(raw, path, lineno), f"{path}:{lineno}", check_calls))
+        events.append(_event(parse_json(raw, path, lineno), f"{path}:{lineno}"))
         last_hash = line_hash(raw)
         good_bytes += len(raw)
     if not events:
         raise InputFileError("the ledger is empty", where=str(path))
-    return LedgerState(events=events, last_hash=last_hash, last_seq=int(events[-1]["seq"]))
+    return LedgerState(events=events, last_hash=last_hash, last_seq=events[-1].seq)
 
 
-def _event(obj: Any, where: str, check_calls: bool) -> dict[str, Any]:
+def _event(obj: Any, where: str) -> LedgerEvent:
     """A parsed ledger line, checked for what the readers of the ledger take from it."""
     if not isinstance(obj, dict) or obj.get("type") not in EVENT_TYPES:
         raise InputFileError("not a ledger event (a JSON object with a known 'type')", where=where)
     if not isinstance(obj.get("seq"), int):
         raise InputFileError("a ledger event without an integer 'seq'", where=where)
-    is_call = check_calls and obj["type"] in ("call", "skipped")
+    is_call = obj["type"] in ("call", "skipped")
     missing = [f for f in CALL_FIELDS if f not in obj] if is_call else []
     if missing:
         raise InputFileError(f"{obj['type']} event lacks {', '.join(missing)}", where=where)
-    return obj
+    return parse_event(obj, where)
 
 
 def verify_chain(path: Path) -> ChainReport:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from puma.errors import InputFileError
 from puma.outputs import writing
@@ -17,6 +18,20 @@ RUN_PREFIX = "run-"
 
 @dataclass(frozen=True)
 class RunFolder:
+    """A run folder and the paths of its files. The names are a format: PUMA 4.0's tooling and
+    older runs use them."""
+
+    MANIFEST: ClassVar[str] = "manifest.json"
+    HARDWARE: ClassVar[str] = "hardware.json"
+    LEDGER: ClassVar[str] = "run.jsonl"
+    PREDICTIONS: ClassVar[str] = "predictions.jsonl"
+    PREDICTIONS_FULL: ClassVar[str] = "predictions_full.parquet"
+    EMISSIONS: ClassVar[str] = "emissions.json"
+    METRICS: ClassVar[str] = "metrics.json"
+    METADATA: ClassVar[str] = "metadata.json"
+    REPORT: ClassVar[str] = "report.html"
+    NARRATIVE: ClassVar[str] = "run.md"
+
     root: Path
 
     @classmethod
@@ -39,7 +54,7 @@ class RunFolder:
             raise InputFileError("no such run folder", where=str(root))
         if not has_manifest:
             raise InputFileError(
-                "not a run folder (manifest.json is missing)",
+                f"not a run folder ({cls.MANIFEST} is missing)",
                 where=str(root),
                 hint="pass the run-<uuid> folder that `puma run` printed",
             )
@@ -53,49 +68,49 @@ class RunFolder:
     # Written at run start.
     @property
     def manifest(self) -> Path:
-        return self.root / "manifest.json"
+        return self.root / self.MANIFEST
 
     @property
     def hardware(self) -> Path:
-        return self.root / "hardware.json"
+        return self.root / self.HARDWARE
 
     # Written during the run.
     @property
     def ledger(self) -> Path:
-        return self.root / "run.jsonl"
+        return self.root / self.LEDGER
 
     # Written at run end.
     @property
     def predictions(self) -> Path:
-        return self.root / "predictions.jsonl"
+        return self.root / self.PREDICTIONS
 
     @property
     def predictions_full(self) -> Path:
-        return self.root / "predictions_full.parquet"
+        return self.root / self.PREDICTIONS_FULL
 
     @property
     def emissions(self) -> Path:
-        return self.root / "emissions.json"
+        return self.root / self.EMISSIONS
 
     # Written by `puma eval`.
     @property
     def metrics(self) -> Path:
-        return self.root / "metrics.json"
+        return self.root / self.METRICS
 
     @property
     def metadata(self) -> Path:
-        return self.root / "metadata.json"
+        return self.root / self.METADATA
 
     @property
     def report(self) -> Path:
-        return self.root / "report.html"
+        return self.root / self.REPORT
 
     # Written by `puma submission prepare`.
     @property
     def narrative(self) -> Path:
-        return self.root / "run.md"
+        return self.root / self.NARRATIVE
 
 
 def find_run_folders(root: Path) -> list[RunFolder]:
     """Every run folder under root (a folder holding manifest.json), sorted by path."""
-    return [RunFolder(p.parent) for p in sorted(Path(root).rglob("manifest.json"))]
+    return [RunFolder(p.parent) for p in sorted(Path(root).rglob(RunFolder.MANIFEST))]

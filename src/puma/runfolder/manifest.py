@@ -1,0 +1,110 @@
+"""`manifest.json` (manifest-1.0): what a run is (spec, suites, runtime, models, knobs). Written
+at run start, completed (with the ledger's seal) at run end, read by resume, evaluation, merge
+and the submission builder: this model is the only description of the file.
+
+Older manifests still read: `_migrate` fills in what PUMA did not record yet when they were
+written (a suite's selection, before runs recorded their subset and limit). A resolved spec whose
+runtime section has the flat shape of older manifests is migrated where the spec is parsed
+(puma.runtimes.migrate_flat); here the spec is kept as written, since `spec_hash` covers it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from puma.jsonio import read_model, write_json
+from puma.runfolder.folder import RunFolder
+from puma.runfolder.ledger import LedgerSeal
+
+MANIFEST_SCHEMA = "manifest-1.0"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SuiteRecord(_Record):
+    id: str
+    version: str
+    task: str
+    labels: list[str]
+    content_hash: str
+    n_items: int  # items selected for this run (after subset/limit)
+    selection: dict[str, Any]  # subset, limit, count and a hash of the selected ids
+    source: str
+
+
+class ModelRecord(_Record):
+    """A model as the runtime identifies it: the embedded runtime gives the GGUF file's name
+    and SHA-256, Ollama its digest from /api/tags, OpenAI-compatible servers their model id
+    and what /v1/models says about it (owned_by, root, max_model_len)."""
+
+    name: str
+    digest: str | None = None
+    size_bytes: int | None = None
+    details: dict[str, Any] = {}
+
+
+class Deviation(_Record):
+    """A setting PUMA changed during the run, away from what the spec asks, and why."""
+
+    setting: str  # e.g. "concurrency"
+    requested: Any
+    used: Any
+    reason: str
+    ts: str
+
+
+class Manifest(_Record):
+    schema_version: str = MANIFEST_SCHEMA
+    run_id: str
+    tool: dict[str, str]
+    spec: dict[str, Any]
+    spec_hash: str
+    spec_path: str | None
+    suites: list[SuiteRecord]
+    runtime: dict[str, Any]  # kind, url, version, build
+    models: list[ModelRecord]
+    strategy: str
+    generation: dict[str, Any]
+    seed: int
+    perturbations: list[str]
+    repetitions: int
+    concurrency: int
+    canonical: dict[str, Any]  # the knobs as the spec file sets them
+    overrides: dict[str, Any]  # every deviation from the spec file, from the command line
+    deviations: list[Deviation] = []  # every deviation PUMA made itself (adapting to a server)
+    phases: list[str]
+    submitter: str
+    device_tag: str
+    hostname: str
+    platform: dict[str, str]
+    started_at: str
+    completed_at: str | None = None
+    resumed_at: list[str] = []
+    ledger_seal: LedgerSeal | None = None  # set with completed_at; None while the run is open
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        """Older manifest-1.0 files: suites without `selection` (PUMA recorded none yet) read
+        with an empty one. Deviations and the ledger seal have defaults of their own."""
+        if not isinstance(data, dict) or not isinstance(data.get("suites"), list):
+            return data
+        suites = [
+            {**s, "selection": {}} if isinstance(s, dict) and "selection" not in s else s
+            for s in data["suites"]
+        ]
+        return {**data, "suites": suites}
+
+    def save(self, folder: RunFolder) -> None:
+        write_json(folder.manifest, self.model_dump(mode="json"))
+
+    @classmethod
+    def load(cls, folder: RunFolder) -> Manifest:
+        return read_model(folder.manifest, cls, "manifest.json")
+
+    def suite(self, suite_id: str) -> SuiteRecord | None:
+        return next((s for s in self.suites if s.id == suite_id), None)
