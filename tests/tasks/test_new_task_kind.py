@@ -4,7 +4,6 @@ by code that never heard of it, and refused by schema v1 with a message."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -20,8 +19,9 @@ import puma.tasks.base
 import puma.tasks.metrics
 from puma.errors import InputFileError
 from puma.evaluate import ScoringOptions, evaluate_run
-from puma.predictions import FULL_SCHEMA
 from puma.run_summary import summarize_run
+from puma.runfolder import RunFolder
+from puma.runfolder.predictions import FULL_SCHEMA
 from puma.scenarios.base import Scenario
 from puma.scenarios.parsing import ParsedOutput
 from puma.stats.metrics import CountedRows, ratio
@@ -38,6 +38,7 @@ from puma.tasks import (
     register_task,
     task_for,
 )
+from run_records import manifest, suite_record
 
 # --- what src/puma/tasks/short_answer.py would hold ---------------------------------------------
 
@@ -204,13 +205,10 @@ def _run(root: Path, n_items: int = 40) -> Path:
     pq.write_table(
         pa.Table.from_pylist(rows, schema=FULL_SCHEMA), folder / "predictions_full.parquet"
     )
-    manifest = {
-        "schema_version": "manifest-1.0",
-        "run_id": "short",
-        "suites": [{"id": "capitals", "task": "short-answer", "labels": []}],
-        "models": [{"name": "alpha"}, {"name": "beta"}],
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    suite = suite_record(
+        "capitals", "short-answer", [], n_items=len({r["instance_id"] for r in rows})
+    )
+    manifest("short", [suite], ["alpha", "beta"]).save(RunFolder(folder))
     return folder
 
 
