@@ -35,3 +35,13 @@ def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     patch.setenv("PUMA_CACHE_DIR", str(folder))
     yield folder
     patch.undo()
+
+
+@pytest.fixture(scope="module")
+def puma_4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PUMA 4.0 (puma-cp 4.0.0) unpacked, ready for tests/puma_cp/harness.py to run its own code
+    on our files; skips, saying why, when its wheel cannot be had."""
+    from puma_cp import harness
+
+    root: Path = harness.prepare(tmp_path_factory.mktemp("puma-cp"))
+    return root

@@ -12,12 +12,10 @@ the same files, which must agree.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ import pytest
 from puma import jsonio
 from puma.errors import InputFileError
 from puma.integrity import hash_predictions_file, verify_predictions_hash
+from puma_cp import harness
 
 PH = "0123456789abcdef"
 
@@ -351,24 +350,6 @@ def test_a_declared_hash_that_is_not_one_is_refused(tmp_path: Path, name: str, d
 # --- PUMA 4.0's own code on the same files ----------------------------------------------------
 
 
-def _harness() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "puma_cp" / "harness.py"
-    if "puma_cp_harness" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("puma_cp_harness", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules["puma_cp_harness"] = module
-    return sys.modules["puma_cp_harness"]
-
-
-@pytest.fixture(scope="module")
-def puma_4(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """puma-cp 4.0.0 unpacked, ready for the harness to run (skips when it cannot be had)."""
-    root: Path = _harness().prepare(tmp_path_factory.mktemp("puma-cp"))
-    return root
-
-
 @pytest.fixture(scope="module")
 def puma_4_answers(
     puma_4: Path, tmp_path_factory: pytest.TempPathFactory
@@ -376,7 +357,7 @@ def puma_4_answers(
     """puma-cp's `hash_predictions_jsonl` on every file of the corpus, in one process."""
     folder = tmp_path_factory.mktemp("corpus")
     named = [(c.name, write(folder, c.name, c.content)) for c in [*ACCEPTED, *REFUSED]]
-    answers = _harness().hashes(puma_4, [path for _, path in named])
+    answers = harness.hashes(puma_4, [path for _, path in named])
     return {name: answer for (name, _), answer in zip(named, answers, strict=True)}
 
 
@@ -404,5 +385,5 @@ def test_puma_4s_own_verify_hash_on_each_declared_form(
     submission = tmp_path / "s.json"
     submission.write_text(json.dumps({"integrity": {"predictions_summary_hash": declared}}))
     (tmp_path / "s.predictions.jsonl").write_bytes(FILE)
-    result = _harness().run(puma_4, "community", "verify-hash", submission)
+    result = harness.run(puma_4, "community", "verify-hash", submission)
     assert result.returncode == puma_4_exit, result.stdout + result.stderr

@@ -4,36 +4,17 @@ tests/puma_cp/harness.py for how it runs beside ours; skipped, saying why, witho
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from puma.submission import Consents, SubmissionPackage, build_submission
+from puma_cp import harness
 
 RunFactory = Callable[..., Path]
-
-
-def _harness() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "puma_cp" / "harness.py"
-    if "puma_cp_harness" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("puma_cp_harness", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules["puma_cp_harness"] = module
-    return sys.modules["puma_cp_harness"]
-
-
-@pytest.fixture(scope="module")
-def puma_4(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root: Path = _harness().prepare(tmp_path_factory.mktemp("puma-cp"))
-    return root
 
 
 @pytest.fixture
@@ -47,7 +28,7 @@ def packages(run_factory: RunFactory, tmp_path: Path) -> list[SubmissionPackage]
 
 
 def validate(puma_4: Path, *args: str | Path) -> tuple[int, list[dict[str, Any]]]:
-    result = _harness().run(puma_4, "community", "validate", "--json", *args)
+    result = harness.run(puma_4, "community", "validate", "--json", *args)
     return result.returncode, json.loads(result.stdout)
 
 
@@ -79,6 +60,6 @@ def test_puma_4_verifies_the_hash_of_each_of_our_packages(
     puma_4: Path, packages: list[SubmissionPackage]
 ):
     for package in packages:
-        result = _harness().run(puma_4, "community", "verify-hash", package.files.submission)
+        result = harness.run(puma_4, "community", "verify-hash", package.files.submission)
         assert result.returncode == 0, result.stdout + result.stderr
         assert package.submission.integrity.predictions_summary_hash in result.stdout
