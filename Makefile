@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "Installing PUMA with every extra (the first time compiles llama.cpp: about ten minutes)..."
-	@CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[embedded,energy,report,server,dev]'
+	@CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/python -m pip install --quiet -e '.[embedded,energy,report,server,registry,sweep,dev]'
 	@touch $(STAMP)
 
 demo: setup
