@@ -1,0 +1,134 @@
+"""The leaderboard as a pure function of the log: anyone holding a copy rebuilds the same one.
+
+`leaderboard_from_log` replays the entries (accept adds a run, withdraw removes it) and returns
+the accepted runs in log order; the catalogue's `build_leaderboard(runs)` grades them into cells.
+Until the catalogue is part of this registry, `plain_leaderboard` ranks the packages by their
+declared-and-re-verified headline metric, one row per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from puma.registry.intake import FOLDER, PACKAGE
+
+# Per scenario: the headline metric and whether lower is better. Estimation is judged by its
+# error, the label tasks by F1 (then accuracy where F1 was not declared).
+_HEADLINE = {
+    "effort_tawos": (("mae", True), ("mdae", True)),
+}
+_DEFAULT_HEADLINE = (("f1_macro", False), ("accuracy", False), ("mae", True))
+
+
+@dataclass(frozen=True)
+class AcceptedRun:
+    submission_id: str
+    kind: str  # "package" | "contributor-folder"
+    seq: int  # the log entry that accepted it
+    at: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    rank: int
+    submission_id: str
+    kind: str
+    board: str  # what rows are compared within: the scenario/suite, or the contributor's cell
+    who: str
+    model: str
+    hardware: str
+    metric: str | None
+    value: float | None
+    lower_is_better: bool
+    n: int | None
+
+
+def leaderboard_from_log(entries: list[dict[str, Any]]) -> list[AcceptedRun]:
+    """The runs accepted and not withdrawn, in the order they were accepted. Reads only the
+    log; `verify_log` should pass on `entries` first."""
+    runs: dict[str, AcceptedRun] = {}
+    for entry in entries:
+        sid = entry["submission_id"]
+        if entry["action"] == "accept":
+            runs[sid] = AcceptedRun(sid, entry["kind"], entry["seq"], entry["at"], entry["record"])
+        elif entry["action"] == "withdraw":
+            runs.pop(sid, None)
+    return sorted(runs.values(), key=lambda run: run.seq)
+
+
+def plain_leaderboard(runs: list[AcceptedRun]) -> list[LeaderboardRow]:
+    """One row per run, grouped by board, best first within each board; equal values share a
+    rank (a tie is shown as a tie)."""
+    rows = [_row(run) for run in runs]
+    rows.sort(key=_order)
+    ranked: list[LeaderboardRow] = []
+    for row in rows:
+        previous = ranked[-1] if ranked else None
+        if previous is None or previous.board != row.board:
+            rank = 1
+        elif previous.value == row.value:
+            rank = previous.rank
+        else:
+            rank = sum(1 for r in ranked if r.board == row.board) + 1
+        ranked.append(replace(row, rank=rank))
+    return ranked
+
+
+def _order(row: LeaderboardRow) -> tuple[str, int, float, int]:
+    if row.value is None:
+        return (row.board, 1, 0.0, 0)
+    return (row.board, 0, row.value if row.lower_is_better else -row.value, 0)
+
+
+def _row(run: AcceptedRun) -> LeaderboardRow:
+    record = run.record
+    if run.kind == PACKAGE:
+        metrics = record.get("metrics", {})
+        for name, lower in _HEADLINE.get(record.get("scenario", ""), _DEFAULT_HEADLINE):
+            if isinstance(metrics.get(name), int | float):
+                metric, value, lower_is_better = name, float(metrics[name]), lower
+                break
+        else:
+            metric, value, lower_is_better = None, None, False
+        return LeaderboardRow(
+            0,
+            run.submission_id,
+            run.kind,
+            f"{record.get('scenario')} ({record.get('suite_id')})",
+            str(record.get("submitter")),
+            str(record.get("model")),
+            str(record.get("hardware_profile")),
+            metric,
+            value,
+            lower_is_better,
+            record.get("n_instances"),
+        )
+    assert run.kind == FOLDER, run.kind
+    return LeaderboardRow(
+        0,
+        run.submission_id,
+        run.kind,
+        "contributor runs (graded by the catalogue)",
+        str(record.get("handle")),
+        _folder_model(record.get("metadata")),
+        str(record.get("device_tag")),
+        None,
+        None,
+        False,
+        None,
+    )
+
+
+def _folder_model(metadata: Any) -> str:
+    """The model(s) named in a folder's metadata-1.0 cells (`<device-tag>/<model>`), as far as
+    the plain table can tell without the catalogue."""
+    cells = metadata.get("cells") if isinstance(metadata, dict) else None
+    if isinstance(cells, list):
+        models = sorted(
+            {str(c.get("cell_id", "")).partition("/")[2] for c in cells if isinstance(c, dict)}
+        )
+        if models and models != [""]:
+            return ", ".join(models)
+    return "?"
