@@ -4,8 +4,6 @@ Every error is `{"error": {"check": NAME, "message": TEXT}}` with a fitting stat
 are rendered by Jinja2 with autoescaping on, so nothing from an upload reaches a page unescaped.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from pathlib import Path

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -36,12 +37,18 @@ def view_of(row: Submission, *, with_files: bool = False) -> dict[str, Any]:
         "content_sha256": row.content_sha256,
         "accepted_seq": row.accepted_seq,
         "withdrawn_seq": row.withdrawn_seq,
-        "created_at": row.created_at.isoformat(),
+        "created_at": _utc_text(row.created_at),
         "record": json.loads(row.record),
     }
     if with_files:
         view["files"] = [{"name": f.name, "bytes": len(f.content)} for f in row.files]
     return view
+
+
+def _utc_text(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; every one the registry writes is UTC.
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def existing_answer(session: Session, submission_id: str, digest: str) -> Stored | None:
