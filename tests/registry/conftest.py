@@ -246,6 +246,12 @@ class LiveServer:
     url: str
     server: Any  # uvicorn.Server
     thread: threading.Thread
+    database_url: str
+
+    def token(self, name: str = "uploader", *, admin: bool = False) -> str:
+        from puma.registry.tokens import issue_token
+
+        return issue_token(self.database_url, name, admin=admin).token
 
 
 def start_server(settings: RegistrySettings) -> LiveServer:
@@ -266,7 +272,7 @@ def start_server(settings: RegistrySettings) -> LiveServer:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the registry did not start")
         time.sleep(0.05)
-    return LiveServer(f"http://127.0.0.1:{port}", server, thread)
+    return LiveServer(f"http://127.0.0.1:{port}", server, thread, settings.database_url)
 
 
 def stop_server(live: LiveServer) -> None:
