@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -286,3 +287,41 @@ def live_registry(sqlite_url: str) -> Iterator[LiveServer]:
     live = start_server(RegistrySettings(database_url=sqlite_url))
     yield live
     stop_server(live)
+
+
+@contextmanager
+def served_registry(database_url: str, *options: str) -> Iterator[str]:
+    """`puma registry serve` in a process of its own on a free loopback port: its base URL."""
+    import signal
+    import subprocess
+
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen(
+        [str(REPO_ROOT / ".venv/bin/python"), "-m", "puma.cli.app", "registry", "serve"]
+        + ["--port", str(port), "--database-url", database_url, *options],
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                httpx.get(f"{url}/openapi.json", timeout=5).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the registry did not start: {server.stderr}") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
