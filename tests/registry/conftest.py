@@ -299,8 +299,18 @@ def served_registry(database_url: str, *options: str) -> Iterator[str]:
 
     port = free_port()
     server = subprocess.Popen(
-        [str(REPO_ROOT / ".venv/bin/python"), "-m", "puma.cli.app", "registry", "serve"]
-        + ["--port", str(port), "--database-url", database_url, *options],
+        [
+            str(REPO_ROOT / ".venv/bin/python"),
+            "-m",
+            "puma.cli.app",
+            "registry",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+            *options,
+        ],
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -78,8 +78,17 @@ def test_migrate_reports_the_revision_and_a_bad_url_is_exit_2(tmp_path: Path):
 def test_serve_answers_on_its_port_until_interrupted(tmp_path: Path):
     port = free_port()
     server = subprocess.Popen(
-        [str(REPO_ROOT / ".venv/bin/python"), "-m", "puma.cli.app", "registry", "serve"]
-        + ["--port", str(port), "--data-dir", str(tmp_path)],
+        [
+            str(REPO_ROOT / ".venv/bin/python"),
+            "-m",
+            "puma.cli.app",
+            "registry",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -146,7 +146,7 @@ def test_an_unreadable_log_is_an_input_error_naming_it(tmp_path: Path):
         read_log(str(tmp_path / "absent.json"))
     broken = tmp_path / "broken.json"
     broken.write_text("[{", encoding="utf-8")
-    with pytest.raises(InputFileError, match="broken.json"):
+    with pytest.raises(InputFileError, match=r"broken\.json"):
         read_log(str(broken))
     with pytest.raises(InputFileError, match="cannot fetch the log"):
         read_log("http://127.0.0.1:9")

@@ -19,28 +19,28 @@ def test_no_generated_request_makes_the_registry_fail(database_url: str):
 
     failures: list[str] = []
     calls = 0
+
+    def fuzz(operation: Any, headers: dict[str, str]) -> None:
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def call(case: Any) -> None:
+            nonlocal calls
+            calls += 1
+            response = case.call(headers=headers)
+            if response.status_code >= 500:
+                failures.append(f"{operation.label}: {response.status_code} {response.text[:200]}")
+
+        call()
+
     for registry in make_registry(database_url, uploads_per_minute=1e6, upload_burst=10**6):
         schema = schemathesis.openapi.from_asgi("/openapi.json", registry.client.app)
         headers = {"Authorization": f"Bearer {registry.uploader}"}
         for result in schema.get_all_operations():
-            operation = result.ok()
-
-            @given(case=operation.as_strategy())
-            @settings(
-                max_examples=EXAMPLES_PER_OPERATION,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            def call(case: Any) -> None:
-                nonlocal calls
-                calls += 1
-                response = case.call(headers=headers)
-                if response.status_code >= 500:
-                    failures.append(
-                        f"{operation.label}: {response.status_code} {response.text[:200]}"
-                    )
-
-            call()
+            fuzz(result.ok(), headers)
     print(f"\nschemathesis: {calls} generated requests, {len(failures)} server errors")
     assert calls > 100 and failures == [], failures[:5]

@@ -51,8 +51,15 @@ def test_verify_hash_remote_on_the_command_line_agrees_with_the_registry(
 ):
     files = on_disk(package, tmp_path)
     completed = subprocess.run(
-        [str(REPO_ROOT / ".venv/bin/python"), "-m", "puma.cli.app", "verify-hash"]
-        + [str(files.submission), "--remote", live_registry.url],
+        [
+            str(REPO_ROOT / ".venv/bin/python"),
+            "-m",
+            "puma.cli.app",
+            "verify-hash",
+            str(files.submission),
+            "--remote",
+            live_registry.url,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -95,7 +102,8 @@ def test_the_verifier_is_public_but_rate_limited_per_address(sqlite_url: str, pa
             "submission": ("s.json", package.submission.encode()),
             "predictions": ("p.jsonl", package.predictions.encode()),
         }
-        statuses = [registry.client.post("/api/v1/verify", files=form).status_code for _ in range(3)]
+        answers = [registry.client.post("/api/v1/verify", files=form) for _ in range(3)]
+        statuses = [answer.status_code for answer in answers]
         assert statuses == [200, 200, 429]
 
 
