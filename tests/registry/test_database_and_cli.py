@@ -62,8 +62,6 @@ def test_a_token_is_printed_once_and_listed_without_its_value(tmp_path: Path):
     listed = puma("registry", "token", "list", "--data-dir", str(tmp_path))
     assert "ada" in listed.stdout and "uploader" in listed.stdout and token not in listed.stdout
     assert token.encode() not in (tmp_path / "registry.sqlite3").read_bytes()
-    revoked = puma("registry", "token", "revoke", "1", "--data-dir", str(tmp_path))
-    assert revoked.returncode == 0 and "revoked" in revoked.stdout
     unknown = puma("registry", "token", "revoke", "9", "--data-dir", str(tmp_path))
     assert unknown.returncode == 2 and "no token with id 9" in unknown.stderr
 
