@@ -181,6 +181,22 @@ def test_the_leaderboard_is_the_accepted_runs_not_withdrawn(log: list[dict[str, 
     assert leaderboard_from_log(log) == runs  # a pure function: same log, same board
 
 
+def test_the_catalogue_grades_the_same_runs_when_it_is_installed(
+    log: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+):
+    import sys
+    import types
+
+    from puma.registry.leaderboard import catalogue_leaderboard
+
+    monkeypatch.setitem(sys.modules, "puma.catalogue", None)  # not installed
+    assert catalogue_leaderboard(log) is None
+    fake = types.ModuleType("puma.catalogue")
+    fake.build_leaderboard = lambda runs: ("graded", [run.submission_id for run in runs])  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "puma.catalogue", fake)
+    assert catalogue_leaderboard(log) == ("graded", ["b", "c"])
+
+
 def test_equal_values_share_a_rank_and_lower_error_ranks_first():
     entries = chain(
         ("accept", "a", record("m1", 0.5)),

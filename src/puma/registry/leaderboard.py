@@ -8,6 +8,7 @@ declared-and-re-verified headline metric, one row per run.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -56,6 +57,17 @@ def leaderboard_from_log(entries: list[dict[str, Any]]) -> list[AcceptedRun]:
         elif entry["action"] == "withdraw":
             runs.pop(sid, None)
     return sorted(runs.values(), key=lambda run: run.seq)
+
+
+def catalogue_leaderboard(entries: list[dict[str, Any]]) -> Any | None:
+    """The catalogue's graded leaderboard of the log's accepted runs
+    (`puma.catalogue.build_leaderboard`), or None where the catalogue is not installed. The
+    one import of the catalogue."""
+    try:
+        build = importlib.import_module("puma.catalogue").build_leaderboard
+    except (ImportError, AttributeError):
+        return None
+    return build(leaderboard_from_log(entries))
 
 
 def plain_leaderboard(runs: list[AcceptedRun]) -> list[LeaderboardRow]:
