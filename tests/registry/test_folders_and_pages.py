@@ -95,6 +95,15 @@ def test_a_folder_the_validator_refuses_is_a_422_with_its_message(
     assert registry.log() == []
 
 
+def test_metadata_with_an_unpaired_surrogate_is_refused_not_a_crash(
+    registry: Registry, validator: RecordingValidator
+):
+    body = folder_upload()
+    body["files"]["metadata.json"] = '{"cells": [{"cell_id": "rtx-4090-pc/\\ud800"}]}'
+    status, check, message = error_of(registry.upload(body))
+    assert (status, check) == (422, "contributor-folder") and "surrogate" in message
+
+
 @pytest.mark.parametrize(
     ("changes", "check"),
     [

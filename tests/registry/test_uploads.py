@@ -201,6 +201,17 @@ def test_malformed_uploads_are_refused_with_a_json_error(
     assert error_of(response)[:2] == (status, check)
 
 
+def test_an_unpaired_surrogate_in_a_file_is_a_400(registry: Registry, package: Package):
+    body = json.dumps(package.wire()).replace('"predictions": "', '"predictions": "\\ud800', 1)
+    response = registry.client.post(
+        "/api/v1/submissions",
+        content=body,
+        headers={**registry.headers(), "Content-Type": "application/json"},
+    )
+    assert error_of(response)[:2] == (400, "request")
+    assert "unpaired surrogate" in error_of(response)[2]
+
+
 # --- tokens and limits ---------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from puma.errors import InputFileError, PumaError
 from puma.hashing import sha256_json
+from puma.jsonio import dumps_canonical
 from puma.submission.cells import RUN_FOLDER, check_device_tag, check_handle
 from puma.submission.package import SubmissionFiles
 
@@ -105,7 +106,16 @@ def identify(upload: PackageUpload | FolderUpload) -> tuple[str, str]:
     """(submission id, content digest): cheap, so a repeated upload is answered before the
     costly checks. The digest is the SHA-256 of the upload's canonical JSON: the same files give
     the same digest whatever the JSON's spacing or key order."""
-    digest = sha256_json(upload.model_dump(mode="json", by_alias=True))
+    try:
+        digest = sha256_json(upload.model_dump(mode="json", by_alias=True))
+    except UnicodeEncodeError as exc:
+        # JSON may escape half of a surrogate pair ("\ud800"); no file's UTF-8 can hold it.
+        raise UploadRejected(
+            "request",
+            f"the upload holds an unpaired surrogate {exc.object[exc.start]!r}, which no UTF-8 "
+            "file can",
+            status=400,
+        ) from None
     if isinstance(upload, FolderUpload):
         if not RUN_FOLDER.fullmatch(upload.run):
             raise UploadRejected(
@@ -129,8 +139,12 @@ def vet(upload: PackageUpload | FolderUpload) -> Vetted:
         record, files = _vet_folder(upload)
     else:
         record, files = _vet_package(upload, submission_id)
-    kind = upload.kind
-    return Vetted(submission_id, kind, digest, record, files)
+    try:
+        dumps_canonical(record).encode("utf-8")
+    except UnicodeEncodeError:
+        check = "contributor-folder" if isinstance(upload, FolderUpload) else "schema"
+        raise UploadRejected(check, "a text field holds an unpaired surrogate") from None
+    return Vetted(submission_id, upload.kind, digest, record, files)
 
 
 def _submission_json(text: str) -> dict[str, Any]:
