@@ -290,7 +290,7 @@ def live_registry(sqlite_url: str) -> Iterator[LiveServer]:
 
 
 @contextmanager
-def served_registry(database_url: str, *options: str) -> Iterator[str]:
+def served_registry(*options: str) -> Iterator[str]:
     """`puma registry serve` in a process of its own on a free loopback port: its base URL."""
     import signal
     import subprocess
@@ -307,8 +307,6 @@ def served_registry(database_url: str, *options: str) -> Iterator[str]:
             "serve",
             "--port",
             str(port),
-            "--database-url",
-            database_url,
             *options,
         ],
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},

@@ -4,9 +4,7 @@ tokens, migrates and serves as a person would run it."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +13,7 @@ import pytest
 from puma.errors import InputFileError
 from puma.registry.db import Base, make_engine, migrate
 from puma.registry.settings import resolve_database_url
-from registry.conftest import REPO_ROOT, free_port
+from registry.conftest import REPO_ROOT, served_registry
 
 
 def test_the_migrations_make_exactly_the_mapped_schema_and_rerun_as_no_ops(database_url: str):
@@ -74,34 +72,7 @@ def test_migrate_reports_the_revision_and_a_bad_url_is_exit_2(tmp_path: Path):
 
 
 def test_serve_answers_on_its_port_until_interrupted(tmp_path: Path):
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(REPO_ROOT / ".venv/bin/python"),
-            "-m",
-            "puma.cli.app",
-            "registry",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                spec = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.2)
+    with served_registry("--data-dir", str(tmp_path)) as url:
+        spec = httpx.get(f"{url}/openapi.json", timeout=30).json()
         assert "/api/v1/submissions" in spec["paths"] and "/api/v1/log" in spec["paths"]
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
     assert (tmp_path / "registry.sqlite3").is_file()

@@ -148,7 +148,7 @@ def run_load(
 ) -> None:
     tokens = [issue_token(database_url, f"client-{i}").token for i in range(clients)]
     plan = plan_uploads(base, total)
-    with served_registry(database_url, "--uploads-per-minute", "100000") as url:
+    with served_registry("--database-url", database_url, "--uploads-per-minute", "1e5") as url:
         outcomes, wall = send_all(url, tokens, plan)
         check_nothing_lost(url, plan, outcomes)
         # Same id, new bytes, after the fact: a conflict, nothing appended.

@@ -110,19 +110,15 @@ def create_app(settings: RegistrySettings) -> FastAPI:
     def caller(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> ApiToken:
-        if credentials is None:
-            raise UploadRejected(
-                "auth",
-                "an API token is needed: Authorization: Bearer <token>",
-                status=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        with sessions() as session:
-            row = authenticate(session, credentials.credentials)
+        row = None
+        if credentials is not None:
+            with sessions() as session:
+                row = authenticate(session, credentials.credentials)
         if row is None:
+            missing = "an API token is needed: Authorization: Bearer <token>"
             raise UploadRejected(
                 "auth",
-                "unknown or revoked API token",
+                missing if credentials is None else "unknown or revoked API token",
                 status=401,
                 headers={"WWW-Authenticate": "Bearer"},
             )
