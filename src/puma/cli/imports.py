@@ -35,6 +35,10 @@ import_app = typer.Typer(
 
 Paths = Annotated[list[Path], typer.Argument(help="Log files or folders (several models at once).")]
 Out = Annotated[Path, typer.Option("--out", help="The run folder to write (new or empty).")]
+Plots = Annotated[
+    bool,
+    typer.Option("--plots/--no-plots", help="Draw the report's figures (slow for many tasks)."),
+]
 NoEval = Annotated[
     bool, typer.Option("--no-eval", help="Write the run folder only; score it later.")
 ]
@@ -64,6 +68,7 @@ def _run(
     paths: list[Path],
     out: Path,
     no_eval: bool,
+    plots: bool,
     resamples: int,
     seed: int,
     level: float,
@@ -75,7 +80,7 @@ def _run(
 
     options = _options(resamples, seed, level, method, permutations, correction)
     with console.status("reading logs and resampling..."):
-        result = import_logs(tool, paths, out, evaluate=not no_eval, options=options)
+        result = import_logs(tool, paths, out, evaluate=not no_eval, options=options, plots=plots)
     console.print(
         f"imported {result.rows} sample(s) of {len(result.models)} model(s) on "
         f"{len(result.suites)} suite(s) from {escape(result.tool)}"
@@ -90,6 +95,7 @@ def lm_eval_command(
     paths: Paths,
     out: Out,
     no_eval: NoEval = False,
+    plots: Plots = True,
     resamples: Resamples = 10_000,
     seed: Seed = 42,
     level: Level = 0.95,
@@ -103,13 +109,26 @@ def lm_eval_command(
     Exit 0 on success, 2 when a log cannot be read (another tool, another version, truncated,
     no samples), 5 when the run folder cannot be written.
     """
-    _run("lm-eval", paths, out, no_eval, resamples, seed, level, method, permutations, correction)
+    _run(
+        "lm-eval",
+        paths,
+        out,
+        no_eval,
+        plots,
+        resamples,
+        seed,
+        level,
+        method,
+        permutations,
+        correction,
+    )
 
 
 def inspect_command(
     paths: Paths,
     out: Out,
     no_eval: NoEval = False,
+    plots: Plots = True,
     resamples: Resamples = 10_000,
     seed: Seed = 42,
     level: Level = 0.95,
@@ -122,7 +141,19 @@ def inspect_command(
     Exit 0 on success, 2 when a log cannot be read (another tool, another version, truncated,
     no samples), 5 when the run folder cannot be written.
     """
-    _run("inspect", paths, out, no_eval, resamples, seed, level, method, permutations, correction)
+    _run(
+        "inspect",
+        paths,
+        out,
+        no_eval,
+        plots,
+        resamples,
+        seed,
+        level,
+        method,
+        permutations,
+        correction,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from puma import __version__
 from puma.errors import InputFileError
 from puma.evaluate import ScoringOptions, evaluate_run
@@ -34,7 +36,7 @@ from puma.runfolder.manifest import (
     SourceRecord,
     SuiteRecord,
 )
-from puma.runfolder.predictions import FullRow, write_predictions
+from puma.runfolder.predictions import FULL_SCHEMA, write_predictions_table
 
 STRATEGY = "as-logged"  # the prompts are the tool's; PUMA records no strategy of its own
 _NAMESPACE = uuid.UUID("6f7e5a8e-3b1c-4c55-9f39-2b0c5e8d1a47")
@@ -72,7 +74,7 @@ class _Suite:
     task: str  # the tool's task
     kind: str  # a PUMA task kind of puma.tasks.imported
     labels: list[str]
-    rows: list[FullRow]
+    rows: list[dict[str, Any]]  # FULL_SCHEMA columns (the others are null)
 
 
 def import_logs(
@@ -82,6 +84,7 @@ def import_logs(
     *,
     evaluate: bool = True,
     options: ScoringOptions | None = None,
+    plots: bool = True,
 ) -> ImportResult:
     """Read every log at `paths`, write the run folder `out` (new, or an empty folder) and, with
     `evaluate`, score it (metrics.json, report.html) and compare PUMA's points with the tool's."""
@@ -99,9 +102,11 @@ def import_logs(
     prepare_output_folder(out)
     folder = RunFolder(out)
     rows = [row for suite in suites.values() for row in suite.rows]
-    write_predictions(folder, rows)
+    write_predictions_table(folder, pa.Table.from_pylist(rows, schema=FULL_SCHEMA))
     manifest.save(folder)  # last: a folder with a manifest is a whole run folder
-    document = evaluate_run(out, options or ScoringOptions()).document if evaluate else None
+    document = (
+        evaluate_run(out, options or ScoringOptions(), plots=plots).document if evaluate else None
+    )
     comparisons = compare(reported, document["cells"] if document else [], suites)
     return ImportResult(
         folder=folder,
@@ -188,7 +193,7 @@ def _suites(logs: Sequence[ToolLog], run_id: str) -> dict[str, _Suite]:
             for (log, sample, _), number in zip(entries, numbers, strict=True):
                 suite.rows.append(_row(run_id, suite, log, sample, value=number))
         _check_unique(suite)
-        suite.rows.sort(key=lambda r: (r.model, r.instance_id, r.repetition))
+        suite.rows.sort(key=lambda r: (r["model"], r["instance_id"], r["repetition"]))
         suites[suite.id] = suite
     return suites
 
@@ -202,34 +207,36 @@ def _row(
     value: float | None = None,
     gold: str | None = None,
     label: str | None = None,
-) -> FullRow:
+) -> dict[str, Any]:
+    """A prediction row as FULL_SCHEMA columns: plain values, no model per row (a log the size
+    of MMLU for 20 models is 280,000 rows)."""
     scored = label is not None or value is not None
-    return FullRow(
-        run_id=run_id,
-        suite_id=suite.id,
-        task=suite.kind,
-        model=log.model,
-        strategy=STRATEGY,
-        phase="predict",
-        perturbation=BASELINE,
-        repetition=sample.epoch,
-        instance_id=sample.item,
-        gold=gold if gold is not None else (sample.target or ""),
-        prompt_hash=sample.prompt_hash[:16] if sample.prompt_hash else None,
-        output_text=sample.answer,
-        parse_status="ok" if scored else "unparsed",
-        predicted_label=label if label is not None else sample.answer,
-        predicted_value=value,
-    )
+    return {
+        "run_id": run_id,
+        "suite_id": suite.id,
+        "task": suite.kind,
+        "model": log.model,
+        "strategy": STRATEGY,
+        "phase": "predict",
+        "perturbation": BASELINE,
+        "repetition": sample.epoch,
+        "instance_id": sample.item,
+        "gold": gold if gold is not None else (sample.target or ""),
+        "prompt_hash": sample.prompt_hash[:16] if sample.prompt_hash else None,
+        "output_text": sample.answer,
+        "parse_status": "ok" if scored else "unparsed",
+        "predicted_label": label if label is not None else sample.answer,
+        "predicted_value": value,
+    }
 
 
 def _check_unique(suite: _Suite) -> None:
     seen: set[tuple[str, str, int]] = set()
     for row in suite.rows:
-        key = (row.model, row.instance_id, row.repetition)
+        key = (row["model"], row["instance_id"], row["repetition"])
         if key in seen:
             raise InputFileError(
-                f"sample {row.instance_id!r} (epoch {row.repetition + 1}) of {row.model!r} "
+                f"sample {key[1]!r} (epoch {key[2] + 1}) of {key[0]!r} "
                 f"appears twice in task {suite.task!r}",
                 hint="a log holds each sample and epoch once; was a file concatenated?",
             )
@@ -238,7 +245,7 @@ def _check_unique(suite: _Suite) -> None:
 
 def _content_hash(suite: _Suite) -> str:
     """The items and targets of a suite: two imports of one task merge only when they agree."""
-    items = sorted({(r.instance_id, r.gold) for r in suite.rows})
+    items = sorted({(r["instance_id"], r["gold"]) for r in suite.rows})
     return sha256_json([suite.kind, items])
 
 
@@ -329,8 +336,8 @@ def _point(metrics: dict[str, Any], path: str) -> float | None:
 
 
 def _why_different(suite: _Suite, model: str) -> str:
-    rows = [r for r in suite.rows if r.model == model]
-    unscored = sum(1 for r in rows if r.parse_status != "ok")
+    rows = [r for r in suite.rows if r["model"] == model]
+    unscored = sum(1 for r in rows if r["parse_status"] != "ok")
     if unscored:
         return (
             f"{unscored} sample(s) the tool left unscored count as 0 in PUMA; "
@@ -338,7 +345,7 @@ def _why_different(suite: _Suite, model: str) -> str:
         )
     epochs: dict[str, int] = {}
     for r in rows:
-        epochs[r.instance_id] = epochs.get(r.instance_id, 0) + 1
+        epochs[r["instance_id"]] = epochs.get(r["instance_id"], 0) + 1
     if len(set(epochs.values())) > 1:
         return (
             "samples have different numbers of epochs: PUMA weighs every epoch, the tool "
@@ -385,7 +392,7 @@ def _manifest(
                 task=s.kind,
                 labels=s.labels,
                 content_hash=_content_hash(s),
-                n_items=len({r.instance_id for r in s.rows}),
+                n_items=len({r["instance_id"] for r in s.rows}),
                 selection={"source": "log", "tool_task": s.task},
                 source=tool,
             )
@@ -397,7 +404,7 @@ def _manifest(
         generation={log.model: log.generation for log in logs if log.generation},
         seed=seeds.pop() if len(seeds) == 1 else 0,
         perturbations=[BASELINE],
-        repetitions=1 + max((r.repetition for s in suites.values() for r in s.rows), default=0),
+        repetitions=1 + max((r["repetition"] for s in suites.values() for r in s.rows), default=0),
         concurrency=1,
         canonical={},
         overrides={},
