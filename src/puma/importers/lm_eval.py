@@ -185,12 +185,12 @@ def _samples(path: Path, task: str) -> list[ToolSample]:
         missing = [n for n in names if n not in obj]
         if missing:
             raise InputFileError(f"metric {missing[0]!r} is listed but has no value", where=where)
-        repeats = obj.get("repeat", 0)
         out.append(
             ToolSample(
                 task=task,
                 item=str(doc_id),
-                epoch=repeats if isinstance(repeats, int) and not isinstance(repeats, bool) else 0,
+                # lm-eval's `repeats` keep every response in one line, scored once.
+                epoch=0,
                 answer=_answer(obj.get("filtered_resps")),
                 target=_text(obj.get("target")),
                 scores={f"{n},{filter_name}": obj[n] for n in names},
