@@ -5,10 +5,11 @@ per-sample `acc`, each model right with its own probability on each item), then 
 import: reading every log, writing the run folder, and scoring it with 10,000 resamples, every
 pairwise comparison (McNemar, sign-flip tests with 10,000 flips, Holm), and the HTML report
 without its figures (`--no-plots`: drawing 57 forest plots costs more than all the rest).
+
 Prints wall time and peak RSS, and beside it the time lm-evaluation-harness's own bootstrap
-(lm_eval.api.metrics.bootstrap_stderr, pure Python) needs for the same intervals: measured on one subtask of one model
-at 1,000 resamples, scaled linearly to 10,000 resamples, 20 models and every subtask (the pairs
-it does not compute at all). Target: under 60 s on a 2-core machine.
+(lm_eval.api.metrics.bootstrap_stderr, pure Python) needs for the same intervals: measured on
+one subtask of one model at 1,000 resamples, scaled linearly to 10,000 resamples, 20 models and
+every subtask (it computes no paired comparison at all). Target: under 60 s on 2 cores.
 
 Run: .venv/bin/python benchmarks/import_logs.py [--models 20] [--resamples 10000]
 """
