@@ -132,7 +132,9 @@ class Manifest(_Record):
         return {**data, "suites": suites}
 
     def save(self, folder: RunFolder) -> None:
-        write_json(folder.manifest, self.model_dump(mode="json"))
+        # A run PUMA made has no `source`: its manifest keeps the bytes it had before imports.
+        exclude = {"source"} if self.source is None else None
+        write_json(folder.manifest, self.model_dump(mode="json", exclude=exclude))
 
     @classmethod
     def load(cls, folder: RunFolder) -> Manifest:
