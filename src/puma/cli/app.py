@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "puma.cli.evaluate",
     "puma.cli.submission",
     "puma.cli.registry",
+    "puma.cli.imports",
 )
 
 stderr = make_console(stderr=True)

@@ -85,8 +85,11 @@ def score_run(run: LoadedRun, options: ScoringOptions) -> Scores:
     return score_suites(suites, options)
 
 
-def evaluate_run(run_dir: Path, options: ScoringOptions | None = None) -> EvaluationResult:
-    """Score one run folder and write its metrics.json, metadata.json and report.html."""
+def evaluate_run(
+    run_dir: Path, options: ScoringOptions | None = None, *, plots: bool = True
+) -> EvaluationResult:
+    """Score one run folder and write its metrics.json, metadata.json and report.html (with
+    figures unless `plots` is off)."""
     from puma.report import render_report
 
     options = options or ScoringOptions()
@@ -109,6 +112,7 @@ def evaluate_run(run_dir: Path, options: ScoringOptions | None = None) -> Evalua
         scores.speed_samples,
         title=f"PUMA evaluation — run {run.manifest.run_id}",
         warnings=warnings,
+        plots_wanted=plots,
     )
     # The three files are one result: a fault leaves the previous three, never a mix.
     write_files(

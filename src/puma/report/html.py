@@ -118,7 +118,7 @@ def _spread(method: Mapping[str, Any]) -> str:
 
 
 def _suite_section(
-    suite_id: str, cells: Sequence[Mapping[str, Any]], document: Mapping[str, Any]
+    suite_id: str, cells: Sequence[Mapping[str, Any]], document: Mapping[str, Any], drawing: bool
 ) -> dict[str, Any]:
     from puma.report import plots
 
@@ -139,7 +139,6 @@ def _suite_section(
         ],
     }
     comparisons = [c for c in document["comparisons"] if c["suite_id"] == suite_id]
-    drawing = plots.available()
     forest = plots.forest_plot(comparisons, task.headline) if drawing else None
     comparison_rows = [
         [
@@ -248,10 +247,15 @@ def render_report(
     *,
     title: str,
     warnings: Sequence[str] = (),
+    plots_wanted: bool = True,
 ) -> str:
     """The report as one HTML string; the same document gives the same bytes. `warnings` are
-    shown above everything (puma.answer_quality: suites with many answers without a label)."""
+    shown above everything (puma.answer_quality: suites with many answers without a label).
+    Without `plots_wanted` the tables stay and the figures are left out (an imported log with
+    dozens of subtasks would spend most of its time drawing them)."""
     from puma.report import plots
+
+    drawing = plots.available() and plots_wanted
 
     by_suite: dict[str, list[Mapping[str, Any]]] = {}
     for cell in document["cells"]:
@@ -267,9 +271,10 @@ def render_report(
         title=title,
         warnings=list(warnings),
         document=document,
-        suites=[_suite_section(s, by_suite[s], document) for s in sorted(by_suite)],
-        speed_plot=plots.speed_plot(speed_samples) if plots.available() else None,
+        suites=[_suite_section(s, by_suite[s], document, drawing) for s in sorted(by_suite)],
+        speed_plot=plots.speed_plot(speed_samples) if drawing else None,
         plots_missing=not plots.available(),
+        plots_skipped=plots.available() and not plots_wanted,
         speed_columns=[label for _, label, _ in SPEED_COLUMNS],
         version=__version__,
     )

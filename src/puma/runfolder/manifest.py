@@ -57,6 +57,37 @@ class Deviation(_Record):
     ts: str
 
 
+class LogRecord(_Record):
+    """One log file another tool wrote, as `puma import` read it (puma.importers)."""
+
+    file: str  # the file's name only: a path would tell where the importer's files live
+    sha256: str
+    tool_version: str
+    model: str  # as the log names it
+    tasks: list[str]  # as the log names them
+    companions: dict[str, str] = {}  # files read with it (lm-eval's samples files) -> SHA-256
+
+
+class ReportedValue(_Record):
+    """A figure the tool reported in its own results, beside the PUMA metric that re-derives it
+    from the samples (None when PUMA cannot: carried over as reported, marked not re-derived)."""
+
+    suite_id: str
+    model: str
+    metric: str  # the tool's name, e.g. "exact_match,none" or "match/accuracy"
+    value: float | None
+    puma_metric: str | None
+    note: str | None = None  # why it is not re-derived, or why PUMA's point may differ
+
+
+class SourceRecord(_Record):
+    """Where an imported run's predictions come from: nothing was run by PUMA."""
+
+    tool: str  # "lm-evaluation-harness" | "inspect"
+    logs: list[LogRecord]
+    reported: list[ReportedValue]
+
+
 class Manifest(_Record):
     schema_version: str = MANIFEST_SCHEMA
     run_id: str
@@ -85,6 +116,7 @@ class Manifest(_Record):
     completed_at: str | None = None
     resumed_at: list[str] = []
     ledger_seal: LedgerSeal | None = None  # set with completed_at; None while the run is open
+    source: SourceRecord | None = None  # set by `puma import`: the predictions came from a log
 
     @model_validator(mode="before")
     @classmethod
@@ -100,7 +132,9 @@ class Manifest(_Record):
         return {**data, "suites": suites}
 
     def save(self, folder: RunFolder) -> None:
-        write_json(folder.manifest, self.model_dump(mode="json"))
+        # A run PUMA made has no `source`: its manifest keeps the bytes it had before imports.
+        exclude = {"source"} if self.source is None else None
+        write_json(folder.manifest, self.model_dump(mode="json", exclude=exclude))
 
     @classmethod
     def load(cls, folder: RunFolder) -> Manifest:

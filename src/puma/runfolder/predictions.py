@@ -165,6 +165,9 @@ class CanonicalRow(BaseModel):
         )
 
 
+_CANONICAL_FIELDS = tuple(CanonicalRow.model_fields)
+
+
 def canonical_predictions_text(rows: Iterable[FullRow]) -> str:
     """predictions.jsonl: the baseline, first repetition, by suite, model and instance."""
     canonical = sorted(
@@ -219,6 +222,28 @@ def full_predictions_bytes(rows: Iterable[FullRow]) -> bytes:
     table = pa.Table.from_pylist([r.model_dump() for r in rows], schema=FULL_SCHEMA)
     pq.write_table(table, parquet)
     return bytes(parquet.getvalue().to_pybytes())
+
+
+def write_predictions_table(folder: RunFolder, table: pa.Table) -> None:
+    """Both prediction files from a FULL_SCHEMA table (predictions made elsewhere: `puma
+    import`, where a row-by-row model would cost more than the rest of the import). The
+    predicted values of such rows are floats, so predictions.jsonl reads as write_predictions
+    would write it."""
+    table = table.cast(FULL_SCHEMA)
+    baseline = [
+        r
+        for r in table.select(["perturbation", "repetition", *_CANONICAL_FIELDS]).to_pylist()
+        if r["perturbation"] == BASELINE and r["repetition"] == 0
+    ]
+    baseline.sort(key=lambda r: (r["suite_id"], r["model"], r["instance_id"]))
+    text = "".join(
+        dumps_line({name: r[name] for name in _CANONICAL_FIELDS}) + "\n" for r in baseline
+    )
+    parquet = pa.BufferOutputStream()
+    pq.write_table(table, parquet)
+    write_files(
+        {folder.predictions_full: bytes(parquet.getvalue().to_pybytes()), folder.predictions: text}
+    )
 
 
 def write_predictions(folder: RunFolder, rows: list[FullRow]) -> None:

@@ -166,6 +166,20 @@ class ClassificationStats(CountedRows):
         expected = ratio((s[..., self._gold] * s[..., self._pred]).sum(axis=-1), total**2)
         return ratio(observed - expected, 1.0 - expected)
 
+    def mcc(self, s: np.ndarray) -> np.ndarray:
+        """Matthews' correlation over all labels (Gorodkin's R_K, scikit-learn's
+        matthews_corrcoef): an unparsed answer is a predicted class of its own that gold never
+        takes; 0 where a margin is constant, as scikit-learn returns."""
+        total = s[..., 0]
+        hits = s[..., self._tp].sum(axis=-1)
+        gold = s[..., self._gold]
+        pred = s[..., self._pred]
+        unparsed_pred = total - pred.sum(axis=-1)
+        covariance = hits * total - (gold * pred).sum(axis=-1)
+        pred_var = total**2 - (pred**2).sum(axis=-1) - unparsed_pred**2
+        gold_var = total**2 - (gold**2).sum(axis=-1)
+        return ratio(covariance, np.sqrt(np.maximum(pred_var * gold_var, 0.0)), empty=0.0)
+
     def precision(self, label: int) -> SumFunction:
         return lambda s: ratio(s[..., 2 + label], s[..., self._pred.start + label], empty=0.0)
 
@@ -207,6 +221,30 @@ class ClassificationStats(CountedRows):
             + d_pe * ((per_item[:, self._pred] - count[:, None] * pred) @ gold)
         )
         return float(np.sqrt(np.sum(influence**2)) / n)
+
+
+class SampleScoreStats(CountedRows):
+    """Per-item columns: count, unscored, score sum. For scores another tool gave each sample
+    (puma.importers): 0/1 outcomes or any number; a sample the tool left unscored counts as a
+    row scoring 0, as an unparsed answer does everywhere else in PUMA."""
+
+    width = 3
+
+    def row_columns(self, gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        pred = np.asarray(pred, dtype=np.float64)
+        out = np.zeros((len(pred), self.width))
+        out[:, 0] = 1.0
+        out[:, 1] = np.isnan(pred)
+        out[:, 2] = np.nan_to_num(pred, nan=0.0)
+        return out
+
+    @staticmethod
+    def score_sum(s: np.ndarray) -> np.ndarray:
+        return np.asarray(s[..., 2])
+
+    @staticmethod
+    def mean(s: np.ndarray) -> np.ndarray:
+        return ratio(s[..., 2], s[..., 0])
 
 
 class EstimationStats(CountedRows):

@@ -135,6 +135,40 @@ register_metric(
     )
 )
 
+register_metric(
+    Metric(
+        "mcc",
+        "Matthews' correlation",
+        higher_is_better=True,
+        sums=lambda x: x.stats.mcc,
+        paired=True,
+    )
+)
+
+# Scores another tool gave each sample (puma.tasks.imported) ---------------------------------------
+
+register_metric(
+    Metric(
+        "score_rate",
+        "share scored 1",
+        higher_is_better=True,
+        sums=lambda x: x.stats.mean,
+        numerator=lambda stats, m: stats.score_sum(m),
+        proportion=True,
+        paired=True,
+    )
+)
+register_metric(
+    Metric(
+        "score_mean",
+        "mean score",
+        higher_is_better=True,
+        sums=lambda x: x.stats.mean,
+        numerator=lambda stats, m: stats.score_sum(m),
+        paired=True,
+    )
+)
+
 # Estimation on a scale ------------------------------------------------------------------------
 
 register_metric(
