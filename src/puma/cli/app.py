@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "puma.cli.evaluate",
     "puma.cli.submission",
     "puma.cli.hardware",
+    "puma.cli.auth",
 )
 
 stderr = make_console(stderr=True)
