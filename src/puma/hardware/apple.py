@@ -4,12 +4,11 @@ The serial number, hardware UUID and provisioning UDID in that output are never 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from puma.hardware.commands import ProbeParseError, run_tool
+from puma.hardware.commands import ProbeParseError, parse_json_object, read_tool
 from puma.runfolder.hardware import Gpu, GpuVendor, ProbeStatus
 
 QUERY = ["system_profiler", "SPHardwareDataType", "SPDisplaysDataType", "-json"]
@@ -33,12 +32,7 @@ def parse_size(text: str) -> int | None:
 
 
 def parse_system_profiler(text: str) -> MacFacts:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProbeParseError(f"not JSON: {exc.msg}") from None
-    if not isinstance(document, dict):
-        raise ProbeParseError("not a JSON object")
+    document = parse_json_object(text)
     overview: dict[str, Any] = next(iter(document.get("SPHardwareDataType") or []), {})
     displays: list[dict[str, Any]] = list(document.get("SPDisplaysDataType") or [])
     if not overview and not displays:
@@ -71,10 +65,5 @@ def parse_system_profiler(text: str) -> MacFacts:
 
 
 def probe_mac() -> tuple[MacFacts, ProbeStatus]:
-    out = run_tool("system_profiler", QUERY, timeout=20.0)  # it walks the PCI tree: seconds
-    if out.stdout is None:
-        return MacFacts(), out.status
-    try:
-        return parse_system_profiler(out.stdout), out.status
-    except ProbeParseError as exc:
-        return MacFacts(), ProbeStatus(source="system_profiler", status="failed", detail=str(exc))
+    # It walks the PCI tree and takes seconds: a longer timeout than the others.
+    return read_tool("system_profiler", QUERY, parse_system_profiler, MacFacts(), timeout=20.0)

@@ -4,13 +4,17 @@ ProbeStatus rather than an exception."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from puma.runfolder.hardware import ProbeStatus
 
+T = TypeVar("T")
 TOOL_TIMEOUT_S = 10.0  # nvidia-smi's first call on a cold driver takes a few seconds
 DETAIL_MAX = 200  # characters of a tool's error kept: enough to say why, short of a dump
 
@@ -62,3 +66,31 @@ def first_line(text: str | None) -> str:
 
 def _failed(source: str, detail: str) -> ToolOutput:
     return ToolOutput(None, ProbeStatus(source=source, status="failed", detail=detail[:DETAIL_MAX]))
+
+
+def read_tool(
+    source: str,
+    argv: list[str],
+    parse: Callable[[str], T],
+    fallback: T,
+    timeout: float = TOOL_TIMEOUT_S,
+) -> tuple[T, ProbeStatus]:
+    """Run a tool and parse what it printed: (parsed, read), or (fallback, why not)."""
+    out = run_tool(source, argv, timeout)
+    if out.stdout is None:
+        return fallback, out.status
+    try:
+        return parse(out.stdout), out.status
+    except ProbeParseError as exc:
+        return fallback, ProbeStatus(source=source, status="failed", detail=str(exc)[:DETAIL_MAX])
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """A tool's JSON output, which must be one object."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProbeParseError(f"not JSON: {exc.msg}") from None
+    if not isinstance(document, dict):
+        raise ProbeParseError("not a JSON object")
+    return document

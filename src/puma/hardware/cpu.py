@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from puma.hardware.commands import ProbeParseError, run_tool
+from puma.hardware.commands import ProbeParseError, read_tool
 from puma.runfolder.hardware import Cpu, ProbeStatus
 
 # The kernel's x86 flag names (and lscpu's, the same) that change how fast llama.cpp runs, in
@@ -232,28 +232,30 @@ def probe_cpu(
     if sys.platform.startswith("linux"):
         statuses.append(_read_into(facts, cpuinfo))
         if not facts.model or not facts.features:
-            out = run_tool("lscpu", ["lscpu"])
-            status = out.status
-            if out.stdout is not None:
-                try:
-                    facts.fill_from(parse_lscpu(out.stdout))
-                except ProbeParseError as exc:
-                    status = ProbeStatus(source="lscpu", status="failed", detail=str(exc))
+            from_lscpu, status = read_tool("lscpu", ["lscpu"], parse_lscpu, CpuFacts())
+            facts.fill_from(from_lscpu)
             statuses.append(status)
     elif sys.platform == "darwin" and sysctl_text is not None:
-        facts.fill_from(parse_sysctl(sysctl_text))
-    else:
-        statuses.append(ProbeStatus(source="/proc/cpuinfo", status="skipped", detail=sys.platform))
+        try:
+            facts.fill_from(parse_sysctl(sysctl_text))
+        except ProbeParseError as exc:
+            statuses.append(ProbeStatus(source="sysctl", status="failed", detail=str(exc)))
+    elif sys.platform == "win32":
+        statuses.append(_windows_cpu_name(facts))
     counted = CpuFacts(
         cores=psutil.cpu_count(logical=False) or None, threads=psutil.cpu_count() or None
     )
-    # psutil first: a container sees the host's /proc/cpuinfo but is scheduled on fewer CPUs.
+    # psutil's counts first: the same method on every OS.
     counted.fill_from(facts)
     model = counted.model or platform.processor() or platform.machine() or "unknown"
-    if counted.model is None:
-        statuses.append(
-            ProbeStatus(source="cpu-model", status="failed", detail="no source named the CPU model")
-        )
+    for missing, what in (
+        (counted.model is None, "no source named the CPU model"),
+        (counted.cores is None, "no source counted the physical cores"),
+        (counted.threads is None, "no source counted the logical CPUs"),
+        (not counted.features, "no source listed instruction-set features"),
+    ):
+        if missing:
+            statuses.append(ProbeStatus(source="cpu", status="failed", detail=what))
     cpu = Cpu(
         model=" ".join(model.split()),
         vendor=counted.vendor,
@@ -263,6 +265,27 @@ def probe_cpu(
         features=sorted(counted.features),
     )
     return cpu, counted.board, statuses
+
+
+def _windows_cpu_name(facts: CpuFacts) -> ProbeStatus:
+    """The marketing name Windows keeps in the registry (platform.processor() gives only
+    "AMD64 Family 25 Model 97 ...")."""
+    source = "windows-registry"
+    if sys.platform != "win32":  # also tells mypy that winreg exists below
+        return ProbeStatus(source=source, status="skipped", detail="not Windows")
+    try:
+        import winreg
+
+        key = winreg.OpenKey(
+            winreg.HKEY_LOCAL_MACHINE,
+            r"HARDWARE\DESCRIPTION\System\CentralProcessor\0",
+        )
+        name, _ = winreg.QueryValueEx(key, "ProcessorNameString")
+        vendor, _ = winreg.QueryValueEx(key, "VendorIdentifier")
+    except (ImportError, OSError) as exc:
+        return ProbeStatus(source=source, status="failed", detail=str(exc)[:200])
+    facts.model, facts.vendor = str(name).strip() or None, str(vendor).strip() or None
+    return ProbeStatus(source=source, status="read")
 
 
 def _read_into(facts: CpuFacts, path: Path) -> ProbeStatus:

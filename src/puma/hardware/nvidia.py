@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from puma.hardware.commands import ProbeParseError, run_tool
+from puma.hardware.commands import ProbeParseError, read_tool
 from puma.runfolder.hardware import Gpu, ProbeStatus
 
 QUERY = [
@@ -48,10 +48,4 @@ def parse_nvidia_smi(text: str) -> list[Gpu]:
 
 
 def probe_nvidia() -> tuple[list[Gpu], ProbeStatus]:
-    out = run_tool("nvidia-smi", QUERY)
-    if out.stdout is None:
-        return [], out.status
-    try:
-        return parse_nvidia_smi(out.stdout), out.status
-    except ProbeParseError as exc:
-        return [], ProbeStatus(source="nvidia-smi", status="failed", detail=str(exc)[:200])
+    return read_tool("nvidia-smi", QUERY, parse_nvidia_smi, [])

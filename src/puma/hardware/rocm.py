@@ -3,11 +3,10 @@ one object per card ("card0", ...) plus "system" with the driver version."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from puma.hardware.commands import ProbeParseError, run_tool
+from puma.hardware.commands import ProbeParseError, parse_json_object, read_tool
 from puma.runfolder.hardware import Gpu, ProbeStatus
 
 QUERY = ["rocm-smi", "--showproductname", "--showmeminfo", "vram", "--showdriverversion", "--json"]
@@ -20,12 +19,7 @@ def _lower_keys(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_rocm_smi(text: str) -> list[Gpu]:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProbeParseError(f"not JSON: {exc.msg}") from None
-    if not isinstance(document, dict):
-        raise ProbeParseError("not a JSON object")
+    document = parse_json_object(text)
     system = _lower_keys(document.get("system") or {})
     driver = system.get("driver version")
     gpus = []
@@ -60,10 +54,4 @@ def _card_number(key: str) -> tuple[int, str]:
 
 
 def probe_rocm() -> tuple[list[Gpu], ProbeStatus]:
-    out = run_tool("rocm-smi", QUERY)
-    if out.stdout is None:
-        return [], out.status
-    try:
-        return parse_rocm_smi(out.stdout), out.status
-    except ProbeParseError as exc:
-        return [], ProbeStatus(source="rocm-smi", status="failed", detail=str(exc)[:200])
+    return read_tool("rocm-smi", QUERY, parse_rocm_smi, [])
