@@ -3,9 +3,16 @@ key spec, and always a valid device tag."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
+from puma.hardware.apple import parse_system_profiler
+from puma.hardware.cpu import parse_cpuinfo
 from puma.hardware.device_tag import clean_chip_name, suggest_device_tag
+from puma.hardware.nvidia import parse_nvidia_smi
+from puma.hardware.rocm import parse_rocm_smi
 from puma.runfolder.hardware import GIB, Gpu
 from puma.submission.cells import check_device_tag
 
@@ -150,3 +157,60 @@ def test_any_name_gives_a_valid_tag(name: str) -> None:
     for gpus in ([], [_gpu(name, 16)]):
         tag = suggest_device_tag(name, gpus, 16 * GIB, system="Linux", power_source=None)
         assert check_device_tag(tag) == tag
+
+
+# --- from captured outputs to a tag ---------------------------------------------------------------
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _text(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("capture", "tag"),
+    [
+        ("system-profiler-m1-8gb.json", "mac-m1-8gb"),
+        ("system-profiler-m3-max.json", "mac-m3-max-64gb"),
+        ("system-profiler-intel-radeon.json", "radeon-pro-5500m-mac"),
+    ],
+)
+def test_a_mac_is_tagged_from_system_profiler(capture: str, tag: str) -> None:
+    mac = parse_system_profiler(_text(capture))
+    suggested = suggest_device_tag(
+        mac.chip or "", mac.gpus, mac.memory_bytes, system="Darwin", power_source="ac"
+    )
+    assert suggested == tag
+
+
+@pytest.mark.parametrize(
+    ("capture", "parse", "tag"),
+    [
+        ("nvidia-smi-1gpu.csv", parse_nvidia_smi, "rtx-4090-pc"),
+        ("nvidia-smi-2gpu.csv", parse_nvidia_smi, "2x-h100-80gb-hbm3-pc"),
+        ("rocm-smi-7900xtx.json", parse_rocm_smi, "radeon-rx-7900-xtx-pc"),
+        ("rocm-smi-navi21-2cards.json", parse_rocm_smi, "2x-radeon-rx-6800-pc"),
+    ],
+)
+def test_a_gpu_machine_is_tagged_from_its_vendor_tool(
+    capture: str, parse: Callable[[str], list[Gpu]], tag: str
+) -> None:
+    gpus = parse(_text(capture))
+    assert suggest_device_tag("AMD EPYC", gpus, 64 * GIB, system="Linux", power_source=None) == tag
+
+
+@pytest.mark.parametrize(
+    ("capture", "tag"),
+    [
+        ("cpuinfo-amd-ryzen-7950x.txt", "ryzen-7950x-cpu"),
+        ("cpuinfo-intel-xeon-8480.txt", "xeon-platinum-8480-cpu"),
+        ("cpuinfo-aarch64-graviton2.txt", "neoverse-n1-cpu"),
+        ("cpuinfo-aarch64-raspberry-pi-5.txt", "raspberry-pi-5-cpu"),
+    ],
+)
+def test_a_cpu_machine_is_tagged_from_proc_cpuinfo(capture: str, tag: str) -> None:
+    facts = parse_cpuinfo(_text(capture))
+    chip = facts.board or facts.model or ""
+    assert suggest_device_tag(chip, [], 16 * GIB, system="Linux", power_source=None) == tag

@@ -41,6 +41,8 @@ _NOISE = [
     r"\bqualcomm\b",
     r"\bapple\b",
     r"\bsilicon\b",
+    r"\bmodel [a-z]\b",  # "Raspberry Pi 4 Model B Rev 1.4": the board revision is noise
+    r"\brev \d+(?:\.\d+)?\b",
 ]
 _NOISE_RE = [re.compile(p, re.IGNORECASE) for p in _NOISE]
 # "Ryzen 9 7950X": the tier digit repeats what the model number says.
