@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import psutil
 import pytest
 
@@ -18,7 +19,7 @@ from puma.hardware import probe
 from puma.hardware.commands import run_tool
 from puma.hardware.cpu import parse_cpuinfo, probe_cpu
 from puma.hardware.sysfs import drm_gpus, power_source
-from puma.runfolder.hardware import GIB, HardwareReport
+from puma.runfolder.hardware import GIB, HardwareReport, export_json_schema
 from puma.submission.cells import check_device_tag
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -77,6 +78,7 @@ def test_puma_hardware_json_validates_against_the_schema(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     report = HardwareReport.model_validate_json(done.stdout)
     assert report.model_dump(mode="json") == json.loads(done.stdout)
+    jsonschema.validate(json.loads(done.stdout), export_json_schema())
     assert report.device_tag_suggestion == probe().device_tag_suggestion
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from puma.errors import InputFileError
 from puma.hardware import probe
 from puma.runfolder import RunFolder
-from puma.runfolder.hardware import GIB, HardwareReport
+from puma.runfolder.hardware import GIB, HardwareReport, export_json_schema
 
 STORED = RunFolder(Path(__file__).resolve().parents[1] / "fixtures" / "demo-run")
 
@@ -106,3 +107,24 @@ def test_a_malformed_file_is_a_located_input_error(
     with pytest.raises(InputFileError) as raised:
         HardwareReport.read(path)
     assert field in str(raised.value) and str(path) in str(raised.value)
+
+
+def test_the_published_json_schema_is_the_one_the_model_exports(repo_root: Path) -> None:
+    published = json.loads((repo_root / "schemas" / "hardware-1.0.schema.json").read_text())
+    assert published == export_json_schema(), (
+        "schemas/hardware-1.0.schema.json is stale; regenerate it with `python -c 'import json; "
+        "from puma.runfolder.hardware import export_json_schema as e; "
+        "print(json.dumps(e(), indent=2))' > schemas/hardware-1.0.schema.json`"
+    )
+
+
+def test_a_probed_report_validates_against_the_json_schema_and_a_broken_one_does_not() -> None:
+    validator = jsonschema.Draft202012Validator(export_json_schema())
+    document = probe().model_dump(mode="json")
+    validator.validate(document)
+    for broken in (
+        {**document, "hardware_class": "gpu"},
+        {k: v for k, v in document.items() if k != "probes"},
+        {**document, "gpus": [{"name": "x", "vendor": "nvidia", "vram_gb": 24}]},
+    ):
+        assert not validator.is_valid(broken)

@@ -20,13 +20,16 @@ from puma.runfolder.folder import RunFolder
 HARDWARE_SCHEMA: Literal["hardware-1.0"] = "hardware-1.0"
 GIB = 2**30
 
+# Every field is written, so the published schema requires them all (defaults only help readers).
+_WRITTEN = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
 HardwareClass = Literal["discrete-gpu", "unified-memory", "cpu-only"]
 GpuVendor = Literal["nvidia", "amd", "apple", "intel", "other"]
 ProbeOutcome = Literal["read", "absent", "failed", "skipped"]
 
 
 class Cpu(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _WRITTEN
     model: str
     vendor: str | None = None  # "GenuineIntel", "AuthenticAMD", "Apple", "ARM", ...
     arch: str  # platform.machine(): x86_64, arm64, aarch64, AMD64
@@ -38,7 +41,7 @@ class Cpu(BaseModel):
 
 
 class Gpu(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _WRITTEN
     name: str
     vendor: GpuVendor = "other"
     vram_bytes: int | None = None  # dedicated memory; None when the tool does not say
@@ -53,14 +56,14 @@ class Gpu(BaseModel):
 
 
 class OperatingSystem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _WRITTEN
     system: str  # platform.system(): Linux, Darwin, Windows
     pretty: str  # "Ubuntu 24.04.1 LTS", "macOS 14.5", "Windows 11"
     version: str | None = None  # the distribution's or product's version ("24.04", "14.5")
 
 
 class Kernel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _WRITTEN
     release: str  # platform.release(): "6.8.0-45-generic", "23.5.0"
     version: str  # platform.version(): "#1 SMP PREEMPT_DYNAMIC ..."
 
@@ -69,7 +72,7 @@ class RuntimeBuild(BaseModel):
     """The llama.cpp build installed here (llama-cpp-python), and what the run's runtime said
     about its own build (Ollama's loaded models, a server's version), as it said it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _WRITTEN
     llama_cpp_python: str | None = None
     system_info: str | None = None  # llama_cpp.llama_print_system_info(), verbatim
     features: list[str] = Field(default_factory=list)  # enabled in that build: avx2, cuda, metal
@@ -82,14 +85,14 @@ class ProbeStatus(BaseModel):
     machine), `failed` (present, but it errored, timed out or printed what we cannot parse) or
     `skipped` (not for this OS). Every unknown field is explained by one of these."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _WRITTEN
     source: str
     status: ProbeOutcome
     detail: str = ""
 
 
 class HardwareReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _WRITTEN
     schema_version: Literal["hardware-1.0"] = HARDWARE_SCHEMA
     cpu: Cpu
     ram_bytes: int | None
@@ -127,6 +130,15 @@ class HardwareReport(BaseModel):
     @classmethod
     def read(cls, path: Path) -> HardwareReport:
         return read_model(path, cls, "hardware.json")
+
+
+def export_json_schema() -> dict[str, Any]:
+    """The JSON Schema (Draft 2020-12) of hardware-1.0 as written today, published as
+    `schemas/hardware-1.0.schema.json` (earlier layouts are migrated on read, not described)."""
+    schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema"}
+    schema["$id"] = "hardware-1.0.schema.json"
+    schema.update(HardwareReport.model_json_schema(mode="serialization"))
+    return schema
 
 
 def classify(gpus: list[Gpu]) -> HardwareClass:
