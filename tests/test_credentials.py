@@ -6,9 +6,11 @@ keyring.set_keyring, so keyring's own API carries every call."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from puma.credentials import (
     store_token,
     token_status,
 )
-from puma.errors import CredentialError
+from puma.errors import CredentialError, OutputWriteError
 
 GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"  # 36 characters after the prefix
 PAT = "github_pat_11ABCDEFG0123456789_" + "a" * 59
@@ -266,3 +268,38 @@ def test_status_shows_at_most_the_last_four_characters() -> None:
     shown = token_status("github").model_dump_json()
     assert GHP not in shown and GHP[:-4] not in shown and "…" + GHP[-4:] in shown
     assert mask("short-token") == "…"  # under 16 characters: nothing at all
+
+
+# --- write faults --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_disk_config(config: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The config folder on a 64 KiB tmpfs (we run as root, so a full disk is the fault that
+    a permission cannot fake); skipped where mounting is not permitted."""
+    config.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"mounting is not permitted here ({done.stderr.strip()})")
+    yield config
+    subprocess.run(["umount", "-l", str(config)], capture_output=True)
+
+
+def test_a_full_disk_keeps_the_old_token_and_leaves_no_temporary(full_disk_config: Path) -> None:
+    store_token("github", GHO)
+    with (
+        (full_disk_config / "filler").open("ab", buffering=0) as filler,
+        contextlib.suppress(OSError),
+    ):
+        while True:
+            filler.write(b"\0" * 4096)
+    with pytest.raises(OutputWriteError) as raised:
+        store_token("github", GHP)
+    assert "the disk is full" in str(raised.value)
+    assert GHP not in str(raised.value)
+    assert get_token("github") == GHO
+    assert sorted(p.name for p in full_disk_config.iterdir()) == ["credentials.json", "filler"]
