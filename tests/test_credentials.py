@@ -64,6 +64,16 @@ class LockedKeyring(MemoryKeyring):
         raise keyring.errors.KeyringLocked("locked")
 
 
+class BrokenKeyring(MemoryKeyring):
+    """A backend failing with its platform's own error, as a D-Bus backend does without a bus."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise RuntimeError("org.freedesktop.DBus.Error.ServiceUnknown")
+
+
 @pytest.fixture(autouse=True)
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A private config folder, no GITHUB_TOKEN, and keyring's fail backend (what this machine
@@ -197,6 +207,19 @@ def test_a_locked_keyring_falls_back_to_the_file_and_says_so(config: Path) -> No
     assert status.source == "file" and (config / "credentials.json").exists()
     assert status.notes == ["the keyring refused the token (KeyringLocked); used the file"]
     assert get_token("github") == GHP
+
+
+def test_a_keyring_failing_with_its_own_error_falls_back_to_the_file(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keyring.set_keyring(BrokenKeyring())
+    status = store_token("github", GHP)
+    assert status.source == "file"
+    assert status.notes == ["the keyring refused the token (RuntimeError); used the file"]
+    assert get_token("github") == GHP
+    assert delete_token("github") == [str(config / "credentials.json")]
+    monkeypatch.setenv("GITHUB_TOKEN", GHO)
+    assert get_token("github") == GHO
 
 
 # --- reading order, environment -------------------------------------------------------------------

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Literal
 
 import keyring
-import keyring.errors
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -220,7 +219,7 @@ def store_token(service: str, token: str) -> TokenStatus:
     if backend is not None:
         try:
             backend.set_password(KEYRING_SERVICE, service, token)
-        except keyring.errors.KeyringError as exc:
+        except Exception as exc:  # a backend's own errors (D-Bus, Keychain) too, not only keyring's
             notes.append(f"the keyring refused the token ({type(exc).__name__}); used the file")
         else:
             _remove_from_file(service)
@@ -243,7 +242,7 @@ def delete_token(service: str) -> list[str]:
     removed = []
     backend = usable_keyring()
     if backend is not None:
-        with contextlib.suppress(keyring.errors.KeyringError):
+        with contextlib.suppress(Exception):  # as in store_token: any backend error
             if backend.get_password(KEYRING_SERVICE, service) is not None:
                 backend.delete_password(KEYRING_SERVICE, service)
                 removed.append(f"keyring ({_backend_name(backend)})")
@@ -281,7 +280,7 @@ def _find(service: str) -> tuple[Source, str, str] | None:
     if backend is not None:
         try:
             token = backend.get_password(KEYRING_SERVICE, service)
-        except keyring.errors.KeyringError:
+        except Exception:  # as in store_token: an unreadable keyring is no token from it
             token = None
         if token:
             return "keyring", token, _backend_name(backend)
