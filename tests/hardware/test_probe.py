@@ -122,6 +122,14 @@ def test_garbage_from_a_tool_is_recorded_not_raised(bin_dir: Path) -> None:
     assert _status(report, "rocm-smi")[0] == "failed"
 
 
+def test_an_error_no_parser_expected_is_recorded_not_raised(bin_dir: Path) -> None:
+    _tool(bin_dir, "nvidia-smi", "echo 'NVIDIA Odd, 1e400, 1.0'")  # a memory size past float
+    report = probe()
+    status, detail = _status(report, "nvidia-smi")
+    assert (status, detail) == ("failed", "OverflowError: cannot convert float infinity to integer")
+    assert report.hardware_class == "cpu-only"
+
+
 def test_an_amd_card_from_rocm_smi(bin_dir: Path) -> None:
     _tool(bin_dir, "rocm-smi", f"cat {FIXTURES / 'rocm-smi-7900xtx.json'}")
     report = probe()

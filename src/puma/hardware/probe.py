@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar
 import psutil
 
 from puma.hardware.apple import MacFacts, probe_mac
-from puma.hardware.commands import ProbeParseError, run_tool
+from puma.hardware.commands import run_tool
 from puma.hardware.cpu import parse_sysctl_memsize, probe_cpu
 from puma.hardware.device_tag import suggest_device_tag
 from puma.hardware.memory import probe_memory
@@ -131,8 +131,10 @@ def _gpus(statuses: list[ProbeStatus]) -> list[Gpu]:
     """The vendors' tools name their cards; /sys adds what no tool named (an Intel iGPU, an AMD
     card without ROCm installed)."""
     none: list[Gpu] = []
-    gpus = _guarded("nvidia-smi", lambda: _noted(statuses, probe_nvidia()), none, statuses)
-    gpus = gpus + _guarded("rocm-smi", lambda: _noted(statuses, probe_rocm()), none, statuses)
+    gpus = [
+        *_guarded("nvidia-smi", lambda: _noted(statuses, probe_nvidia()), none, statuses),
+        *_guarded("rocm-smi", lambda: _noted(statuses, probe_rocm()), none, statuses),
+    ]
     if sys.platform.startswith("linux"):
         named = {g.vendor for g in gpus}
         found = _guarded("sysfs-drm", lambda: _noted(statuses, drm_gpus()), none, statuses)
@@ -157,6 +159,3 @@ def _power(statuses: list[ProbeStatus]) -> PowerSource:
         return None
     statuses.append(ProbeStatus(source="psutil-battery", status="read"))
     return "ac" if battery.power_plugged else "battery"
-
-
-__all__ = ["ProbeParseError", "probe"]
