@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -83,6 +86,35 @@ def test_an_odd_token_is_stored_with_a_warning(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert "does not look like a GitHub token" in done.stderr
     assert "hunter2" not in done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux `script` for a tty")
+def test_on_a_terminal_the_token_is_asked_for_and_not_echoed(tmp_path: Path) -> None:
+    """`script` gives the command a real terminal; the token is typed once the prompt shows."""
+    config = tmp_path / "config"
+    command = shlex.join([*PUMA, "auth", "login", "github"])
+    with subprocess.Popen(
+        ["script", "-qec", command, "/dev/null"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=_env(config),
+    ) as terminal:
+        assert terminal.stdin is not None and terminal.stdout is not None
+        watchdog = threading.Timer(120, terminal.kill)  # a missing prompt must not hang the suite
+        watchdog.start()
+        seen = b""
+        while b"github token:" not in seen:
+            chunk = terminal.stdout.read1(256)
+            assert chunk, seen
+            seen += chunk
+        terminal.stdin.write(f"{TOKEN}\n".encode())
+        terminal.stdin.flush()
+        rest, _ = terminal.communicate(timeout=120)
+        watchdog.cancel()
+    shown = (seen + rest).decode(errors="replace")
+    assert terminal.returncode == 0, shown
+    assert "from prompt" in shown and TOKEN not in shown
+    assert json.loads((config / "credentials.json").read_text())["tokens"]["github"] == TOKEN
 
 
 def test_status_without_a_token_says_how_to_log_in_and_exits_1(tmp_path: Path) -> None:
