@@ -40,9 +40,10 @@ def login_command(
         ),
     ] = None,
 ) -> None:
-    """Store a token: from --token, else standard input when piped, else GITHUB_TOKEN, else a
-    hidden prompt. Kept in the OS keyring when one is usable, else in the config folder's
-    credentials.json (mode 0600)."""
+    """Store a token (from --token, piped standard input, GITHUB_TOKEN or a prompt).
+
+    Kept in the OS keyring when one is usable, else in the config folder's credentials.json
+    (mode 0600). The token is never printed."""
     from puma import credentials
 
     piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
@@ -72,8 +73,9 @@ def status_command(
     service: ServiceArgument = "github",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
 ) -> None:
-    """Say where the token is (never the token: its last four characters at most). Exit 0 when
-    there is one, 1 when there is none."""
+    """Say where the token is, never what it is (exit 1 when there is none).
+
+    Shows its last four characters at most."""
     from puma.credentials import token_status
 
     status = token_status(service)
@@ -97,8 +99,9 @@ def status_command(
 
 @auth_app.command("logout")
 def logout_command(service: ServiceArgument = "github") -> None:
-    """Remove the stored token from the keyring and the file. GITHUB_TOKEN, if set, is not
-    PUMA's to remove."""
+    """Remove the stored token from the keyring and the file.
+
+    GITHUB_TOKEN, if set, is not PUMA's to remove."""
     from puma.credentials import ENV_VARS, check_service, delete_token
 
     removed = delete_token(service)

@@ -21,9 +21,10 @@ def hardware(
         bool, typer.Option("--json", help="Print hardware.json's JSON instead of a table.")
     ] = False,
 ) -> None:
-    """Probe this machine: CPU and its features, memory, GPUs, OS, Python, the llama.cpp build,
-    power source, hardware class and a suggested device tag. Never fails on a missing tool: the
-    table says what each source gave."""
+    """Show what the hardware probe sees on this machine, and the device tag it suggests.
+
+    CPU and its features, memory, GPUs, OS, Python, the llama.cpp build, power source and
+    hardware class. Never fails on a missing tool: the table says what each source gave."""
     from puma.hardware import probe  # on use: the probe imports llama_cpp for its build
 
     report = probe()
