@@ -74,6 +74,21 @@ def test_login_from_github_token_and_from_the_option(tmp_path: Path) -> None:
     assert json.loads((config / "credentials.json").read_text())["tokens"]["github"] == TOKEN
 
 
+def test_with_token_given_an_open_standard_input_is_not_waited_on(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    with subprocess.Popen(
+        [*PUMA, "auth", "login", "github", "--token", TOKEN],
+        stdin=subprocess.PIPE,  # held open, never written: reading it would wait forever
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(config),
+    ) as login:
+        assert login.wait(timeout=120) == 0
+        assert login.stdin is not None
+        login.stdin.close()
+    assert json.loads((config / "credentials.json").read_text())["tokens"]["github"] == TOKEN
+
+
 def test_login_with_no_token_anywhere_is_bad_input(tmp_path: Path) -> None:
     done = _puma(tmp_path / "config", "auth", "login", "github", stdin="\n")
     assert done.returncode == 2
@@ -90,7 +105,7 @@ def test_an_odd_token_is_stored_with_a_warning(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("script") is None, reason="needs util-linux `script` for a tty")
 def test_on_a_terminal_the_token_is_asked_for_and_not_echoed(tmp_path: Path) -> None:
-    """`script` gives the command a real terminal; the token is typed once the prompt shows."""
+    """`script` gives the command a real terminal; the token is typed once echo is off."""
     config = tmp_path / "config"
     command = shlex.join([*PUMA, "auth", "login", "github"])
     with subprocess.Popen(
@@ -103,7 +118,9 @@ def test_on_a_terminal_the_token_is_asked_for_and_not_echoed(tmp_path: Path) -> 
         watchdog = threading.Timer(120, terminal.kill)  # a missing prompt must not hang the suite
         watchdog.start()
         seen = b""
-        while b"github token:" not in seen:
+        # Click prints "github token:", then getpass turns echo off (discarding what was typed
+        # so far) and prints " ": only then is it safe to type.
+        while b"github token: " not in seen:
             chunk = terminal.stdout.read1(256)
             assert chunk, seen
             seen += chunk

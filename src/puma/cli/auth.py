@@ -46,7 +46,9 @@ def login_command(
     (mode 0600). The token is never printed."""
     from puma import credentials
 
-    piped = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+    # Standard input is read only when it is not a terminal and --token did not already answer.
+    reads_stdin = token is None and sys.stdin is not None and not sys.stdin.isatty()
+    piped = sys.stdin.read() if reads_stdin else None
     chosen = credentials.choose_login_token(service, token, piped, os.environ)
     if chosen is None:
         if piped is not None:
