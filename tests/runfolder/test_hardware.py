@@ -128,3 +128,24 @@ def test_a_probed_report_validates_against_the_json_schema_and_a_broken_one_does
         {**document, "gpus": [{"name": "x", "vendor": "nvidia", "vram_gb": 24}]},
     ):
         assert not validator.is_valid(broken)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"gpus": "RTX 4090"},
+        {"gpus": [{"name": "x", "vram_gb": "lots"}]},
+        {"cpu": "AMD"},
+        {"ram_gb": "a lot"},
+        {"cpu": {"model": None, "arch": "x86_64", "cores": 1, "threads": 1}},
+    ],
+)
+def test_a_malformed_earlier_file_is_a_located_input_error(
+    tmp_path: Path, change: dict[str, object]
+) -> None:
+    path = tmp_path / "hardware.json"
+    path.write_text(json.dumps({**EARLIER_GPU_MACHINE, **change}))
+    with pytest.raises(InputFileError) as raised:
+        HardwareReport.read(path)
+    assert str(path) in str(raised.value)
+    assert "earlier hardware.json that cannot be read" in str(raised.value)

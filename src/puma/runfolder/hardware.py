@@ -114,7 +114,14 @@ class HardwareReport(BaseModel):
     @classmethod
     def _migrate(cls, data: Any) -> Any:
         if isinstance(data, dict) and "ram_gb" in data and "ram_bytes" not in data:
-            return migrate_first_layout(data)
+            try:
+                return migrate_first_layout(data)
+            except (TypeError, AttributeError, ValueError) as exc:
+                # Pydantic reports a ValueError as a validation error of the file
+                summary = " ".join(str(exc).split())[:200]
+                raise ValueError(
+                    f"an earlier hardware.json that cannot be read: {summary}"
+                ) from None
         return data
 
     def save(self, folder: RunFolder) -> None:
@@ -164,7 +171,7 @@ def migrate_first_layout(data: dict[str, Any]) -> dict[str, Any]:
     system_info = old_build.get("system_info")
     gpus = [
         Gpu(
-            name=str(g.get("name", "unknown")),
+            name=g.get("name", "unknown"),
             vendor=_vendor_of_name(str(g.get("name", ""))),
             vram_bytes=None if g.get("vram_gb") is None else round(float(g["vram_gb"]) * GIB),
             driver=g.get("driver"),
@@ -173,8 +180,8 @@ def migrate_first_layout(data: dict[str, Any]) -> dict[str, Any]:
         for g in data.get("gpus") or []
     ]
     cpu = Cpu(
-        model=str(old_cpu.get("model", "unknown")),
-        arch=str(old_cpu.get("arch", "unknown")),
+        model=old_cpu.get("model", "unknown"),
+        arch=old_cpu.get("arch", "unknown"),
         cores=old_cpu.get("cores"),
         threads=old_cpu.get("threads"),
     )
