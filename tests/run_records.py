@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from puma.runfolder.emissions import Emissions
-from puma.runfolder.hardware import Cpu, Gpu, Hardware, OperatingSystem
+from puma.runfolder.hardware import GIB, Cpu, Gpu, HardwareReport, Kernel, OperatingSystem
 from puma.runfolder.ledger import CallEvent, FooterEvent, MetaEvent, ResumeEvent, SkippedEvent
 from puma.runfolder.manifest import Manifest, ModelRecord, SuiteRecord
 
@@ -130,19 +130,34 @@ def manifest(run_id: str, suites: list[SuiteRecord], models: list[str], **fields
     return Manifest(**{**values, **fields})
 
 
-def hardware(**fields: Any) -> Hardware:
+def hardware(**fields: Any) -> HardwareReport:
     values: dict[str, Any] = {
-        "cpu": Cpu(model="AMD Ryzen 9 7950X", cores=16, threads=32, arch="x86_64"),
-        "ram_gb": 62.7,
-        "gpus": [Gpu(name="NVIDIA GeForce RTX 4090", vram_gb=23.99, driver="550.54")],
-        "os": OperatingSystem(
-            system="Linux", release="6.8.0", version="#1 SMP", pretty="Ubuntu 24.04 LTS"
+        "cpu": Cpu(
+            model="AMD Ryzen 9 7950X",
+            vendor="AuthenticAMD",
+            cores=16,
+            threads=32,
+            arch="x86_64",
+            features=["avx2", "avx512f", "fma"],
         ),
+        "ram_bytes": round(62.7 * GIB),
+        "gpus": [
+            Gpu(
+                name="NVIDIA GeForce RTX 4090",
+                vendor="nvidia",
+                vram_bytes=round(23.99 * GIB),
+                driver="550.54",
+                source="nvidia-smi",
+            )
+        ],
+        "os": OperatingSystem(system="Linux", pretty="Ubuntu 24.04 LTS", version="24.04"),
+        "kernel": Kernel(release="6.8.0", version="#1 SMP"),
         "python": "3.11.7",
-        "runtime_build": {},
-        "power_source": "ac",
+        "power_source": None,
+        "hardware_class": "discrete-gpu",
+        "device_tag_suggestion": "rtx-4090-pc",
     }
-    return Hardware(**{**values, **fields})
+    return HardwareReport(**{**values, **fields})
 
 
 def emissions(**fields: Any) -> Emissions:

@@ -80,3 +80,7 @@ class RemoteUnavailable(PumaError):
     contract. `verify-hash --remote` turns it into a warning: the local result stands."""
 
     exit_code = ExitCode.RUNTIME_UNAVAILABLE
+
+
+class CredentialError(PumaError):
+    """A token that was not given, is malformed, or whose store cannot be read."""

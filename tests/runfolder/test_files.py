@@ -15,7 +15,6 @@ from puma.errors import InputFileError
 from puma.jsonio import dump_pretty, dumps_line
 from puma.runfolder import RunFolder
 from puma.runfolder.emissions import Emissions
-from puma.runfolder.hardware import Hardware
 from puma.runfolder.ledger import (
     CALL_FIELDS,
     CallEvent,
@@ -208,7 +207,7 @@ def test_the_stored_prediction_files_read_as_rows_and_agree() -> None:
     assert [r.instance_id for r in canonical] == sorted(r.instance_id for r in full)
 
 
-# --- metrics.json, metadata.json, hardware.json, emissions.json -----------------------------------
+# --- metrics.json, metadata.json, emissions.json (hardware.json: test_hardware.py) ------------
 
 
 def test_the_stored_evaluation_and_machine_files_read_and_re_dump_byte_for_byte(
@@ -219,7 +218,5 @@ def test_the_stored_evaluation_and_machine_files_read_and_re_dump_byte_for_byte(
     metadata = read_metadata(STORED.metadata)
     assert dump_pretty(metadata.model_dump(mode="json")) == STORED.metadata.read_text("utf-8")
     copy = RunFolder(tmp_path)
-    Hardware.load(STORED).save(copy)
     Emissions.load(STORED).save(copy)
-    assert copy.hardware.read_bytes() == STORED.hardware.read_bytes()
     assert copy.emissions.read_bytes() == STORED.emissions.read_bytes()

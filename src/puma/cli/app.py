@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "puma.cli.submission",
     "puma.cli.registry",
     "puma.cli.imports",
+    "puma.cli.hardware",
+    "puma.cli.auth",
 )
 
 stderr = make_console(stderr=True)

@@ -25,7 +25,7 @@ from puma.outputs import prepare_output_folder, remove_files, write_files
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder
 from puma.runfolder.emissions import Emissions
-from puma.runfolder.hardware import Hardware
+from puma.runfolder.hardware import HardwareReport
 from puma.runfolder.manifest import Manifest, ModelRecord, SuiteRecord
 from puma.runfolder.predictions import CANONICAL_COLUMNS, read_canonical, read_full_table
 from puma.runner.audit import check_run_folder
@@ -99,7 +99,7 @@ def build_submission(
         )
     scenario = scenario_for(suite.id, suite.task)
     strategy = strategy_for(manifest.strategy)
-    hardware = Hardware.load(folder)
+    hardware = HardwareReport.load(folder)
     emissions = Emissions.load(folder) if folder.emissions.is_file() else None
 
     caveats: list[str] = []
@@ -124,7 +124,7 @@ def build_submission(
     # The profile is decided on the whole GB that the submission shows (a 24 GB card reports
     # 23.99), so a reader can re-derive it from the submission alone.
     vram = _largest_vram(hardware)
-    profile_id = profile_for(round(hardware.ram_gb), None if vram is None else round(vram))
+    profile_id = profile_for(round(hardware.ram_gb or 0), None if vram is None else round(vram))
     runtime_kind = str(manifest.runtime.get("kind") or "unknown")
     notes = _notes(manifest, suite, runtime_kind, profile_id, caveats)
 
@@ -314,20 +314,21 @@ def _runtime_timings(calls: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _largest_vram(hardware: Hardware) -> float | None:
+def _largest_vram(hardware: HardwareReport) -> float | None:
     sizes = [g.vram_gb for g in hardware.gpus if g.vram_gb is not None]
     return max(sizes) if sizes else None
 
 
-def _hardware_profile(hardware: Hardware, profile_id: str) -> dict[str, Any]:
+def _hardware_profile(hardware: HardwareReport, profile_id: str) -> dict[str, Any]:
     gpus = sorted(hardware.gpus, key=lambda g: -(g.vram_gb or 0.0))
     gpu = gpus[0] if gpus else None
-    system = hardware.os.pretty or f"{hardware.os.system} {hardware.os.release}".strip()
+    kernel = hardware.kernel.release if hardware.kernel else ""
+    system = hardware.os.pretty or f"{hardware.os.system} {kernel}".strip()
     return {
         "profile_id": profile_id,
         "cpu_model": hardware.cpu.model[:128],
         "cpu_cores": max(1, hardware.cpu.cores or hardware.cpu.threads or 1),
-        "ram_gb": max(1, round(hardware.ram_gb)),
+        "ram_gb": max(1, round(hardware.ram_gb or 0)),
         "gpu_model": gpu.name[:128] if gpu else None,
         "gpu_vram_gb": round(gpu.vram_gb) if gpu and gpu.vram_gb is not None else None,
         "os": (system or "unknown")[:128],
