@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "puma.cli.ledger",
     "puma.cli.evaluate",
     "puma.cli.submission",
+    "puma.cli.contributor",
+    "puma.cli.publish",
 )
 
 stderr = make_console(stderr=True)

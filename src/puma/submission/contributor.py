@@ -282,8 +282,7 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
     manifest = _read_model(run.manifest, Manifest, "manifest.json", MANIFEST_SCHEMA)
     if manifest.run_id != path.run_id:
         raise CheckFailed(
-            f"the folder is named for run {path.run_id} but manifest.json is run "
-            f"{manifest.run_id}",
+            f"the folder is named for run {path.run_id} but manifest.json is run {manifest.run_id}",
             where=str(run.manifest),
             hint="each run has its own run-<uuid> folder; prepare it again from its run folder",
         )
@@ -353,9 +352,7 @@ def _read_bytes(path: Path) -> bytes:
         raise InputFileError(f"cannot read: {exc.strerror}", where=str(path)) from None
 
 
-def _read_model(
-    path: Path, model: type[ModelT], label: str, schema: str | None = None
-) -> ModelT:
+def _read_model(path: Path, model: type[ModelT], label: str, schema: str | None = None) -> ModelT:
     """A JSON file as its model; InputFileError (exit 2) for bad JSON, another schema version, or
     a field that does not fit, naming the field."""
     data = parse_json(_read_bytes(path), path)
