@@ -29,6 +29,12 @@ from puma.runfolder import RunFolder
 from puma.runfolder.ledger import LedgerSeal, judge_ledger
 from puma.runfolder.manifest import MANIFEST_SCHEMA, Manifest
 from puma.runner.audit import require_finished, verify_run_ledger
+from puma.submission.aggregates import (
+    aggregate_run,
+    metadata_bytes,
+    read_metadata,
+    write_metadata,
+)
 from puma.submission.cells import RUN_FOLDER, check_device_tag, check_handle
 from puma.submission.narrative import narrative_text
 
@@ -109,10 +115,6 @@ def _hardware_model() -> type[BaseModel]:
     return model
 
 
-def _aggregates() -> Any:
-    return importlib.import_module("puma.submission.aggregates")
-
-
 # --- the path convention ------------------------------------------------------------------------
 
 
@@ -191,9 +193,8 @@ def prepare_contributor_folder(
         with writing(staging, "write the contributor folder"):
             for name in COPIED_FILES:
                 shutil.copyfile(source.root / name, staging / name)
-        aggregates = _aggregates()
-        metadata = aggregates.aggregate_run(staging, device_tag=tag)
-        aggregates.write_metadata(metadata, staging / RunFolder.METADATA)
+        metadata = aggregate_run(staging, device_tag=tag)
+        write_metadata(metadata, staging / RunFolder.METADATA)
         narrative = narrative_text(manifest, metadata, tag, PRIVACY_KINDS)
         with writing(staging / RunFolder.NARRATIVE):
             (staging / RunFolder.NARRATIVE).write_text(narrative, encoding="utf-8", newline="\n")
@@ -236,13 +237,6 @@ def _publish_folder(staging: Path, target: Path) -> None:
                 where=str(target),
             ) from None
         raise output_error(exc, target, "create the contributor folder") from exc
-
-
-def _metadata_json(folder: Path) -> dict[str, Any]:
-    data = parse_json(_read_bytes(folder / RunFolder.METADATA), folder / RunFolder.METADATA)
-    if not isinstance(data, dict):
-        raise InputFileError("metadata.json is not a JSON object", where=str(folder))
-    return data
 
 
 # --- validate -----------------------------------------------------------------------------------
@@ -374,34 +368,20 @@ def _read_model(path: Path, model: type[ModelT], label: str, schema: str | None 
 def _check_metadata(folder: Path, device_tag: str) -> int:
     """metadata.json must read as metadata-1.0 and be, byte for byte, what aggregate_run gives
     for this folder's ledger; returns its number of (cell, phase) rows."""
-    aggregates = _aggregates()
     path = folder / RunFolder.METADATA
-    stored = _metadata_json(folder)
-    try:
-        aggregates.read_metadata(path)
-    except (ValidationError, ValueError) as exc:
-        raise InputFileError(f"metadata.json does not read as metadata-1.0: {exc}") from None
-    with tempfile.TemporaryDirectory(prefix="puma-metadata-") as scratch:
-        fresh = Path(scratch) / RunFolder.METADATA
-        aggregates.write_metadata(aggregates.aggregate_run(folder, device_tag=device_tag), fresh)
-        expected_bytes = fresh.read_bytes()
-    if expected_bytes != _read_bytes(path):
-        expected = json.loads(expected_bytes)
-        where, stored_value, expected_value = _first_difference(stored, expected)
+    stored = read_metadata(path)
+    expected = aggregate_run(folder, device_tag=device_tag)
+    if metadata_bytes(expected) != _read_bytes(path):
+        where, stored_value, expected_value = _first_difference(
+            json.loads(_read_bytes(path)), expected.model_dump(mode="json")
+        )
         raise CheckFailed(
             f"metadata.json is not what the ledger gives: at {where or 'the top'} it says "
             f"{_short(stored_value)}, recomputed from run.jsonl {_short(expected_value)}",
             where=str(path),
             hint="metadata.json is computed, never edited: prepare the folder again",
         )
-    return _count_rows(stored)
-
-
-def _count_rows(metadata: dict[str, Any]) -> int:
-    for value in metadata.values():
-        if isinstance(value, list):
-            return len(value)
-    return 0
+    return len(stored.aggregates)
 
 
 def _first_difference(a: Any, b: Any, where: str = "") -> tuple[str, Any, Any]:

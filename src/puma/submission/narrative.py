@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from puma.runfolder.manifest import Manifest
+from puma.submission.aggregates import RunMetadata
 
 SMALL_N = 30  # below this many items an interval is wide: say so
 OWN_CAVEATS = "<!-- Add your own caveats below this line: anything a reader should know. -->"
@@ -22,7 +23,7 @@ _PLACE_ONLY = ("output",)  # where the files went: not part of the method
 
 
 def narrative_text(
-    manifest: Manifest, metadata: Any, device_tag: str, privacy_kinds: tuple[str, ...]
+    manifest: Manifest, metadata: RunMetadata, device_tag: str, privacy_kinds: tuple[str, ...]
 ) -> str:
     """run.md's text. `metadata` is the RunMetadata aggregate_run gave for this folder."""
     models = ", ".join(m.name for m in manifest.models)
@@ -70,7 +71,7 @@ def _number(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.1f}"
 
 
-def _headline(metadata: Any) -> list[str]:
+def _headline(metadata: RunMetadata) -> list[str]:
     rows = list(metadata.aggregates)
     if not rows:
         return ["No measured calls: the run made none the catalogue can use."]
@@ -120,7 +121,7 @@ def _deviations(manifest: Manifest) -> list[str]:
     return lines or ["None: the run used the settings its spec asks for."]
 
 
-def _caveats(manifest: Manifest, metadata: Any) -> list[str]:
+def _caveats(manifest: Manifest, metadata: RunMetadata) -> list[str]:
     lines = []
     hardware = metadata.provenance.hardware
     if not hardware.probed:
