@@ -222,9 +222,9 @@ def test_nothing_outside_submissions_handle_is_committed(
 
 def test_a_staged_file_outside_the_handle_is_refused(folder: Path, remote: Path, recorded: Any):
     report = contributor.validate_contributor_folder(folder)
-    with pytest.raises(CheckFailed, match="refusing to commit outside submissions/ada-l/"):
+    with pytest.raises(CheckFailed, match=r"refusing to commit outside submissions/ada-l/"):
         puma.publish._refuse_outside("submissions/ada-l/x/run.md\0README.md\0", report)
-    with pytest.raises(CheckFailed, match="nothing staged"):
+    with pytest.raises(CheckFailed, match=r"nothing staged"):
         puma.publish._refuse_outside("", report)
 
 
@@ -241,7 +241,7 @@ def test_a_branch_with_other_files_is_refused(folder: Path, remote: Path, record
     publish_folder(folder, str(remote))
     narrative = folder / "run.md"
     narrative.write_text(narrative.read_text() + "\n- another caveat\n")
-    with pytest.raises(CheckFailed, match="already exists .* with other files"):
+    with pytest.raises(CheckFailed, match=r"already exists .* with other files"):
         publish_folder(folder, str(remote))
 
 
@@ -253,13 +253,13 @@ def test_a_run_already_on_main_is_refused(
     git("clone", "--quiet", str(remote), str(work), cwd=tmp_path)
     git("merge", "--quiet", "--ff-only", f"origin/{BRANCH}", cwd=work)
     git("push", "--quiet", "origin", "HEAD:main", f":{BRANCH}", cwd=work)
-    with pytest.raises(CheckFailed, match="published before"):
+    with pytest.raises(CheckFailed, match=r"published before"):
         publish_folder(folder, str(remote))
 
 
 def test_an_invalid_folder_is_not_published(folder: Path, remote: Path, recorded: Any) -> None:
     (folder / "notes.txt").write_text("x")
-    with pytest.raises(CheckFailed, match="do not belong: notes.txt"):
+    with pytest.raises(CheckFailed, match=r"do not belong: notes.txt"):
         publish_folder(folder, str(remote))
     assert git("branch", "--list", "--format=%(refname:short)", cwd=remote).split() == ["main"]
 
@@ -271,7 +271,7 @@ def test_a_privacy_finding_stops_publish_before_any_clone(
         path, line, column, kind, excerpt = Path("run.md"), 3, 7, "email", "a***@***"
 
     monkeypatch.setattr(puma.publish, "privacy_findings", lambda folder: [Finding()])
-    with pytest.raises(CheckFailed, match="run.md:3:7 email") as caught:
+    with pytest.raises(CheckFailed, match=r"run.md:3:7 email") as caught:
         publish_folder(folder, str(remote))
     assert "not published" in caught.value.message
     assert git("branch", "--list", "--format=%(refname:short)", cwd=remote).split() == ["main"]
@@ -280,19 +280,19 @@ def test_a_privacy_finding_stops_publish_before_any_clone(
 def test_an_unreachable_remote_is_exit_4_and_says_what_git_said(
     folder: Path, tmp_path: Path, recorded: Any
 ) -> None:
-    with pytest.raises(RemoteUnavailable, match="cannot clone .* git says") as caught:
+    with pytest.raises(RemoteUnavailable, match=r"cannot clone .* git says") as caught:
         publish_folder(folder, str(tmp_path / "no-such.git"))
     assert caught.value.exit_code == 4
     assert recorded == []
 
 
 def test_a_missing_base_branch_is_named(folder: Path, remote: Path, recorded: Any) -> None:
-    with pytest.raises(RemoteUnavailable, match="branch trunk"):
+    with pytest.raises(RemoteUnavailable, match=r"branch trunk"):
         publish_folder(folder, str(remote), base="trunk")
 
 
 def test_a_remote_url_with_a_token_in_it_is_refused(folder: Path, recorded: Any) -> None:
-    with pytest.raises(InputFileError, match="carries a password or token"):
+    with pytest.raises(InputFileError, match=r"carries a password or token"):
         publish_folder(folder, f"https://x-access-token:{TOKEN}@github.com/ada-l/results.git")
 
 
@@ -354,7 +354,7 @@ def test_the_github_repository_is_derived_from_a_github_remote() -> None:
         assert puma.publish._remote_owner(url) == "ada-l"
     assert puma.publish._target_repo("/srv/git/results.git", None) is None
     assert puma.publish._target_repo("/srv/x", "puma-bench/puma") == "puma-bench/puma"
-    with pytest.raises(InputFileError, match="not OWNER/REPO"):
+    with pytest.raises(InputFileError, match=r"not OWNER/REPO"):
         puma.publish._target_repo("/srv/x", "puma-bench")
 
 
@@ -362,7 +362,7 @@ def test_a_refused_pull_request_says_the_branch_is_pushed(
     folder: Path, remote: Path, recorded: Any, github: type[FakeGitHub]
 ) -> None:
     github.create_status = 422
-    with pytest.raises(RemoteUnavailable, match="branch is pushed.*Validation Failed"):
+    with pytest.raises(RemoteUnavailable, match=r"branch is pushed.*Validation Failed"):
         publish_folder(folder, str(remote), github_repo="octocat/Hello-World")
     assert BRANCH in git("branch", "--list", "--format=%(refname:short)", cwd=remote).split()
 
@@ -435,5 +435,5 @@ def test_publish_runs_the_real_privacy_scan(folder: Path, remote: Path) -> None:
     pytest.importorskip("puma.community.history", reason="the history is helper privacy's module")
     narrative = folder / "run.md"
     narrative.write_text(narrative.read_text() + "\nAsk me: ada.lovelace@example.org\n")
-    with pytest.raises(CheckFailed, match="privacy scan found"):
+    with pytest.raises(CheckFailed, match=r"privacy scan found"):
         publish_folder(folder, str(remote))

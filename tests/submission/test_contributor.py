@@ -159,7 +159,7 @@ def test_device_tag_defaults_to_the_hardware_suggestion(
 
 def test_a_second_prepare_of_the_same_run_is_refused(folder: Path, run_dir: Path) -> None:
     before = {name: (folder / name).read_bytes() for name in CONTRIBUTOR_FILES}
-    with pytest.raises(OutputWriteError, match="already prepared"):
+    with pytest.raises(OutputWriteError, match=r"already prepared"):
         prepare_contributor_folder(run_dir, folder.parents[2], "ada-l")
     assert {name: (folder / name).read_bytes() for name in CONTRIBUTOR_FILES} == before
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
@@ -172,7 +172,7 @@ def test_a_second_prepare_of_the_same_run_is_refused(folder: Path, run_dir: Path
 def test_a_bad_handle_or_device_tag_is_refused_and_nothing_written(
     run_dir: Path, tmp_path: Path, unscanned: None, handle: str, tag: str | None
 ) -> None:
-    with pytest.raises(InputFileError, match="is not allowed"):
+    with pytest.raises(InputFileError, match=r"is not allowed"):
         prepare_contributor_folder(run_dir, tmp_path / "s", handle, tag)
     assert not (tmp_path / "s").exists() or not any((tmp_path / "s").rglob("*.json"))
 
@@ -184,7 +184,7 @@ def test_a_run_whose_ledger_was_edited_is_not_prepared(
     ledger.write_text(
         ledger.read_text().replace('"parsed_label":"Critical"', '"parsed_label":"Minor"', 1)
     )
-    with pytest.raises(CheckFailed, match="hash chain is broken") as caught:
+    with pytest.raises(CheckFailed, match=r"hash chain is broken") as caught:
         prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
     assert caught.value.where is not None and caught.value.where.endswith("run.jsonl:3")
     assert not (tmp_path / "s").exists()
@@ -196,7 +196,7 @@ def test_an_unfinished_run_is_not_prepared(run_dir: Path, tmp_path: Path, unscan
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["ledger_seal"] = None
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(InputFileError, match="has not finished"):
+    with pytest.raises(InputFileError, match=r"has not finished"):
         prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
 
 
@@ -204,7 +204,7 @@ def test_a_run_without_hardware_json_is_not_prepared(
     run_dir: Path, tmp_path: Path, unscanned: None
 ) -> None:
     (run_dir / "hardware.json").unlink()
-    with pytest.raises(InputFileError, match="hardware.json is missing"):
+    with pytest.raises(InputFileError, match=r"hardware.json is missing"):
         prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
 
 
@@ -213,7 +213,7 @@ def test_a_privacy_finding_refuses_the_folder_and_lists_it(run_dir: Path, tmp_pa
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["spec_path"] = "/home/alice/puma/specs/mine.yaml"
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    with pytest.raises(CheckFailed, match="privacy scan found") as caught:
+    with pytest.raises(CheckFailed, match=r"privacy scan found") as caught:
         prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
     assert "manifest.json:" in caught.value.message
     assert not list((tmp_path / "s").rglob("run-*")) and not list((tmp_path / "s").rglob(".run-*"))
@@ -223,7 +223,7 @@ def test_without_the_privacy_module_prepare_is_an_explicit_error(
     run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "puma.submission.privacy", None)
-    with pytest.raises(CheckFailed, match="privacy scan .* is not part of this PUMA"):
+    with pytest.raises(CheckFailed, match=r"privacy scan .* is not part of this PUMA"):
         prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
     assert not list((tmp_path / "s").rglob("*.json"))
 
@@ -254,7 +254,7 @@ def test_a_full_disk_leaves_no_folder_at_all(
     run_dir: Path, tiny_disk: Callable[[str], Path], unscanned: None
 ) -> None:
     disk = tiny_disk("16k")  # four 4 KiB pages: the ledger alone needs four
-    with pytest.raises(OutputWriteError, match="disk is full"):
+    with pytest.raises(OutputWriteError, match=r"disk is full"):
         prepare_contributor_folder(run_dir, disk / "submissions", "ada-l")
     assert not list((disk / "submissions").rglob("*.json"))
     assert not list((disk / "submissions").rglob("*run-*"))
@@ -315,7 +315,7 @@ def test_an_extra_file_does_not_verify(folder: Path, extra: str) -> None:
 def test_a_folder_in_place_of_a_file_does_not_verify(folder: Path) -> None:
     (folder / "run.md").unlink()
     (folder / "run.md").mkdir()
-    with pytest.raises(CheckFailed, match="not plain files: run.md"):
+    with pytest.raises(CheckFailed, match=r"not plain files: run.md"):
         validate_contributor_folder(folder)
 
 
@@ -334,7 +334,7 @@ def test_a_path_off_the_convention_does_not_verify(
 ) -> None:
     moved = tmp_path / "elsewhere" / handle / tag / run
     shutil.copytree(folder, moved)
-    with pytest.raises(CheckFailed, match="not a contributor folder path"):
+    with pytest.raises(CheckFailed, match=r"not a contributor folder path"):
         validate_contributor_folder(moved)
 
 
@@ -350,7 +350,7 @@ def test_an_edited_ledger_line_does_not_verify_and_is_named(folder: Path) -> Non
     lines = ledger.read_text().splitlines(keepends=True)
     lines[5] = lines[5].replace('"attempt":1', '"attempt":2')
     ledger.write_text("".join(lines))
-    with pytest.raises(CheckFailed, match="hash chain is broken") as caught:
+    with pytest.raises(CheckFailed, match=r"hash chain is broken") as caught:
         validate_contributor_folder(folder)
     assert str(caught.value.where).endswith("run.jsonl:7")  # the next line no longer chains
 
@@ -360,13 +360,13 @@ def test_a_line_added_after_the_sealed_head_does_not_verify(folder: Path) -> Non
     last = ledger.read_text().splitlines()[-1]
     with ledger.open("a") as handle:
         handle.write(last + "\n")
-    with pytest.raises(CheckFailed, match="after the sealed head|hash chain is broken"):
+    with pytest.raises(CheckFailed, match=r"after the sealed head|hash chain is broken"):
         validate_contributor_folder(folder)
 
 
 def test_an_edited_seal_does_not_verify(folder: Path) -> None:
     _edit_json(folder / "manifest.json", lambda m: m["ledger_seal"].update(head="0" * 64))
-    with pytest.raises(CheckFailed, match="not the sealed head"):
+    with pytest.raises(CheckFailed, match=r"not the sealed head"):
         validate_contributor_folder(folder)
 
 
@@ -383,14 +383,14 @@ def test_metadata_of_another_device_tag_does_not_verify(folder: Path) -> None:
     moved = folder.parents[1] / "other-tag" / folder.name
     moved.parent.mkdir()
     folder.rename(moved)
-    with pytest.raises(CheckFailed, match="cell_id|device_tag"):
+    with pytest.raises(CheckFailed, match=r"cell_id|device_tag"):
         validate_contributor_folder(moved)
 
 
 @pytest.mark.parametrize("name", ["manifest.json", "hardware.json", "metadata.json"])
 def test_bad_json_is_unreadable(folder: Path, name: str) -> None:
     (folder / name).write_text('{"schema_version": ')
-    with pytest.raises(InputFileError, match="invalid JSON"):
+    with pytest.raises(InputFileError, match=r"invalid JSON"):
         validate_contributor_folder(folder)
 
 
@@ -404,31 +404,31 @@ def test_bad_json_is_unreadable(folder: Path, name: str) -> None:
 )
 def test_another_schema_version_is_unreadable(folder: Path, name: str, version: str) -> None:
     _edit_json(folder / name, lambda d: d.update(schema_version=version))
-    with pytest.raises(InputFileError, match="schema_version"):
+    with pytest.raises(InputFileError, match=r"schema_version"):
         validate_contributor_folder(folder)
 
 
 def test_a_hardware_file_without_its_cpu_is_unreadable_and_the_field_named(folder: Path) -> None:
     _edit_json(folder / "hardware.json", lambda d: d.pop("cpu"))
-    with pytest.raises(InputFileError, match="hardware.json: cpu"):
+    with pytest.raises(InputFileError, match=r"hardware.json: cpu"):
         validate_contributor_folder(folder)
 
 
 def test_run_md_without_a_section_does_not_verify(folder: Path) -> None:
     narrative = folder / "run.md"
     narrative.write_text(narrative.read_text().replace("## Privacy attestation", "## Privacy"))
-    with pytest.raises(CheckFailed, match="Privacy attestation"):
+    with pytest.raises(CheckFailed, match=r"Privacy attestation"):
         validate_contributor_folder(folder)
 
 
 def test_run_md_that_is_not_utf8_is_unreadable(folder: Path) -> None:
     (folder / "run.md").write_bytes(b"# Run\n\xff\xfe\n")
-    with pytest.raises(InputFileError, match="not UTF-8"):
+    with pytest.raises(InputFileError, match=r"not UTF-8"):
         validate_contributor_folder(folder)
 
 
 def test_no_such_folder_is_unreadable(tmp_path: Path) -> None:
-    with pytest.raises(InputFileError, match="no such folder"):
+    with pytest.raises(InputFileError, match=r"no such folder"):
         validate_contributor_folder(tmp_path / "ada-l" / "x" / f"run-{RUN_ID}")
 
 
