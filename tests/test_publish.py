@@ -101,7 +101,7 @@ def remote(tmp_path: Path) -> Path:
 def recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
     """The privacy scan finds nothing and the history is a list (see the module docstring)."""
     entries: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(puma.publish, "privacy_findings", lambda folder: [])
+    monkeypatch.setattr(puma.publish, "refuse_private_values", lambda folder, what: None)
     monkeypatch.setattr(puma.publish, "_history_recorder", lambda: lambda *e: entries.append(e))
     return entries
 
@@ -109,7 +109,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     with monkeypatch.context() as patch:
-        patch.setattr(contributor, "privacy_findings", lambda folder: [])
+        patch.setattr(contributor, "refuse_private_values", lambda folder, what: None)
         run = tmp_path / "runs" / f"run-{RUN_ID}"
         shutil.copytree(DEMO, run)
         return prepare_contributor_folder(run, tmp_path / "submissions", "ada-l")
@@ -264,16 +264,15 @@ def test_an_invalid_folder_is_not_published(folder: Path, remote: Path, recorded
     assert git("branch", "--list", "--format=%(refname:short)", cwd=remote).split() == ["main"]
 
 
-def test_a_privacy_finding_stops_publish_before_any_clone(
+def test_a_privacy_refusal_stops_publish_before_any_clone(
     folder: Path, remote: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Finding:
-        path, line, column, kind, excerpt = Path("run.md"), 3, 7, "email", "a***@***"
+    def refuse(folder: Path, what: str) -> None:
+        raise CheckFailed(f"the privacy scan found 1 private value(s); {what} was not sent")
 
-    monkeypatch.setattr(puma.publish, "privacy_findings", lambda folder: [Finding()])
-    with pytest.raises(CheckFailed, match=r"run.md:3:7 email") as caught:
+    monkeypatch.setattr(puma.publish, "refuse_private_values", refuse)
+    with pytest.raises(CheckFailed, match=r"privacy scan found"):
         publish_folder(folder, str(remote))
-    assert "not published" in caught.value.message
     assert git("branch", "--list", "--format=%(refname:short)", cwd=remote).split() == ["main"]
 
 
@@ -424,7 +423,7 @@ def test_publish_records_the_submission_in_the_local_history(
     history = pytest.importorskip(
         "puma.community.history", reason="the local history is helper privacy's module"
     )
-    monkeypatch.setattr(puma.publish, "privacy_findings", lambda folder: [])
+    monkeypatch.setattr(puma.publish, "refuse_private_values", lambda folder, what: None)
     publish_folder(folder, str(remote))
     last = history.last_submission()
     assert last is not None and f"run-{RUN_ID}" in str(last)
@@ -434,6 +433,6 @@ def test_publish_runs_the_real_privacy_scan(folder: Path, remote: Path) -> None:
     pytest.importorskip("puma.submission.privacy", reason="the scan is helper privacy's module")
     pytest.importorskip("puma.community.history", reason="the history is helper privacy's module")
     narrative = folder / "run.md"
-    narrative.write_text(narrative.read_text() + "\nAsk me: ada.lovelace@example.org\n")
+    narrative.write_text(narrative.read_text() + "\nAsk me: ada.lovelace@protonmail.com\n")
     with pytest.raises(CheckFailed, match=r"privacy scan found"):
         publish_folder(folder, str(remote))

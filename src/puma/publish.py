@@ -26,8 +26,7 @@ from puma.errors import CheckFailed, InputFileError, RemoteUnavailable
 from puma.submission.contributor import (
     CONTRIBUTOR_FILES,
     ContributorReport,
-    privacy_findings,
-    refuse_findings,
+    refuse_private_values,
     validate_contributor_folder,
 )
 
@@ -126,7 +125,7 @@ def publish_folder(
     """Validate and scan `folder`, commit it on a new branch of a clone of `remote`, push, and
     open (or reuse) the pull request when a GitHub token and repository are known."""
     report = validate_contributor_folder(folder)
-    refuse_findings(privacy_findings(Path(folder)), "not published")
+    refuse_private_values(Path(folder), "the contributor folder")
     record = _history_recorder()
     shown_remote = _check_remote(remote)
     token = github_token()

@@ -62,7 +62,7 @@ def run_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def unscanned(monkeypatch: pytest.MonkeyPatch) -> None:
     """prepare without the privacy scan: for tests of what prepare writes and validate reads."""
-    monkeypatch.setattr(contributor, "privacy_findings", lambda folder: [])
+    monkeypatch.setattr(contributor, "refuse_private_values", lambda folder, what: None)
 
 
 @pytest.fixture

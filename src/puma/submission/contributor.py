@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,9 +73,10 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # --- the seams to other modules -----------------------------------------------------------------
 
 
-def privacy_findings(folder: Path) -> list[Any]:
-    """The privacy scan of `folder` (puma.submission.privacy.scan_folder): the one place that
-    imports it, so `prepare` and `publish` cannot leave without it."""
+def refuse_private_values(folder: Path, what: str) -> None:
+    """Run the privacy scan (puma.submission.privacy) over `folder`; on any finding, its
+    CheckFailed (exit 1) listing each as file:line:column and kind. The one place that imports
+    the scan, so that `prepare` and `publish` cannot leave without it."""
     try:
         module = importlib.import_module("puma.submission.privacy")
     except ModuleNotFoundError as exc:
@@ -87,24 +87,7 @@ def privacy_findings(folder: Path) -> list[Any]:
             "leaves the machine without it",
             hint="install a PUMA that has `puma submission scan`",
         ) from None
-    findings: list[Any] = list(module.scan_folder(folder))
-    return findings
-
-
-def refuse_findings(findings: Sequence[Any], doing: str) -> None:
-    """CheckFailed (exit 1) listing each finding as `file:line:column kind excerpt`."""
-    if not findings:
-        return
-    shown = [
-        f"{Path(str(f.path)).name}:{f.line}:{f.column} {f.kind} {f.excerpt}" for f in findings[:50]
-    ]
-    more = f"\n  … and {len(findings) - 50} more" if len(findings) > 50 else ""
-    raise CheckFailed(
-        f"{doing}: the privacy scan found {len(findings)} thing(s) that must not leave this "
-        "machine:\n  " + "\n  ".join(shown) + more,
-        hint="remove them from the run folder (`puma submission scan RUN_DIR --redact` replaces "
-        "them with placeholders), then try again",
-    )
+    module.refuse_on_findings(folder, list(module.scan_folder(folder)), what)
 
 
 def _hardware_model() -> type[BaseModel]:
@@ -198,7 +181,7 @@ def prepare_contributor_folder(
         narrative = narrative_text(manifest, metadata, tag, PRIVACY_KINDS)
         with writing(staging / RunFolder.NARRATIVE):
             (staging / RunFolder.NARRATIVE).write_text(narrative, encoding="utf-8", newline="\n")
-        refuse_findings(privacy_findings(staging), "not prepared")
+        refuse_private_values(staging, "the contributor folder")
         _publish_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
