@@ -56,29 +56,17 @@ NARRATIVE_SECTIONS = (
     "## Reproduce",
 )
 MAX_NARRATIVE_BYTES = 256 * 1024
-# What the scan looks for, as puma.submission.privacy documents it; run.md repeats it.
-PRIVACY_KINDS = (
-    "IP addresses (private and public)",
-    "host names, this machine's own hostname included",
-    "user names and home paths",
-    "e-mail addresses",
-    "MAC addresses",
-    "serial numbers",
-    "API keys and tokens (GitHub, OpenAI, Hugging Face, AWS, Slack, high-entropy secrets)",
-    "SSH and PGP private keys",
-)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 # --- the seams to other modules -----------------------------------------------------------------
 
 
-def refuse_private_values(folder: Path, what: str) -> None:
-    """Run the privacy scan (puma.submission.privacy) over `folder`; on any finding, its
-    CheckFailed (exit 1) listing each as file:line:column and kind. The one place that imports
-    the scan, so that `prepare` and `publish` cannot leave without it."""
+def _privacy() -> Any:
+    """puma.submission.privacy, the privacy scan: the one place that imports it, so that
+    `prepare` and `publish` cannot leave without it."""
     try:
-        module = importlib.import_module("puma.submission.privacy")
+        return importlib.import_module("puma.submission.privacy")
     except ModuleNotFoundError as exc:
         if exc.name != "puma.submission.privacy":
             raise
@@ -87,6 +75,18 @@ def refuse_private_values(folder: Path, what: str) -> None:
             "leaves the machine without it",
             hint="install a PUMA that has `puma submission scan`",
         ) from None
+
+
+def privacy_checks() -> tuple[str, ...]:
+    """The kinds of private value the scan looks for, for run.md's attestation (the kinds only:
+    a detector's description quotes examples, which the scan would then find in run.md)."""
+    return tuple(str(kind) for kind in _privacy().KINDS)
+
+
+def refuse_private_values(folder: Path, what: str) -> None:
+    """Scan `folder`; on any finding, CheckFailed (exit 1) listing each as file:line:column and
+    kind (the scan's own refusal)."""
+    module = _privacy()
     module.refuse_on_findings(folder, list(module.scan_folder(folder)), what)
 
 
@@ -151,6 +151,7 @@ def prepare_contributor_folder(
     defaults to hardware.json's suggestion, then to the manifest's. The folder is written whole
     or not at all, never over an existing one, and only once the privacy scan finds nothing."""
     check_handle(handle)
+    checks = privacy_checks()  # before any work: no folder leaves without the scan
     source = RunFolder.open(run_dir)
     manifest = Manifest.load(source)
     require_finished(verify_run_ledger(source), source, "not prepared")
@@ -178,7 +179,7 @@ def prepare_contributor_folder(
                 shutil.copyfile(source.root / name, staging / name)
         metadata = aggregate_run(staging, device_tag=tag)
         write_metadata(metadata, staging / RunFolder.METADATA)
-        narrative = narrative_text(manifest, metadata, tag, PRIVACY_KINDS)
+        narrative = narrative_text(manifest, metadata, tag, checks)
         with writing(staging / RunFolder.NARRATIVE):
             (staging / RunFolder.NARRATIVE).write_text(narrative, encoding="utf-8", newline="\n")
         refuse_private_values(staging, "the contributor folder")

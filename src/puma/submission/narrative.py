@@ -23,7 +23,7 @@ _PLACE_ONLY = ("output",)  # where the files went: not part of the method
 
 
 def narrative_text(
-    manifest: Manifest, metadata: RunMetadata, device_tag: str, privacy_kinds: tuple[str, ...]
+    manifest: Manifest, metadata: RunMetadata, device_tag: str, privacy_checks: tuple[str, ...]
 ) -> str:
     """run.md's text. `metadata` is the RunMetadata aggregate_run gave for this folder."""
     models = ", ".join(m.name for m in manifest.models)
@@ -50,7 +50,7 @@ def narrative_text(
         "",
         "## Privacy attestation",
         "",
-        *_attestation(privacy_kinds),
+        *_attestation(privacy_checks),
         "",
         "## Reproduce",
         "",
@@ -155,12 +155,12 @@ def _caveats(manifest: Manifest, metadata: RunMetadata) -> list[str]:
     return lines or ["- None found by PUMA."]
 
 
-def _attestation(kinds: tuple[str, ...]) -> list[str]:
+def _attestation(checks: tuple[str, ...]) -> list[str]:
     return [
         "`puma submission prepare` ran PUMA's privacy scan (puma.submission.privacy) over the "
-        "five files of this folder before writing it, looking for:",
+        "five files of this folder before writing it, with these detectors:",
         "",
-        *(f"- {kind}" for kind in kinds),
+        *(f"- {check}" for check in checks),
         "",
         "Result: no findings (prepare writes no folder otherwise). `puma publish` runs the same "
         "scan again before anything leaves the machine.",
