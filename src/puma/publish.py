@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from puma.errors import CheckFailed, InputFileError, RemoteUnavailable
+from puma.outputs import writing
 from puma.submission.contributor import (
     CONTRIBUTOR_FILES,
     ContributorReport,
@@ -143,6 +144,7 @@ def publish_folder(
                 "--single-branch",
                 "--branch",
                 base,
+                "--",
                 remote,
                 str(clone),
             ],
@@ -168,20 +170,7 @@ def publish_folder(
                     hint="a re-run is a new run folder (a new run-<uuid>); prepare and publish "
                     "that one",
                 )
-            git.run(["checkout", "--quiet", "-b", branch], cwd=clone)
-            (clone / relative).mkdir(parents=True)
-            for name in CONTRIBUTOR_FILES:
-                shutil.copyfile(Path(folder) / name, clone / relative / name)
-            git.run(["add", "--", relative.as_posix()], cwd=clone)
-            _refuse_outside(
-                git.output(["diff", "--cached", "--name-only", "-z"], cwd=clone), report
-            )
-            git.run(
-                ["commit", "--quiet", "--no-verify", "-F", "-"],
-                cwd=clone,
-                stdin=commit_message(report),
-                identity=report.path.handle,
-            )
+            _commit(git, clone, Path(folder), relative, report, branch)
             git.run(
                 ["push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"],
                 cwd=clone,
@@ -221,6 +210,25 @@ def publish_folder(
         "pull-request", identifier, pull_request.url if pull_request else f"{shown_remote} {branch}"
     )
     return PublishResult(report, shown_remote, branch, commit, files, pushed, pull_request, note)
+
+
+def _commit(
+    git: _Git, clone: Path, folder: Path, relative: Path, report: ContributorReport, branch: str
+) -> None:
+    """One commit on a new branch: the folder's five files at `relative`, nothing else."""
+    git.run(["checkout", "--quiet", "-b", branch], cwd=clone)
+    with writing(clone / relative, "copy the folder into the clone"):
+        (clone / relative).mkdir(parents=True)
+        for name in CONTRIBUTOR_FILES:
+            shutil.copyfile(folder / name, clone / relative / name)
+    git.run(["add", "--", relative.as_posix()], cwd=clone)
+    _refuse_outside(git.output(["diff", "--cached", "--name-only", "-z"], cwd=clone), report)
+    git.run(
+        ["commit", "--quiet", "--no-verify", "-F", "-"],
+        cwd=clone,
+        stdin=commit_message(report),
+        identity=report.path.handle,
+    )
 
 
 def _check_remote(remote: str) -> str:
