@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -437,3 +438,18 @@ def test_publish_runs_the_real_privacy_scan(folder: Path, remote: Path) -> None:
     narrative.write_text(narrative.read_text() + "\nAsk me: ada.lovelace@protonmail.com\n")
     with pytest.raises(CheckFailed, match=r"privacy scan found"):
         publish_folder(folder, str(remote))
+
+
+def test_publish_cli_exit_codes_and_no_traceback(folder: Path, tmp_path: Path) -> None:
+    def puma(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "puma.cli.app", *args], capture_output=True, text=True
+        )
+        assert "Traceback" not in done.stdout + done.stderr
+        return done
+
+    missing = puma("publish", str(tmp_path / "nowhere"), "--git", str(tmp_path))
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
+    (folder / "notes.txt").write_text("x")
+    invalid = puma("publish", str(folder), "--git", str(tmp_path))
+    assert invalid.returncode == 1 and "notes.txt" in invalid.stderr
