@@ -371,6 +371,12 @@ def test_an_edited_seal_does_not_verify(folder: Path) -> None:
         validate_contributor_folder(folder)
 
 
+def test_a_removed_seal_does_not_verify(folder: Path) -> None:
+    _edit_json(folder / "manifest.json", lambda m: m.update(ledger_seal=None))
+    with pytest.raises(CheckFailed, match=r"unsealed"):
+        validate_contributor_folder(folder)
+
+
 def test_an_edited_metadata_figure_does_not_verify_and_is_named(folder: Path) -> None:
     def better(meta: dict[str, Any]) -> None:
         meta["aggregates"][0]["quality"]["value"]["point"] = 0.9

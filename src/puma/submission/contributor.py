@@ -25,9 +25,9 @@ from puma.errors import CheckFailed, InputFileError, OutputWriteError
 from puma.jsonio import parse_json
 from puma.outputs import output_error, writing
 from puma.runfolder import RunFolder
-from puma.runfolder.ledger import LedgerSeal, judge_ledger
+from puma.runfolder.ledger import judge_ledger
 from puma.runfolder.manifest import MANIFEST_SCHEMA, Manifest
-from puma.runner.audit import require_finished, verify_run_ledger
+from puma.runner.audit import raise_if_broken, require_finished, verify_run_ledger
 from puma.submission.aggregates import (
     aggregate_run,
     metadata_bytes,
@@ -271,8 +271,14 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
         "hardware.json",
         str(hardware_model.model_fields["schema_version"].default),
     )
-    verdict = judge_ledger(run.ledger, _seal(manifest))
-    require_finished(verdict, run, "does not verify")
+    verdict = judge_ledger(run.ledger, manifest.ledger_seal)
+    raise_if_broken(verdict, run, "does not verify")
+    if not verdict.finished:  # prepare copies finished runs only: the seal was removed since
+        raise CheckFailed(
+            f"does not verify: the ledger is {verdict.message}",
+            where=str(run.ledger),
+            hint="prepare the folder again from its run folder",
+        )
     metadata_rows = _check_metadata(folder, path.device_tag)
     _check_narrative(run.narrative)
     return ContributorReport(
@@ -293,10 +299,6 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
             "run.md has its sections",
         ),
     )
-
-
-def _seal(manifest: Manifest) -> LedgerSeal | None:
-    return manifest.ledger_seal
 
 
 def _check_file_set(folder: Path) -> None:
