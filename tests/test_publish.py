@@ -114,7 +114,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         patch.setattr(contributor, "privacy_checks", lambda: ("(not scanned in this test)",))
         run = tmp_path / "runs" / f"run-{RUN_ID}"
         shutil.copytree(DEMO, run)
-        return prepare_contributor_folder(run, tmp_path / "submissions", "ada-l")
+        return prepare_contributor_folder(run, tmp_path / "submissions", "ada-l", "epyc-24gb")
 
 
 @pytest.fixture(autouse=True)

@@ -68,7 +68,7 @@ def unscanned(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def folder(run_dir: Path, tmp_path: Path, unscanned: None) -> Path:
-    return prepare_contributor_folder(run_dir, tmp_path / "submissions", "ada-l")
+    return prepare_contributor_folder(run_dir, tmp_path / "submissions", "ada-l", "epyc-24gb")
 
 
 # --- prepare ------------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def test_prepare_writes_the_five_files_under_handle_device_tag_and_run(
     run_dir: Path, tmp_path: Path
 ) -> None:
     needs_privacy_scan()
-    made = prepare_contributor_folder(run_dir, tmp_path / "submissions", "ada-l")
+    made = prepare_contributor_folder(run_dir, tmp_path / "submissions", "ada-l", "epyc-24gb")
     assert made == tmp_path / "submissions" / "ada-l" / "epyc-24gb" / f"run-{RUN_ID}"
     assert sorted(p.name for p in made.iterdir()) == sorted(CONTRIBUTOR_FILES)
     for name in ("manifest.json", "hardware.json", "run.jsonl"):
@@ -146,24 +146,30 @@ def test_device_tag_given_names_the_folder_and_the_cell(
     assert metadata["aggregates"][0]["cell_id"] == "epyc-cloud-vm/embedded-default"
 
 
-def test_device_tag_defaults_to_the_hardware_suggestion(
+def test_device_tag_defaults_to_the_hardware_suggestion_then_the_run_s(
     run_dir: Path, tmp_path: Path, unscanned: None
 ) -> None:
-    hardware = json.loads((run_dir / "hardware.json").read_text())
-    if "device_tag_suggestion" not in contributor._hardware_model().model_fields:
-        pytest.skip("hardware.json's device_tag_suggestion comes with probe's HardwareReport")
-    hardware["device_tag_suggestion"] = "amd-epyc-cpu"
-    (run_dir / "hardware.json").write_text(json.dumps(hardware))
-    made = prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
-    assert made.parent.name == "amd-epyc-cpu"
+    model = contributor._hardware_model()
+    hardware = model.model_validate_json((run_dir / "hardware.json").read_bytes())
+    suggested = getattr(hardware, "device_tag_suggestion", None)
+    made = prepare_contributor_folder(run_dir, tmp_path / "a", "ada-l")
+    assert made.parent.name == (suggested or "epyc-24gb")  # else the manifest's device_tag
+    if "device_tag_suggestion" in model.model_fields:
+        data = json.loads((run_dir / "hardware.json").read_text())
+        data["device_tag_suggestion"] = "amd-epyc-cpu"
+        (run_dir / "hardware.json").write_text(json.dumps(data))
+        made = prepare_contributor_folder(run_dir, tmp_path / "b", "ada-l")
+        assert made.parent.name == "amd-epyc-cpu"
 
 
 def test_a_second_prepare_of_the_same_run_is_refused(folder: Path, run_dir: Path) -> None:
     before = {name: (folder / name).read_bytes() for name in CONTRIBUTOR_FILES}
-    with pytest.raises(OutputWriteError, match=r"already prepared"):
-        prepare_contributor_folder(run_dir, folder.parents[2], "ada-l")
+    for tag in (None, "epyc-24gb", "another-tag"):
+        with pytest.raises(OutputWriteError, match=r"already prepared"):
+            prepare_contributor_folder(run_dir, folder.parents[2], "ada-l", tag)
     assert {name: (folder / name).read_bytes() for name in CONTRIBUTOR_FILES} == before
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
+    assert sorted(p.name for p in folder.parents[1].iterdir()) == ["epyc-24gb"]
 
 
 @pytest.mark.parametrize(
@@ -462,4 +468,4 @@ def test_prepare_cli_writes_the_folder_and_says_what_comes_next(
     done = puma("submission", "prepare", run_dir, "--handle", "ada-l", "--root", tmp_path / "s")
     assert done.returncode == 0, done.stderr
     assert "prepared" in done.stdout and "puma publish" in done.stdout
-    assert (tmp_path / "s" / "ada-l" / "epyc-24gb" / f"run-{RUN_ID}" / "run.md").is_file()
+    assert len(list((tmp_path / "s" / "ada-l").glob(f"*/run-{RUN_ID}/run.md"))) == 1

@@ -164,10 +164,12 @@ def prepare_contributor_folder(
     hardware = _read_model(source.hardware, _hardware_model(), "hardware.json")
     tag = check_device_tag(device_tag or _suggested_tag(hardware, manifest))
     target = Path(root) / handle / tag / f"run-{manifest.run_id}"
-    if target.exists():
+    # One run, one folder: under this device tag or any other.
+    earlier = sorted((Path(root) / handle).glob(f"*/{target.name}"))
+    if target.exists() or earlier:
         raise OutputWriteError(
             "this run was already prepared: a contributor folder is never written over",
-            where=str(target),
+            where=str(earlier[0] if earlier else target),
             hint="a re-run makes a new run folder (a new run-<uuid>); prepare that one",
         )
     with writing(target.parent, "create the contributor folder"):
