@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "puma.cli.imports",
     "puma.cli.hardware",
     "puma.cli.auth",
+    "puma.cli.contributor",
+    "puma.cli.publish",
 )
 
 stderr = make_console(stderr=True)

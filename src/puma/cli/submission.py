@@ -211,12 +211,26 @@ def verify_hash(
 
 
 def validate(
-    file: Annotated[Path, typer.Argument(help="A submission file (<id>.json).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A submission file (<id>.json), or a contributor folder "
+            "(submissions/<handle>/<device-tag>/run-<uuid>)."
+        ),
+    ],
 ) -> None:
-    """Check a submission against schema v1: exit 0 valid, 1 invalid, 2 unreadable.
+    """Check a submission against schema v1, or a contributor folder whole: exit 0 valid,
+    1 invalid, 2 unreadable.
 
-    Both the published JSON Schema and the models check it; every problem is listed.
+    A file: both the published JSON Schema and the models check it; every problem is listed. A
+    folder: its path, its five files and their schemas, the ledger's chain and seal, and that
+    metadata.json is what the ledger gives.
     """
+    if file.is_dir():
+        from puma.cli.contributor import validate_folder
+
+        validate_folder(file)
+        return
     from puma.submission.schema import validate_submission_file
 
     problems = validate_submission_file(file)
