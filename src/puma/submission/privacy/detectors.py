@@ -1,0 +1,452 @@
+"""What the privacy scan looks for: one declaration per kind of private value, in a registry.
+
+Each detector finds the spans of one kind in one line of text. Specific kinds are declared
+before generic ones; where two spans overlap, the longer wins, and on a tie the earlier
+declaration (so a GitHub token next to a `token:` label is a github-token, not a generic secret).
+Precision rules (version fields, loopback addresses, generic machine names, public service
+domains) are documented in docs/commands/privacy.md.
+"""
+
+from __future__ import annotations
+
+import getpass
+import ipaddress
+import math
+import platform
+import re
+import socket
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+# A name thousands of machines share identifies no one: the default user of a cloud image,
+# a CI runner, a container, the name this very VM has. Flagging them would refuse clean runs.
+GENERIC_NAMES = frozenset(
+    {
+        "",
+        "admin",
+        "administrator",
+        "anonymous",
+        "builder",
+        "codespace",
+        "container",
+        "debian",
+        "default",
+        "docker",
+        "ec2-user",
+        "guest",
+        "jovyan",
+        "localhost",
+        "localhost.localdomain",
+        "me",
+        "name",
+        "nobody",
+        "pi",
+        "raspberrypi",
+        "root",
+        "runner",
+        "sandbox",
+        "shared",
+        "ubuntu",
+        "user",
+        "username",
+        "vagrant",
+        "vm",
+        "you",
+        "your-name",
+        "yourname",
+    }
+)
+
+# Placeholders a writer puts where a value would go: never a value.
+_NOT_A_VALUE = re.compile(
+    r"(?i)^(?:null|none|nil|true|false|n/?a|unknown|not[ _-]?(?:specified|available|set)|"
+    r"to be filled by o\.?e\.?m\.?|default string|system serial number|0+|x+|\*+|changeme-?\w*|"
+    r"redacted|<[^>]*>|\$\{?\w+\}?|%\w+%|\{\{.*\}\}|your[_-].*|example.*|placeholder)$"
+)
+PLACEHOLDER = re.compile(r"<redacted:[a-z0-9-]+:\d+>")
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """This machine's own names, flagged wherever they appear: its host names and its user's
+    login. Tests pass a fixed identity so their figures do not depend on the machine."""
+
+    hostnames: tuple[str, ...] = ()
+    usernames: tuple[str, ...] = ()
+
+    @classmethod
+    def of_this_machine(cls) -> Identity:
+        names = {socket.gethostname(), platform.node()}
+        hosts = {n for name in names for n in (name, name.split(".")[0]) if n}
+        try:
+            users = {getpass.getuser()}
+        except (KeyError, OSError):  # no login name (a container with an unnamed uid)
+            users = set()
+        return cls(tuple(sorted(hosts)), tuple(sorted(users)))
+
+    def specific(self) -> Identity:
+        """Only the names that identify: not generic, and long enough to be told from words."""
+
+        def keep(name: str) -> bool:
+            return len(name) >= 3 and name.lower() not in GENERIC_NAMES
+
+        return Identity(
+            tuple(n for n in self.hostnames if keep(n)),
+            tuple(n for n in self.usernames if keep(n)),
+        )
+
+
+@dataclass(frozen=True)
+class Detector:
+    kind: str
+    description: str
+    find: Callable[[str, Identity], Iterator[Span]]
+    hint: str = field(default="")
+
+
+DETECTORS: list[Detector] = []
+
+
+def detector(kind: str, description: str) -> Callable[[Callable[[str, Identity], Iterator[Span]]], None]:
+    def register(find: Callable[[str, Identity], Iterator[Span]]) -> None:
+        DETECTORS.append(Detector(kind, description, find))
+
+    return register
+
+
+def _pattern_finder(pattern: re.Pattern[str], group: str | int = 0) -> Callable[[str], Iterator[Span]]:
+    def find(line: str) -> Iterator[Span]:
+        for m in pattern.finditer(line):
+            yield m.span(group)
+
+    return find
+
+
+def _labelled(label: str, value: str) -> re.Pattern[str]:
+    """`label: value`, `"label": "value"`, `label=value`, `| label | value |`: the value group."""
+    return re.compile(
+        rf"(?<![A-Za-z0-9])(?:{label})[\"']?[ \t]*[:=|][ \t]*[\"']?(?P<value>{value})"
+    )
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(text)
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+# --- keys and tokens: fixed prefixes, so declared first -----------------------------------------
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:[^\"']*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[^\"'\r\n]*)"
+)
+PRIVATE_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+
+
+@detector("private-key", "SSH, TLS and PGP private key blocks (-----BEGIN ... PRIVATE KEY-----)")
+def _private_key(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _PRIVATE_KEY.finditer(line):
+        yield m.span()
+
+
+def _token(kind: str, description: str, regex: str) -> None:
+    pattern = re.compile(rf"(?<![A-Za-z0-9_-]){regex}(?![A-Za-z0-9_-])")
+    find = _pattern_finder(pattern)
+    detector(kind, description)(lambda line, identity: find(line))
+
+
+_token(
+    "github-token",
+    "GitHub tokens: ghp_, gho_, ghu_, ghs_, ghr_ and fine-grained github_pat_",
+    r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{40,255})",
+)
+_token(
+    "openai-key",
+    "OpenAI (and look-alike) API keys: sk-, sk-proj-, sk-svcacct-, sk-admin-",
+    r"sk-(?:proj-|svcacct-|admin-|ant-[a-z0-9]+-)?(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}",
+)
+_token("huggingface-token", "Hugging Face tokens: hf_, api_org_", r"(?:hf|api_org)_[A-Za-z0-9]{30,}")
+_token(
+    "aws-access-key",
+    "AWS access key ids: AKIA, ASIA, ABIA, ACCA + 16",
+    r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}",
+)
+_token("slack-token", "Slack tokens: xoxa-, xoxb-, xoxp-, xoxr-, xoxs-", r"xox[abprs]-[A-Za-z0-9-]{10,}")
+
+_WEBHOOK = re.compile(
+    r"https://(?:hooks\.slack\.com/services/[A-Za-z0-9/_-]+|"
+    r"(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]+|"
+    r"api\.telegram\.org/bot\d+:[A-Za-z0-9_-]+)"
+)
+_webhook = _pattern_finder(_WEBHOOK)
+detector("webhook-url", "Slack and Discord webhook URLs, Telegram bot URLs (they post as you)")(
+    lambda line, identity: _webhook(line)
+)
+
+_AWS_SECRET = _labelled(
+    r"(?i:aws_?secret_?access_?key|secret_?access_?key|aws_?secret(?:_?key)?)",
+    r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+)
+_aws_secret = _pattern_finder(_AWS_SECRET, "value")
+detector("aws-secret-key", "AWS secret access keys (40 characters after their label)")(
+    lambda line, identity: _aws_secret(line)
+)
+
+_PASSWORD = _labelled(r"(?i:password|passwd|passphrase|pwd)", r"[^\s\"'<>,;|]{6,}")
+_SECRET_LABEL = _labelled(
+    r"(?i:[a-z0-9]*(?:api[_-]?key|apikey|secret|token|access[_-]?key|private[_-]?key|"
+    r"credentials?|client[_-]?secret|auth)|key)",
+    r"[A-Za-z0-9+/=_.~-]{16,}",
+)
+_BEARER = re.compile(r"(?i:bearer|token)\s+(?P<value>[A-Za-z0-9._~+/-]{16,}=*)")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")  # OPENAI_API_KEY: the name of a secret, not one
+
+
+def _looks_random(value: str) -> bool:
+    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
+    return classes >= 2 and entropy(value) >= 3.3 and not _ENV_NAME.match(value)
+
+
+@detector(
+    "generic-secret",
+    "high-entropy values after key/secret/token/password labels, bearer tokens, any password",
+)
+def _generic_secret(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _PASSWORD.finditer(line):
+        value = m.group("value")
+        if not _NOT_A_VALUE.match(value) and not PLACEHOLDER.fullmatch(value):
+            yield m.span("value")
+    for pattern in (_SECRET_LABEL, _BEARER):
+        for m in pattern.finditer(line):
+            if _looks_random(m.group("value")):
+                yield m.span("value")
+
+
+# --- network addresses -------------------------------------------------------------------------
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"(?<![0-9.])(?<![0-9][.-]){_OCTET}(?:\.{_OCTET}){{3}}(?!\.?[0-9])(?![A-Za-z_-])")
+# A dotted quad in a version field is a version: "driver": "535.104.05.01", version 1.2.3.4.
+_VERSION_BEFORE = re.compile(
+    r"(?i)(?:(?:version|ver|release|build|driver|firmware|bios|cuda|rocm|kernel|python|"
+    r"llama_cpp_python|vbios)[\w-]*[\"']?\s*[:=]\s*[\"']?(?:[\w-]+[ /])?|\bv(?:ersion)?\.?\s?)$"
+)
+
+
+@detector("ipv4", "IPv4 addresses, private and public (not loopback, not 0.0.0.0, not versions)")
+def _ipv4(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _IPV4.finditer(line):
+        address = ipaddress.IPv4Address(m.group())
+        if address.is_loopback or address.is_unspecified or m.group().startswith("255."):
+            continue
+        if _VERSION_BEFORE.search(line, 0, m.start()):
+            continue
+        yield m.span()
+
+
+_IPV6 = re.compile(
+    r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})?"
+    r"(?:%[A-Za-z0-9.]+)?(?![0-9A-Za-z:])"
+)
+
+
+@detector("ipv6", "IPv6 addresses, full and compressed (not ::1, not ::)")
+def _ipv6(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _IPV6.finditer(line):
+        text = m.group()
+        try:
+            address = ipaddress.IPv6Address(text.split("%")[0])
+        except ValueError:
+            continue
+        if address.is_loopback or address.is_unspecified:
+            continue
+        groups = [g for g in text.split("%")[0].split(":") if g]
+        # Python's a[1::2] is a valid address; real ones have three groups or a long one.
+        if len(groups) < 3 and not any(len(g) >= 3 for g in groups):
+            continue
+        yield m.span()
+
+
+_MAC = re.compile(
+    r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
+    r"|(?<![0-9A-Fa-f.])(?=[0-9.]*[a-fA-F])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])"
+)
+_MAC_LABELLED = _labelled(
+    r"(?i:mac(?:[_ -]?address)?|hwaddr|link/ether|permaddr|ether)", r"[0-9A-Fa-f]{12}(?![0-9A-Za-z])"
+)
+
+
+@detector("mac-address", "MAC addresses (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff, labelled)")
+def _mac(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _MAC.finditer(line):
+        digits = re.sub(r"[^0-9A-Fa-f]", "", m.group()).lower()
+        if digits not in ("000000000000", "ffffffffffff"):
+            yield m.span()
+    for m in _MAC_LABELLED.finditer(line):
+        yield m.span("value")
+
+
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+)
+# RFC 2606/6761 names are for documentation: nobody's address.
+_DOCUMENTATION_DOMAIN = re.compile(r"(?i)(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid)$")
+
+
+@detector("email", "e-mail addresses (not git@ remotes, not RFC 2606 example domains)")
+def _email(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _EMAIL.finditer(line):
+        local, domain = m.group().rsplit("@", 1)
+        if local == "git" or _DOCUMENTATION_DOMAIN.search(domain):
+            continue
+        yield m.span()
+
+
+_HOME = re.compile(
+    r"(?:/home/|/Users/|(?<![A-Za-z])[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/))"
+    r"(?P<name>[A-Za-z0-9._-]+)"
+)
+
+
+@detector("home-path", "home folders naming a user: /home/x, /Users/x, C:\\Users\\x")
+def _home(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _HOME.finditer(line):
+        if m.group("name").lower() not in GENERIC_NAMES:
+            yield m.span()
+
+
+_USER_LABELLED = re.compile(
+    r"(?<![A-Za-z0-9])(?:user|username|user_name|login|logname|USER|USERNAME|LOGNAME)[\"']?"
+    r"[ \t]*[:=][ \t]*[\"']?(?P<value>[A-Za-z][A-Za-z0-9._-]{1,31})(?=[\"']?[ \t]*(?:[,;}|]|$))"
+)
+
+
+@detector("username", "this machine's user name anywhere; user names in user/login fields")
+def _username(line: str, identity: Identity) -> Iterator[Span]:
+    for name in identity.usernames:
+        for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", line):
+            yield m.span()
+    for m in _USER_LABELLED.finditer(line):
+        if m.group("value").lower() not in GENERIC_NAMES:
+            yield m.span("value")
+
+
+# Curated: top-level domains that are not also file extensions (md, py, sh, rs, pl, so, zip) or
+# words a dotted identifier ends in (id, in, is, it, to, do, no, me, at, as).
+_PUBLIC_TLDS = frozenset(
+    "com net org edu gov mil int io ai co dev app cloud tech info biz xyz online site "
+    "uk de fr nl ch se fi dk es pt cz be jp cn kr tw hk sg au nz ca us eu ru br ar mx za ie "
+    "il gr hu ro bg ua tr lt lv ee sk si hr lu nu".split()
+)
+_INTERNAL_TLDS = frozenset("local lan internal intranet corp home localdomain private".split())
+# Public services everyone names in docs and configs; a host under them is no one's machine,
+# unless one of its labels spells an address (ec2-203-0-113-25.compute-1.amazonaws.com).
+_PUBLIC_DOMAINS = (
+    "github.com",
+    "githubusercontent.com",
+    "huggingface.co",
+    "hf.co",
+    "openai.com",
+    "anthropic.com",
+    "python.org",
+    "pypi.org",
+    "readthedocs.io",
+    "zenodo.org",
+    "kaggle.com",
+    "discord.com",
+    "telegram.org",
+    "slack.com",
+    "google.com",
+    "googleapis.com",
+    "amazonaws.com",
+    "microsoft.com",
+    "nvidia.com",
+    "ollama.com",
+    "json-schema.org",
+    "schema.org",
+    "w3.org",
+)
+_HOST = re.compile(
+    r"(?<![\w.@-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24})"
+    r"(?![\w-]|\.[A-Za-z0-9])"
+)
+_ADDRESS_LABEL = re.compile(r"(?:^|[.-])\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}(?:[.-]|$)")
+_HOST_LABELLED = _labelled(
+    r"(?i:hostname|host_name|nodename|node_name|fqdn|computer_?name|machine_?name)",
+    r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}(?![A-Za-z0-9.-])",
+)
+
+
+def _is_public_service(host: str) -> bool:
+    host = host.lower()
+    if _ADDRESS_LABEL.search(host):
+        return False
+    return any(host == d or host.endswith("." + d) for d in _PUBLIC_DOMAINS)
+
+
+@detector(
+    "hostname",
+    "host names: FQDNs (3+ labels, or any .local/.lan/.internal name), hostname fields, "
+    "this machine's own name",
+)
+def _hostname(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _HOST.finditer(line):
+        host = m.group()
+        tld = m.group("tld").lower()
+        labels = host.count(".") + 1
+        internal = tld in _INTERNAL_TLDS or host.lower().endswith(".home.arpa")
+        if not internal and (tld not in _PUBLIC_TLDS or labels < 3):
+            continue
+        if _is_public_service(host):
+            continue
+        yield m.span()
+    for m in _HOST_LABELLED.finditer(line):
+        value = m.group("value")
+        if value.lower() in GENERIC_NAMES or _IPV4.fullmatch(value) or PLACEHOLDER.fullmatch(value):
+            continue
+        yield m.span("value")
+    for name in identity.hostnames:
+        for m in re.finditer(rf"(?i)(?<![\w-]){re.escape(name)}(?![\w-])", line):
+            yield m.span()
+
+
+_SERIAL = _labelled(
+    r"(?i:(?:[a-z]+[_ -]?)?serial(?:[_ -]?(?:number|no|num|nr))?|serialnumber|s/n|sn|"
+    r"(?:hardware|product|system|platform|board|machine)[_ -]?(?:uuid|id)|machine-id|"
+    r"(?:provisioning[_ -])?udid|imei|asset[_ -]?tag)",
+    r"[A-Za-z0-9][A-Za-z0-9-]{4,63}(?![A-Za-z0-9-])",
+)
+
+
+@detector("serial-number", "hardware serial numbers, UUIDs and machine ids in labelled fields")
+def _serial(line: str, identity: Identity) -> Iterator[Span]:
+    for m in _SERIAL.finditer(line):
+        value = m.group("value")
+        if re.search(r"[0-9]", value) and not _NOT_A_VALUE.match(value):
+            yield m.span("value")
+
+
+KINDS: tuple[str, ...] = tuple(d.kind for d in DETECTORS)
+UNSCANNED = "unscanned-file"  # a file the scan could not read as text or Parquet
+
+
+def line_hits(line: str, identity: Identity) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of every private value in `line`, non-overlapping, left to right.
+    Placeholders left by a redaction are blanked first, so a redacted file scans clean."""
+    blanked = PLACEHOLDER.sub(lambda m: " " * len(m.group()), line)
+    candidates: list[tuple[int, int, int, str]] = []  # (-length, priority, start, kind)
+    for priority, det in enumerate(DETECTORS):
+        for start, end in det.find(blanked, identity):
+            if end > start:
+                candidates.append((start - end, priority, start, det.kind))
+    chosen: list[tuple[int, int, str]] = []
+    for negative_length, _, start, kind in sorted(candidates):
+        end = start - negative_length
+        if all(end <= s or start >= e for s, e, _ in chosen):
+            chosen.append((start, end, kind))
+    return sorted(chosen)
