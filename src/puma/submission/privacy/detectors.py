@@ -204,6 +204,7 @@ _SECRET_LABEL = _labelled(
     r"[A-Za-z0-9+/=_.~-]{16,}",
 )
 _BEARER = re.compile(r"(?i:bearer|token)\s+(?P<value>[A-Za-z0-9._~+/-]{16,}=*)")
+_TELEGRAM = re.compile(r"(?<![0-9])[0-9]{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")  # OPENAI_API_KEY: the name of a secret, not one
 
 
@@ -221,6 +222,8 @@ def _generic_secret(line: str, identity: Identity) -> Iterator[Span]:
         value = m.group("value")
         if not _NOT_A_VALUE.match(value) and not PLACEHOLDER.fullmatch(value):
             yield m.span("value")
+    for m in _TELEGRAM.finditer(line):
+        yield m.span()
     for pattern in (_SECRET_LABEL, _BEARER):
         for m in pattern.finditer(line):
             if _looks_random(m.group("value")):
@@ -250,7 +253,7 @@ def _ipv4(line: str, identity: Identity) -> Iterator[Span]:
 
 
 _IPV6 = re.compile(
-    r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|[0-9]{1,3}(?:\.[0-9]{1,3}){3})?"
+    r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4})?"
     r"(?:%[A-Za-z0-9.]+)?(?![0-9A-Za-z:])"
 )
 
@@ -276,8 +279,9 @@ _MAC = re.compile(
     r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
     r"|(?<![0-9A-Fa-f.])(?=[0-9.]*[a-fA-F])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])"
 )
-_MAC_LABELLED = _labelled(
-    r"(?i:mac(?:[_ -]?address)?|hwaddr|link/ether|permaddr|ether)", r"[0-9A-Fa-f]{12}(?![0-9A-Za-z])"
+_MAC_LABELLED = re.compile(
+    r"(?<![A-Za-z0-9])(?i:mac(?:[_ -]?address)?|hwaddr|link/ether|permaddr|ether|nic)[\"']?"
+    r"[ \t]*[:=|]?[ \t]*[\"']?(?P<value>[0-9A-Fa-f]{12})(?![0-9A-Za-z])"
 )
 
 
@@ -375,6 +379,8 @@ _HOST = re.compile(
     r"(?<![\w.@-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?P<tld>[A-Za-z]{2,24})"
     r"(?![\w-]|\.[A-Za-z0-9])"
 )
+# A bare name in a URL is a host: http://gpu-box:11434/.
+_URL_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<host>[A-Za-z][A-Za-z0-9-]{0,62})(?=[:/?#]|$|[\s\"'])")
 _ADDRESS_LABEL = re.compile(r"(?:^|[.-])\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}(?:[.-]|$)")
 _HOST_LABELLED = _labelled(
     r"(?i:hostname|host_name|nodename|node_name|fqdn|computer_?name|machine_?name)",
@@ -405,6 +411,9 @@ def _hostname(line: str, identity: Identity) -> Iterator[Span]:
         if _is_public_service(host):
             continue
         yield m.span()
+    for m in _URL_HOST.finditer(line):
+        if m.group("host").lower() not in GENERIC_NAMES:
+            yield m.span("host")
     for m in _HOST_LABELLED.finditer(line):
         value = m.group("value")
         if value.lower() in GENERIC_NAMES or _IPV4.fullmatch(value) or PLACEHOLDER.fullmatch(value):
