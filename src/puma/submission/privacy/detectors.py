@@ -110,14 +110,18 @@ class Detector:
 DETECTORS: list[Detector] = []
 
 
-def detector(kind: str, description: str) -> Callable[[Callable[[str, Identity], Iterator[Span]]], None]:
+def detector(
+    kind: str, description: str
+) -> Callable[[Callable[[str, Identity], Iterator[Span]]], None]:
     def register(find: Callable[[str, Identity], Iterator[Span]]) -> None:
         DETECTORS.append(Detector(kind, description, find))
 
     return register
 
 
-def _pattern_finder(pattern: re.Pattern[str], group: str | int = 0) -> Callable[[str], Iterator[Span]]:
+def _pattern_finder(
+    pattern: re.Pattern[str], group: str | int = 0
+) -> Callable[[str], Iterator[Span]]:
     def find(line: str) -> Iterator[Span]:
         for m in pattern.finditer(line):
             yield m.span(group)
@@ -170,13 +174,19 @@ _token(
     "OpenAI (and look-alike) API keys: sk-, sk-proj-, sk-svcacct-, sk-admin-",
     r"sk-(?:proj-|svcacct-|admin-|ant-[a-z0-9]+-)?(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{20,}",
 )
-_token("huggingface-token", "Hugging Face tokens: hf_, api_org_", r"(?:hf|api_org)_[A-Za-z0-9]{30,}")
+_token(
+    "huggingface-token", "Hugging Face tokens: hf_, api_org_", r"(?:hf|api_org)_[A-Za-z0-9]{30,}"
+)
 _token(
     "aws-access-key",
     "AWS access key ids: AKIA, ASIA, ABIA, ACCA + 16",
     r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}",
 )
-_token("slack-token", "Slack tokens: xoxa-, xoxb-, xoxp-, xoxr-, xoxs-", r"xox[abprs]-[A-Za-z0-9-]{10,}")
+_token(
+    "slack-token",
+    "Slack tokens: xoxa-, xoxb-, xoxp-, xoxr-, xoxs-",
+    r"xox[abprs]-[A-Za-z0-9-]{10,}",
+)
 
 _WEBHOOK = re.compile(
     r"https://(?:hooks\.slack\.com/services/[A-Za-z0-9/_-]+|"
@@ -233,7 +243,9 @@ def _generic_secret(line: str, identity: Identity) -> Iterator[Span]:
 # --- network addresses -------------------------------------------------------------------------
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"(?<![0-9.])(?<![0-9][.-]){_OCTET}(?:\.{_OCTET}){{3}}(?!\.?[0-9])(?![A-Za-z_-])")
+_IPV4 = re.compile(
+    rf"(?<![0-9.])(?<![0-9][.-]){_OCTET}(?:\.{_OCTET}){{3}}(?!\.?[0-9])(?![A-Za-z_-])"
+)
 # A dotted quad in a version field is a version: "driver": "535.104.05.01", version 1.2.3.4.
 _VERSION_BEFORE = re.compile(
     r"(?i)(?:(?:version|ver|release|build|driver|firmware|bios|cuda|rocm|kernel|python|"
@@ -299,7 +311,9 @@ _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
 )
 # RFC 2606/6761 names are for documentation: nobody's address.
-_DOCUMENTATION_DOMAIN = re.compile(r"(?i)(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid)$")
+_DOCUMENTATION_DOMAIN = re.compile(
+    r"(?i)(?:^|\.)(?:example\.(?:com|org|net)|example|test|invalid)$"
+)
 
 
 @detector("email", "e-mail addresses (not git@ remotes, not RFC 2606 example domains)")
@@ -343,11 +357,75 @@ def _username(line: str, identity: Identity) -> Iterator[Span]:
 # Curated: top-level domains that are not also file extensions (md, py, sh, rs, pl, so, zip) or
 # words a dotted identifier ends in (id, in, is, it, to, do, no, me, at, as).
 _PUBLIC_TLDS = frozenset(
-    "com net org edu gov mil int io ai co dev app cloud tech info biz xyz online site "
-    "uk de fr nl ch se fi dk es pt cz be jp cn kr tw hk sg au nz ca us eu ru br ar mx za ie "
-    "il gr hu ro bg ua tr lt lv ee sk si hr lu nu".split()
+    [
+        "com",
+        "net",
+        "org",
+        "edu",
+        "gov",
+        "mil",
+        "int",
+        "io",
+        "ai",
+        "co",
+        "dev",
+        "app",
+        "cloud",
+        "tech",
+        "info",
+        "biz",
+        "xyz",
+        "online",
+        "site",
+        "uk",
+        "de",
+        "fr",
+        "nl",
+        "ch",
+        "se",
+        "fi",
+        "dk",
+        "es",
+        "pt",
+        "cz",
+        "be",
+        "jp",
+        "cn",
+        "kr",
+        "tw",
+        "hk",
+        "sg",
+        "au",
+        "nz",
+        "ca",
+        "us",
+        "eu",
+        "ru",
+        "br",
+        "ar",
+        "mx",
+        "za",
+        "ie",
+        "il",
+        "gr",
+        "hu",
+        "ro",
+        "bg",
+        "ua",
+        "tr",
+        "lt",
+        "lv",
+        "ee",
+        "sk",
+        "si",
+        "hr",
+        "lu",
+        "nu",
+    ]
 )
-_INTERNAL_TLDS = frozenset("local lan internal intranet corp home localdomain private".split())
+_INTERNAL_TLDS = frozenset(
+    ["local", "lan", "internal", "intranet", "corp", "home", "localdomain", "private"]
+)
 # Public services everyone names in docs and configs; a host under them is no one's machine,
 # unless one of its labels spells an address (ec2-203-0-113-25.compute-1.amazonaws.com).
 _PUBLIC_DOMAINS = (
@@ -380,11 +458,13 @@ _HOST = re.compile(
     r"(?![\w-]|\.[A-Za-z0-9])"
 )
 # A bare name in a URL is a host: http://gpu-box:11434/.
-_URL_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?P<host>[A-Za-z][A-Za-z0-9-]{0,62})(?=[:/?#]|$|[\s\"'])")
+_URL_HOST = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://(?P<host>[A-Za-z][A-Za-z0-9-]{0,62})(?=[:/?#]|$|[\s\"'])"
+)
 _ADDRESS_LABEL = re.compile(r"(?:^|[.-])\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}(?:[.-]|$)")
 _HOST_LABELLED = _labelled(
     r"(?i:hostname|host_name|nodename|node_name|fqdn|computer_?name|machine_?name)",
-    r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}(?![A-Za-z0-9.-])",
+    r"(?=[0-9.-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9.-]{0,252}(?![A-Za-z0-9.-])",
 )
 
 

@@ -263,8 +263,9 @@ class Placeholders:
 
 
 def _replace(body: str, hits: list[tuple[int, int, str]], name: Callable[[str, str], str]) -> str:
-    for start, end, kind in reversed(hits):
-        body = body[:start] + name(kind, body[start:end]) + body[end:]
+    placeholders = [name(kind, body[start:end]) for start, end, kind in hits]  # left to right
+    for (start, end, _), placeholder in reversed(list(zip(hits, placeholders, strict=True))):
+        body = body[:start] + placeholder + body[end:]
     return body
 
 
@@ -339,33 +340,36 @@ def _redact_text(
         hits = line_hits(body, identity)
         if hits:
             hits_by_line[lineno] = hits
-            last_start, last_end, last_kind = hits[-1]
+            _, last_end, last_kind = hits[-1]
             if last_kind == "private-key" and last_end == len(body):
                 in_block = not PRIVATE_KEY_END.search(body)
     if not hits_by_line:
         return False
     relative = str(path.relative_to(root))
     tmp = temporary_path(path)
-    with writing(tmp), _open_text(path) as source:
-        with tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as out:
-            for lineno, raw in enumerate(source, start=1):
-                if lineno in key_blocks:
-                    body, ending = _split_ending(raw)
-                    end = PRIVATE_KEY_END.search(body)
-                    if end:  # the block's last line: keep what follows its END marker
-                        rest = body[end.end() :]
-                        if rest.strip():
-                            out.write(rest + ending)
-                    continue
-                hits = hits_by_line.get(lineno)
-                if not hits:
-                    out.write(raw)
-                    continue
+    with (
+        writing(tmp),
+        _open_text(path) as source,
+        tmp.open("w", encoding="utf-8", errors="surrogateescape", newline="") as out,
+    ):
+        for lineno, raw in enumerate(source, start=1):
+            if lineno in key_blocks:
                 body, ending = _split_ending(raw)
-                out.write(_replace(body, hits, names) + ending)
-                for start, end_, kind in hits:
-                    placeholder = names(kind, body[start:end_])
-                    report.redactions.append(Redaction(relative, lineno, kind, placeholder))
+                end = PRIVATE_KEY_END.search(body)
+                if end:  # the block's last line: keep what follows its END marker
+                    rest = body[end.end() :]
+                    if rest.strip():
+                        out.write(rest + ending)
+                continue
+            if lineno not in hits_by_line:
+                out.write(raw)
+                continue
+            hits = hits_by_line[lineno]
+            body, ending = _split_ending(raw)
+            out.write(_replace(body, hits, names) + ending)
+            for start, end_, kind in hits:
+                placeholder = names(kind, body[start:end_])
+                report.redactions.append(Redaction(relative, lineno, kind, placeholder))
     return True
 
 
@@ -393,7 +397,9 @@ def _redact_parquet(
                 values = column.to_pylist()
                 for i, value in enumerate(values):
                     if value:
-                        values[i] = _redact_cell(value, identity, names, report, relative, row0 + i + 1, name)
+                        values[i] = _redact_cell(
+                            value, identity, names, report, relative, row0 + i + 1, name
+                        )
                 arrays.append(pa.array(values, type=column.type))
             writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
             row0 += batch.num_rows
