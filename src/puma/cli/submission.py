@@ -78,6 +78,7 @@ def share_results(
 
     Writes <id>.json, <id>.predictions.jsonl and <id>.provenance.jsonld; no network.
     """
+    from puma.community.history import record_submission
     from puma.submission.builder import Consents, build_submission
 
     if not dry_run:
@@ -97,6 +98,7 @@ def share_results(
         contact=contact,
     )
     sub = package.submission
+    record_submission("package", str(sub.submission_id), str(package.files.submission.parent))
     run = sub.run_metadata
     pairs = [
         ("submission", str(package.files.submission)),

@@ -16,7 +16,6 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from puma.jsonio import dumps_line
-from puma.outputs import writing
 from puma.userconfig import config_dir
 
 HISTORY_FILE = "history.jsonl"
@@ -37,8 +36,10 @@ def history_path() -> Path:
     return config_dir() / HISTORY_FILE
 
 
-def record_submission(kind: str, identifier: str, where: str) -> HistoryEntry:
-    """Append one entry (creating the folder with mode 0700: it also holds credentials)."""
+def record_submission(kind: str, identifier: str, where: str) -> HistoryEntry | None:
+    """Append one entry (creating the folder with mode 0700: it also holds credentials). None
+    when it cannot be written: the history only informs, and a read-only config folder must not
+    fail a command whose work is done."""
     entry = HistoryEntry(
         ts=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         kind=kind,
@@ -46,7 +47,7 @@ def record_submission(kind: str, identifier: str, where: str) -> HistoryEntry:
         where=where,
     )
     path = history_path()
-    with writing(path):
+    try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # O_APPEND: one write per line, so two PUMAs appending at once never interleave a line.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -54,6 +55,8 @@ def record_submission(kind: str, identifier: str, where: str) -> HistoryEntry:
             os.write(fd, (dumps_line(entry.model_dump()) + "\n").encode("utf-8"))
         finally:
             os.close(fd)
+    except OSError:
+        return None
     return entry
 
 
