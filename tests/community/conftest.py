@@ -1,44 +1,19 @@
-"""A real local HTTP server (stdlib, in a thread) that records each request and answers what
-the test tells it to, standing in for Discord, Telegram, Zenodo, the Hub and a registry."""
+"""Fixtures for the community tests: a local HTTP server per test, a real submission package,
+and a PUMA folder of each test's own."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from community_http import LocalServer, local_server
 from puma.submission import Consents, build_submission
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_RUN = REPO / "tests" / "fixtures" / "demo-run"
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-Answer = tuple[int, Any]  # (status, JSON body or None)
-
-
-@dataclass
-class LocalServer:
-    url: str
-    requests: list[Request] = field(default_factory=list)
-    answer: Callable[[Request], Answer] = lambda request: (200, {})
 
 
 @pytest.fixture(autouse=True)
@@ -51,33 +26,8 @@ def own_config_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
-    state = LocalServer(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            request = Request(self.command, self.path, dict(self.headers), self.rfile.read(length))
-            state.requests.append(request)
-            status, body = state.answer(request)
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = _handle
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_port}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server() as state:
+        yield state
 
 
 @pytest.fixture(scope="module")
