@@ -35,7 +35,10 @@ GENERIC_NAMES = frozenset(
         "default",
         "docker",
         "ec2-user",
+        "example",
         "guest",
+        "host",
+        "hostname",
         "jovyan",
         "localhost",
         "localhost.localdomain",
@@ -47,6 +50,7 @@ GENERIC_NAMES = frozenset(
         "root",
         "runner",
         "sandbox",
+        "server",
         "shared",
         "ubuntu",
         "user",
@@ -59,6 +63,8 @@ GENERIC_NAMES = frozenset(
     }
 )
 
+# `hostname: str` in code a model wrote is a type, not a name.
+_TYPE_NAMES = frozenset({"str", "string", "int", "bool", "any", "text", "optional", "none"})
 # Placeholders a writer puts where a value would go: never a value.
 _NOT_A_VALUE = re.compile(
     r"(?i)^(?:null|none|nil|true|false|n/?a|unknown|not[ _-]?(?:specified|available|set)|"
@@ -414,7 +420,7 @@ def _username(line: str, identity: Identity) -> Iterator[Span]:
     if "user" not in lower and "log" not in lower:
         return
     for m in _USER_LABELLED.finditer(line):
-        if m.group("value").lower() not in GENERIC_NAMES:
+        if m.group("value").lower() not in GENERIC_NAMES | _TYPE_NAMES:
             yield m.span("value")
 
 
@@ -433,7 +439,6 @@ _PUBLIC_TLDS = frozenset(
         "ai",
         "co",
         "dev",
-        "app",
         "cloud",
         "tech",
         "info",
@@ -495,6 +500,7 @@ _INTERNAL_TLDS = frozenset(
 _PUBLIC_DOMAINS = (
     "github.com",
     "githubusercontent.com",
+    "github.io",
     "huggingface.co",
     "hf.co",
     "openai.com",
@@ -528,7 +534,7 @@ _URL_HOST = re.compile(
 _ADDRESS_LABEL = re.compile(r"(?:^|[.-])\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}(?:[.-]|$)")
 _HOST_LABELLED = _labelled(
     r"(?i:hostname|host_name|nodename|node_name|fqdn|computer_?name|machine_?name)",
-    r"(?=[0-9.-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9.-]{0,252}(?![A-Za-z0-9.-])",
+    r"(?=[0-9.-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9.-]{0,252}(?![A-Za-z0-9._(-])",
 )
 
 
@@ -554,8 +560,10 @@ def _hostname(line: str, identity: Identity) -> Iterator[Span]:
         start, end = m.span()
         if start and line[start - 1] in "@_":  # an e-mail's domain; a_b.c identifiers
             continue
-        if end < len(line) and (line[end] == "_" or line[end : end + 2] == ".."):
-            continue
+        if end < len(line) and (line[end] in "_(" or line[end : end + 2] == ".."):
+            continue  # an identifier, a call: Path.home(), not a host
+        if line[max(0, start - 7) : start].endswith(("from ", "import ")):
+            continue  # a module: from puma.suites.local import ...
         labels = host.split(".")
         if not tld.isalpha() or not all(_LABEL.match(label) for label in labels):
             continue
@@ -563,11 +571,16 @@ def _hostname(line: str, identity: Identity) -> Iterator[Span]:
             continue
         yield start, end
     for m in _URL_HOST.finditer(line) if "://" in line else ():
-        if m.group("host").lower() not in GENERIC_NAMES:
+        if len(m.group("host")) >= 3 and m.group("host").lower() not in GENERIC_NAMES:
             yield m.span("host")
     for m in _HOST_LABELLED.finditer(line):
         value = m.group("value")
-        if value.lower() in GENERIC_NAMES or _IPV4.fullmatch(value) or PLACEHOLDER.fullmatch(value):
+        if (
+            value.lower() in GENERIC_NAMES
+            or value.lower() in _TYPE_NAMES
+            or _IPV4.fullmatch(value)
+            or PLACEHOLDER.fullmatch(value)
+        ):
             continue
         yield m.span("value")
     lower = line.lower()
