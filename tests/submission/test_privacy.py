@@ -156,6 +156,9 @@ def test_finds(line: str, kind: str) -> None:
         "sk-learn is not a key; the password policy: see docs",
         "git@github.com:ggml-org/llama.cpp.git",
         "User: What is the capital of France?",
+        "from puma.suites.local import load; Path.home() / '.cache'; python -m puma.cli.app",
+        "    hostname: str = short_hostname()",  # code a model may write
+        "https://pumacp.github.io/puma-community/schema.json and http://h:1",
     ],
 )
 def test_does_not_flag(line: str) -> None:
