@@ -90,3 +90,17 @@ def test_theme_plain_has_no_colour_and_auto_has_some(where: str) -> None:
     assert plain.returncode == 0 and "\x1b[" not in plain.stdout
     assert "\x1b[" in puma("community", "status", env=colour).stdout
     assert puma("community", "status", "--theme", "neon").returncode == 2
+
+
+def test_share_results_records_the_package_that_status_then_shows(tmp_path: Path) -> None:
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(REPO / "tests" / "fixtures" / "demo-run", run)
+    shared = puma("share-results", str(run), "--dry-run", "--out", str(tmp_path / "share"), "--yes")
+    assert shared.returncode == 0, shared.stderr
+    (submission,) = (tmp_path / "share").glob("*.json")
+    sid = submission.name.removesuffix(".json")
+    status = puma("community", "status", env={"COLUMNS": "400"})  # one line, not wrapped
+    assert f"{sid} → {tmp_path / 'share'}" in status.stdout
+    assert "package" in status.stdout
