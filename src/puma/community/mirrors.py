@@ -35,7 +35,7 @@ ZENODO_URL = "https://zenodo.org"
 KEYWORDS = ["llm", "benchmark", "local-inference", "project-management", "puma"]
 
 
-def export_dataset(prepared: Prepared, channel: str) -> Path:
+def export_dataset(prepared: Prepared, channel: str, env: Mapping[str, str]) -> Path:
     """Copy the catalogue's tables and write the three cards; the folder is what is uploaded."""
     import pyarrow.parquet as pq
 
@@ -51,7 +51,7 @@ def export_dataset(prepared: Prepared, channel: str) -> Path:
         ]
     write_text_atomic(out / "README.md", huggingface_card(tables))
     write_json(out / "zenodo.json", zenodo_metadata())
-    write_json(out / "dataset-metadata.json", kaggle_metadata(tables, _kaggle_id({})))
+    write_json(out / "dataset-metadata.json", kaggle_metadata(tables, _kaggle_id(env)))
     return out
 
 
@@ -136,7 +136,7 @@ def upload_huggingface(prepared: Prepared, env: Mapping[str, str]) -> PublishOut
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    out = export_dataset(prepared, "huggingface")
+    out = export_dataset(prepared, "huggingface", env)
     repo = env.get("PUMA_HF_DATASET", HF_DATASET)
     api = HfApi(endpoint=env.get("HF_ENDPOINT") or None, token=env["HF_TOKEN"])
     try:
@@ -156,7 +156,7 @@ def upload_huggingface(prepared: Prepared, env: Mapping[str, str]) -> PublishOut
 def upload_zenodo(prepared: Prepared, env: Mapping[str, str]) -> PublishOutcome:
     """Create a deposition, put each file into its bucket, set its metadata. Not published:
     a DOI is forever, so a person presses the button on zenodo.org."""
-    out = export_dataset(prepared, "zenodo")
+    out = export_dataset(prepared, "zenodo", env)
     base = env.get("PUMA_ZENODO_URL", ZENODO_URL).rstrip("/")
     token = env["ZENODO_TOKEN"]
     created = expect_success(
@@ -196,11 +196,7 @@ def upload_zenodo(prepared: Prepared, env: Mapping[str, str]) -> PublishOutcome:
 
 
 def upload_kaggle(prepared: Prepared, env: Mapping[str, str]) -> PublishOutcome:
-    out = export_dataset(prepared, "kaggle")
-    write_json(
-        out / "dataset-metadata.json",
-        {**_read(out / "dataset-metadata.json"), "id": _kaggle_id(env)},
-    )
+    out = export_dataset(prepared, "kaggle", env)
     if importlib.util.find_spec("kaggle") is None:
         raise RemoteUnavailable(
             "the kaggle package is not installed, so nothing was uploaded to Kaggle; the "
@@ -219,10 +215,3 @@ def upload_kaggle(prepared: Prepared, env: Mapping[str, str]) -> PublishOutcome:
     return PublishOutcome(
         "kaggle", _kaggle_id(env), f"https://www.kaggle.com/datasets/{_kaggle_id(env)}"
     )
-
-
-def _read(path: Path) -> dict[str, Any]:
-    from puma.jsonio import read_json
-
-    data: dict[str, Any] = read_json(path)
-    return data
