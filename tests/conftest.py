@@ -33,6 +33,8 @@ def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     folder = tmp_path_factory.mktemp("puma-cache")
     patch = pytest.MonkeyPatch()
     patch.setenv("PUMA_CACHE_DIR", str(folder))
+    # The user's PUMA folder (history of submissions, credentials) too: never the real one.
+    patch.setenv("PUMA_CONFIG_DIR", str(tmp_path_factory.mktemp("puma-config")))
     yield folder
     patch.undo()
 

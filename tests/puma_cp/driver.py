@@ -40,8 +40,9 @@ def load_puma_cp(root: Path) -> None:
 
 def main(argv: list[str]) -> int:
     load_puma_cp(Path(argv[1]))
-    from puma.community import validate_cli, verify_cli  # type: ignore[import-not-found]
     from puma.community._community_app import community_app  # type: ignore[import-not-found]
+
+    from puma.community import validate_cli, verify_cli  # type: ignore[import-not-found]
 
     validate_cli._check_schema_drift = lambda: None
     if argv[2] == "hash":

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "puma.cli.auth",
     "puma.cli.contributor",
     "puma.cli.publish",
+    "puma.cli.community",
 )
 
 stderr = make_console(stderr=True)

@@ -78,6 +78,7 @@ def share_results(
 
     Writes <id>.json, <id>.predictions.jsonl and <id>.provenance.jsonld; no network.
     """
+    from puma.community.history import record_submission
     from puma.submission.builder import Consents, build_submission
 
     if not dry_run:
@@ -97,6 +98,7 @@ def share_results(
         contact=contact,
     )
     sub = package.submission
+    record_submission("package", str(sub.submission_id), str(package.files.submission.parent))
     run = sub.run_metadata
     pairs = [
         ("submission", str(package.files.submission)),
@@ -251,8 +253,68 @@ def validate(
     raise CheckFailed(f"{len(problems)} problem(s) with {file}")
 
 
+def scan(
+    folder: Annotated[Path, typer.Argument(help="The folder to scan (a run, a package, ...).")],
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Replace each private value with a stable placeholder (<redacted:KIND:N>) and "
+            "record what was replaced in redactions.json (kinds and places, never values).",
+        ),
+    ] = False,
+    include_hashed: Annotated[
+        bool,
+        typer.Option(
+            "--include-hashed",
+            help="With --redact, also rewrite files a hash covers (run.jsonl, prediction "
+            "files): their chain or hash will no longer verify.",
+        ),
+    ] = False,
+) -> None:
+    """Look for private values before anything leaves: exit 0 clean, 1 found, 2 unreadable.
+
+    IP and MAC addresses, host and user names, home paths, e-mail addresses, serial numbers,
+    API keys and tokens, private keys (docs/commands/privacy.md).
+    """
+    from puma.submission.privacy import redact_folder, scan_folder
+
+    if include_hashed and not redact:
+        raise InputFileError("--include-hashed only goes with --redact")
+    if redact:
+        report = redact_folder(folder, include_hash_bearing=include_hashed)
+        counts = ", ".join(f"{kind} {n}" for kind, n in report.counts.items()) or "nothing"
+        console.print(
+            f"redacted {len(report.redactions)} value(s) in {len(report.files_rewritten)} "
+            f"file(s): {counts}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        if report.record is not None and report.record.exists():
+            console.print(f"record: {report.record}", soft_wrap=True, highlight=False)
+        findings = report.left
+        if findings:
+            console.print(
+                "[yellow]left as they are[/] (a hash covers these files; --include-hashed "
+                "redacts them and breaks that hash):"
+            )
+    else:
+        findings = scan_folder(folder)
+    for finding in findings:
+        console.print(
+            f"  [cyan]{escape(finding.location(Path(folder)))}[/] {finding.kind}  "
+            f"[dim]{escape(finding.excerpt)}[/]",
+            soft_wrap=True,
+            highlight=False,
+        )
+    if findings:
+        raise CheckFailed(f"{len(findings)} private value(s) in {folder}")
+    console.print(f"[green]clean[/]: no private values found in {folder}", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("share-results")(share_results)
     app.command("verify-hash")(verify_hash)
     submission_app.command("validate")(validate)
+    submission_app.command("scan")(scan)
     app.add_typer(submission_app)

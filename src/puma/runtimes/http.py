@@ -97,8 +97,12 @@ class HttpRuntimeClient:
     async def post(self, path: str, **content: Any) -> httpx.Response:
         """POST (`json=`, `files=`...) and return the response whatever its status, for a caller
         with its own contract for statuses and bodies (a registry's verifier)."""
+        return await self.send("POST", path, **content)
+
+    async def send(self, method: str, path: str, **content: Any) -> httpx.Response:
+        """Any method (Zenodo's file bucket takes PUT), the response whatever its status."""
         try:
-            return await self._client.post(path, **content)
+            return await self._client.request(method, path, **content)
         except httpx.HTTPError as exc:
             raise self.transport_error(exc, path) from exc
 
