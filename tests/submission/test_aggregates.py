@@ -1,0 +1,110 @@
+"""metadata-1.0 (puma.submission.aggregates): recomputed from manifest.json, hardware.json and
+run.jsonl alone, the same bytes every time, agreeing with what `puma eval` computed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from puma.errors import CheckFailed, InputFileError
+from puma.submission.aggregates import (
+    aggregate_run,
+    metadata_bytes,
+    read_metadata,
+    write_metadata,
+)
+
+DEMO = Path(__file__).parents[1] / "fixtures" / "demo-run"
+CONTRIBUTOR_FILES = ("manifest.json", "hardware.json", "run.jsonl")
+
+
+def contributor_copy(tmp_path: Path, device_tag: str = "epyc-24gb") -> Path:
+    """The demo run laid out as a contributor folder, holding only the files it reads."""
+    run_id = json.loads((DEMO / "manifest.json").read_text())["run_id"]
+    folder = tmp_path / "submissions" / "zq-handle" / device_tag / f"run-{run_id}"
+    folder.mkdir(parents=True)
+    for name in CONTRIBUTOR_FILES:
+        shutil.copyfile(DEMO / name, folder / name)
+    return folder
+
+
+def test_quality_is_what_puma_eval_computed_from_the_same_run(tmp_path: Path) -> None:
+    meta = aggregate_run(contributor_copy(tmp_path))
+    [entry] = meta.aggregates
+    assert (entry.cell_id, entry.phase, entry.task) == (
+        "epyc-24gb/embedded-default",
+        "pm-triage",
+        "triage",
+    )
+    assert (entry.n_calls, entry.n_items, entry.n_errors, entry.n_warmup) == (15, 15, 0, 0)
+    evaluated = json.loads((DEMO / "metrics.json").read_text())["cells"][0]["metrics"]
+    assert entry.quality is not None and entry.quality.metric == "accuracy"
+    value = entry.quality.value
+    assert (value.point, value.ci_low, value.ci_high) == (
+        evaluated["accuracy"]["point"],
+        evaluated["accuracy"]["ci_low"],
+        evaluated["accuracy"]["ci_high"],
+    )
+
+
+def test_speed_figures_are_medians_of_answered_calls(tmp_path: Path) -> None:
+    entry = aggregate_run(contributor_copy(tmp_path)).aggregates[0]
+    eval_metadata = json.loads((DEMO / "metadata.json").read_text())["aggregates"][0]["timings"]
+    assert entry.speed.prompt_tps.median == eval_metadata["prompt_tps"]["p50"]
+    assert entry.speed.generation_tps.n == eval_metadata["generation_tps"]["n"]
+    assert entry.speed.ttft_ms.median == eval_metadata["ttft_ms"]["p50"]
+    assert entry.energy is None  # the demo's runtime records no per-call energy
+
+
+def test_the_same_folder_gives_the_same_bytes(tmp_path: Path) -> None:
+    folder = contributor_copy(tmp_path)
+    write_metadata(aggregate_run(folder), folder / "metadata.json")
+    again = metadata_bytes(aggregate_run(folder))
+    assert (folder / "metadata.json").read_bytes() == again
+    assert read_metadata(folder / "metadata.json") == aggregate_run(folder)
+
+
+def test_no_handle_host_name_or_path_is_in_the_metadata(tmp_path: Path) -> None:
+    text = metadata_bytes(aggregate_run(contributor_copy(tmp_path))).decode()
+    for private in ('"vm"', "/tmp/demo_fx", "anonymous", "zq-handle"):
+        assert private not in text
+
+
+def test_device_tag_of_the_contributor_folder_names_the_cell(tmp_path: Path) -> None:
+    meta = aggregate_run(contributor_copy(tmp_path, "epyc-cloud-vm"), device_tag="epyc-cloud-vm")
+    assert meta.aggregates[0].cell_id == "epyc-cloud-vm/embedded-default"
+
+
+def test_old_hardware_json_is_read_and_its_class_derived(tmp_path: Path) -> None:
+    hardware = aggregate_run(contributor_copy(tmp_path)).provenance.hardware
+    assert (hardware.probed, hardware.hardware_class, hardware.cpu) == (
+        False,
+        "cpu-only",
+        "AMD EPYC",
+    )
+
+
+def test_an_edited_ledger_line_is_refused(tmp_path: Path) -> None:
+    folder = contributor_copy(tmp_path)
+    ledger = folder / "run.jsonl"
+    ledger.write_text(
+        ledger.read_text().replace('"parsed_label":"Critical"', '"parsed_label":"Major"', 1)
+    )
+    with pytest.raises(CheckFailed, match="does not verify"):
+        aggregate_run(folder)
+
+
+@pytest.mark.parametrize("missing", CONTRIBUTOR_FILES)
+def test_a_missing_file_is_named(tmp_path: Path, missing: str) -> None:
+    folder = contributor_copy(tmp_path)
+    (folder / missing).unlink()
+    with pytest.raises(InputFileError, match=missing.split(".")[0]):
+        aggregate_run(folder)
+
+
+def test_puma_evals_metadata_is_told_apart(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="puma eval"):
+        read_metadata(DEMO / "metadata.json")
