@@ -91,6 +91,8 @@ MODELS = (
     Model("qwen2.5:7b", 4_683_000_000, 0.55),
     Model("meta-llama/Llama-3.1-8B-Instruct", 4_920_000_000, 0.60),
 )
+RTX_4090, RTX_3060, M2_PRO, M1, RYZEN_CPU, I7_CPU = DEVICES
+GEMMA, LLAMA_3B, QWEN_7B, LLAMA_8B = MODELS
 HANDLES = tuple(
     f"{a}-{b}"
     for a in ("ada", "bo", "cy", "dee", "eli", "fay", "gus", "hal")
@@ -122,6 +124,12 @@ class Folder:
         return self.run_id or str(
             uuid.UUID(int=random.Random(self.seed).getrandbits(128), version=4)
         )
+
+
+def folder(handle: str, seed: int, **fields: Any) -> Folder:
+    """A Folder of qwen2.5:7b on an RTX 4090 unless told otherwise."""
+    values: dict[str, Any] = {"device": RTX_4090, "model": QWEN_7B}
+    return Folder(handle=handle, seed=seed, **{**values, **fields})
 
 
 @lru_cache(maxsize=1)
@@ -296,3 +304,26 @@ def varied(count: int, seed: int = 0, *, handles: Sequence[str] = HANDLES) -> It
             model=rng.choice(MODELS),
             seed=seed * 1_000_003 + i,
         )
+
+
+DEMO_RUN = Path(__file__).parent / "fixtures" / "demo-run"
+
+
+def add_demo_run(root: Path, handle: str = "demo-user") -> Path:
+    """The real run folder tests/fixtures/demo-run laid out as a contributor folder (its manifest,
+    hardware and ledger byte for byte, metadata.json recomputed, a short run.md)."""
+    import json
+    import shutil
+
+    manifest_data = json.loads((DEMO_RUN / "manifest.json").read_text())
+    tag = manifest_data["device_tag"]
+    folder = root / handle / tag / f"run-{manifest_data['run_id']}"
+    folder.mkdir(parents=True)
+    for name in ("manifest.json", "hardware.json", "run.jsonl"):
+        shutil.copyfile(DEMO_RUN / name, folder / name)
+    write_metadata(aggregate_run(folder, device_tag=tag), folder / "metadata.json")
+    (folder / "run.md").write_text(
+        "# Demo run\n\nGemma 3 270M on a 2-core VM, 15 pm-triage items (tests/fixtures).\n",
+        encoding="utf-8",
+    )
+    return folder

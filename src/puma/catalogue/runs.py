@@ -241,7 +241,7 @@ def _phase_shortfalls(meta: RunMetadata, cells: Sequence[RunCell]) -> list[str]:
     asked = [p for p in meta.phases if p != LEGACY_PHASE]
     if not asked:
         out.append("the run does not name its phases (written before phases)")
-    for phase in asked:
+    for phase in asked or sorted({a.phase for a in meta.aggregates}):
         entries = [a for a in meta.aggregates if a.phase == phase]
         if not entries:
             out.append(f"phase {phase} asked for but not run")
