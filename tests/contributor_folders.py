@@ -292,16 +292,23 @@ def _run_md(spec: Folder, run_id: str, tps: float) -> str:
     )
 
 
-def varied(count: int, seed: int = 0, *, handles: Sequence[str] = HANDLES) -> Iterator[Folder]:
-    """`count` folder specs over every device, model and contributor, seeded: a prolific few
-    contribute most runs, as in any crowd."""
+def varied(
+    count: int,
+    seed: int = 0,
+    *,
+    handles: Sequence[str] = HANDLES,
+    devices: Sequence[Device] = DEVICES,
+    models: Sequence[Model] = MODELS,
+) -> Iterator[Folder]:
+    """`count` folder specs over the devices, models and contributors given (all by default),
+    seeded: a prolific few contribute most runs, as in any crowd."""
     rng = random.Random(seed)
     weights = [1.0 / (i + 1) for i in range(len(handles))]
     for i in range(count):
         yield Folder(
             handle=rng.choices(handles, weights)[0],
-            device=rng.choice(DEVICES),
-            model=rng.choice(MODELS),
+            device=rng.choice(devices),
+            model=rng.choice(models),
             seed=seed * 1_000_003 + i,
         )
 
