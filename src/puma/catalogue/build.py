@@ -57,7 +57,7 @@ def build_catalogue(
     root = Path(submissions_dir)
     if not root.is_dir():
         raise InputFileError("no such submissions folder", where=str(root))
-    out = Path(out_dir)
+    out = Path(out_dir).absolute()  # `--out .` has a name to build beside
     _check_replaceable(out)
     overlay = read_overlay(root)
     staging = out.with_name(f".{out.name}.building")
