@@ -205,3 +205,30 @@ def test_a_cell_with_one_run_is_shown_but_not_ranked(tmp_path: Path) -> None:
     assert (summary.cells, summary.ranked_cells) == (1, 0)
     assert all(not c["ranked"] and c["ci_low"] is None for c in cells_table(tmp_path / "site"))
     assert "one run · unranked" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_links_in_a_submitted_folder_are_never_followed(tmp_path: Path) -> None:
+    root = tmp_path / "submissions"
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the build machine's secret")
+    linked = write_folder(root, folder("ada-lab", 1))
+    (linked / "run.md").unlink()
+    (linked / "run.md").symlink_to(secret)
+    outside = write_folder(tmp_path / "elsewhere", folder("bo-home", 2))
+    (root / "bo-home").symlink_to(outside.parents[1])
+    summary = build_catalogue(root, tmp_path / "site", workers=1)
+    reasons = {b.folder.split("/")[0]: b.reason for b in summary.broken}
+    assert reasons == {
+        "ada-lab": "run.md: a symbolic link (links are not followed)",
+        "bo-home": "a symbolic link (links are not followed)",
+    }
+    site_text = " ".join(p.read_text() for p in (tmp_path / "site").rglob("*.html"))
+    assert "secret" not in site_text
+
+
+def test_a_huge_run_md_is_cut_on_its_page(tmp_path: Path) -> None:
+    root = tmp_path / "submissions"
+    path = write_folder(root, folder("ada-lab", 1, run_md="x" * 400_000))
+    build_catalogue(root, tmp_path / "site", workers=1)
+    page = (tmp_path / "site" / "runs" / f"{path.name.removeprefix('run-')}.html").read_text()
+    assert "run.md is cut here" in page and len(page) < 300_000

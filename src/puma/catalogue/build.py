@@ -34,6 +34,7 @@ from puma.outputs import writing
 MARKER = ".puma-catalogue"  # says a folder is a catalogue this command may replace
 _SPILL = ".runs.jsonl"
 _BATCH = 1000  # rows per parquet row group
+MAX_RUN_MD = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -247,11 +248,17 @@ def _write_runs(
 
 
 def _run_md(root: Path, run: CatalogueRun) -> str | None:
+    """run.md as text, cut at MAX_RUN_MD bytes (a page is for reading, not for a data dump)."""
     path = root / run.folder / "run.md"
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        with path.open("rb") as f:
+            raw = f.read(MAX_RUN_MD + 1)
     except OSError:
         return None
+    text = raw[:MAX_RUN_MD].decode("utf-8", errors="replace")
+    if len(raw) > MAX_RUN_MD:
+        text += f"\n\n*(run.md is cut here: the page shows its first {MAX_RUN_MD // 1024} KiB.)*\n"
+    return text
 
 
 def _run_rows(run: CatalogueRun, outliers: list[str]) -> Iterable[dict[str, Any]]:

@@ -25,6 +25,9 @@ FOLDER_FILES = (*REQUIRED_FILES, "metadata.json", "run.md")
 # Top-level names that are not contributors: the contributor harness's synthetic example
 # (submissions/EXAMPLE/, upper case so it can never be a handle) and hidden folders.
 NOT_CONTRIBUTORS = frozenset({"EXAMPLE"})
+# A link in a folder from a pull request could point anywhere on the machine that builds the
+# catalogue, and a reason or a page could then show what it points at: links are not followed.
+SYMLINK = "a symbolic link (links are not followed)"
 
 
 class BrokenFolder(BaseModel):
@@ -41,6 +44,9 @@ def iter_run_folders(root: Path) -> Iterator[tuple[str, str, Path] | BrokenFolde
     for handle_dir in _entries(root):
         if handle_dir.name.startswith(".") or handle_dir.name in NOT_CONTRIBUTORS:
             continue
+        if handle_dir.is_symlink():
+            yield BrokenFolder(folder=handle_dir.name, reason=SYMLINK)
+            continue
         if not handle_dir.is_dir():
             continue  # overlay.yaml, a README: files beside the contributors
         problem = _name_problem(handle_dir.name, check_handle)
@@ -49,6 +55,9 @@ def iter_run_folders(root: Path) -> Iterator[tuple[str, str, Path] | BrokenFolde
             continue
         for tag_dir in _entries(handle_dir):
             where = f"{handle_dir.name}/{tag_dir.name}"
+            if tag_dir.is_symlink():
+                yield BrokenFolder(folder=where, reason=SYMLINK)
+                continue
             if not tag_dir.is_dir():
                 yield BrokenFolder(folder=where, reason="a file where a device-tag folder belongs")
                 continue
@@ -58,6 +67,9 @@ def iter_run_folders(root: Path) -> Iterator[tuple[str, str, Path] | BrokenFolde
                 continue
             for run_dir in _entries(tag_dir):
                 here = f"{where}/{run_dir.name}"
+                if run_dir.is_symlink():
+                    yield BrokenFolder(folder=here, reason=SYMLINK)
+                    continue
                 if not run_dir.is_dir() or not RUN_FOLDER.fullmatch(run_dir.name):
                     yield BrokenFolder(
                         folder=here, reason="not a run folder (run-<uuid>, lower-case hex)"
@@ -97,6 +109,9 @@ def read_run_folder(
 
 
 def _read(root: Path, handle: str, tag: str, folder: Path, relative: str) -> CatalogueRun:
+    linked = [p.name for p in _entries(folder) if p.is_symlink()]
+    if linked:
+        raise PumaError(f"{', '.join(linked)}: {SYMLINK}")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
         raise PumaError(f"missing {', '.join(missing)}")
