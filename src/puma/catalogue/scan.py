@@ -103,7 +103,7 @@ def read_run_folder(
     try:
         return _read(root, handle, device_tag, folder, relative)
     except PumaError as exc:
-        return BrokenFolder(folder=relative, reason=_reason(exc, root))
+        return BrokenFolder(folder=relative, reason=_reason(exc, folder))
     except Exception as exc:  # untrusted input must never stop the catalogue
         return BrokenFolder(folder=relative, reason=f"unreadable ({type(exc).__name__}: {exc})")
 
@@ -178,12 +178,12 @@ def _diff(a: Any, b: Any, path: str) -> str | None:
     return None if a == b else path.rstrip(".") or "(top level)"
 
 
-def _reason(exc: PumaError, root: Path) -> str:
-    """The error's message with its place relative to the submissions folder (the build
-    machine's paths are nobody's business)."""
+def _reason(exc: PumaError, folder: Path) -> str:
+    """The error's message with its place relative to the run folder (the build machine's paths
+    are nobody's business)."""
     where = exc.where
     if where:
-        prefix = str(root).rstrip("/") + "/"
-        where = where[len(prefix) :] if where.startswith(prefix) else where
+        prefix = str(folder).rstrip("/") + "/"
+        where = where[len(prefix) :] if where.startswith(prefix) else Path(where).name
         return f"{where}: {exc.message}"
     return exc.message
