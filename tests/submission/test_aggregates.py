@@ -162,14 +162,16 @@ def test_unparsed_failed_and_skipped_answers_count_as_wrong(tmp_path: Path) -> N
     assert entry.quality.value.point == 0.5 and entry.quality.value.n == 4
 
 
-def test_warm_up_calls_are_excluded_from_speed(tmp_path: Path) -> None:
-    (a, gold), *_ = _items()
+def test_warm_up_and_cold_calls_are_excluded_from_speed(tmp_path: Path) -> None:
+    (a, gold), (b, gold_b), *_ = _items()
     calls = [
         call_event(a, phase="warmup", parsed_label=gold, generation_tps=1.0, ttft_ms=9000.0),
+        call_event(b, parsed_label=gold_b, generation_tps=2.0, runtime_timings={"cold": True}),
         call_event(a, parsed_label=gold, generation_tps=40.0, ttft_ms=10.0),
     ]
     [entry] = aggregate_run(_ledger_folder(tmp_path, calls)).aggregates
-    assert entry.n_warmup == 1
+    assert (entry.n_warmup, entry.n_cold, entry.n_calls) == (1, 1, 2)
+    assert entry.quality is not None and entry.quality.value.n == 2  # a cold answer counts
     assert (entry.speed.generation_tps.median, entry.speed.ttft_ms.median) == (40.0, 10.0)
     assert entry.speed.generation_tps.n == 1
 

@@ -106,6 +106,7 @@ class PhaseAggregate(_Model):
     n_errors: int  # failed after every retry
     n_skipped: int  # not made: the prompt did not fit the context
     n_warmup: int  # warm-up calls (excluded from every figure)
+    n_cold: int = 0  # measured calls made with the model not yet in memory (excluded from speed)
     quality: Quality | None
     quality_note: str | None = None  # why there is no quality where the phase has a suite
     speed: Speed
@@ -362,6 +363,7 @@ def _aggregates(
                 n_errors=sum(1 for e in members if e.error is not None and not _skipped(e)),
                 n_skipped=sum(1 for e in members if _skipped(e)),
                 n_warmup=warmups.get((model, phase), 0),
+                n_cold=sum(1 for e in members if _cold(e)),
                 quality=quality,
                 quality_note=known if isinstance(known, str) and known else None,
                 speed=_speed(members),
@@ -500,9 +502,15 @@ def _figure(values: Sequence[Any]) -> Figure:
     return Figure(median=clean_float(float(np.median(data))), n=len(data))
 
 
+def _cold(event: CallRecord) -> bool:
+    """A call the runtime marks cold (`runtime_timings.cold`: the model was loaded for it)."""
+    return event.runtime_timings.get("cold") is True
+
+
 def _speed(events: list[CallRecord]) -> Speed:
-    """Medians over answered calls (a failed call's timing measures the failure)."""
-    ok = [e for e in events if e.error is None]
+    """Medians over answered warm calls: a failed call's timing measures the failure, and a cold
+    one the model's loading (the speed phases report cold figures apart)."""
+    ok = [e for e in events if e.error is None and not _cold(e)]
     tpot = []
     for e in ok:
         tokens, total, ttft = e.completion_tokens, e.total_ms, e.ttft_ms
