@@ -65,8 +65,18 @@ def render_markdown(text: str) -> Markup:
     return Markup(html)  # markdown-it escaped every text and attribute
 
 
-def render_index(board: Leaderboard, broken: list[Any] | None = None, title: str = TITLE) -> str:
-    """index.html: the sortable, filterable table of cells, with links to run pages."""
+def render_index(
+    board: Leaderboard,
+    broken: list[Any] | None = None,
+    title: str = TITLE,
+    *,
+    run_prefix: str = "runs/",
+    run_suffix: str = ".html",
+    data_links: bool = True,
+) -> str:
+    """index.html: the sortable, filterable table of cells, with links to run pages at
+    `run_prefix + run_id + run_suffix` (a server mounts them where it likes) and, when
+    `data_links`, to data/*.parquet."""
     script = _asset("leaderboard.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     return (
@@ -75,6 +85,9 @@ def render_index(board: Leaderboard, broken: list[Any] | None = None, title: str
         .render(
             board=board,
             broken=broken or [],
+            run_prefix=run_prefix,
+            run_suffix=run_suffix,
+            data_links=data_links,
             title=title,
             style=Markup(_asset("style.css")),  # our own file
             script=Markup(script),  # our own file
