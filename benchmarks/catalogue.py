@@ -55,11 +55,13 @@ def build_in_fresh_process(submissions: Path, out: Path, workers: int) -> dict[s
     """Run one build in a new interpreter and return what it measured of itself."""
     result = subprocess.run(
         [sys.executable, __file__, "--build-one", str(submissions), str(out), str(workers)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
+    if result.returncode != 0:
+        raise SystemExit(f"the build failed:\n{result.stderr}")
     measured: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
     return measured
 
