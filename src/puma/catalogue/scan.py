@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from puma.catalogue.runs import CatalogueRun, catalogue_run
-from puma.errors import PumaError
+from puma.errors import InputFileError, PumaError
 from puma.submission.aggregates import aggregate_run
 from puma.submission.cells import RUN_FOLDER, check_device_tag, check_handle
 
@@ -111,14 +111,14 @@ def read_run_folder(
 def _read(root: Path, handle: str, tag: str, folder: Path, relative: str) -> CatalogueRun:
     linked = [p.name for p in _entries(folder) if p.is_symlink()]
     if linked:
-        raise PumaError(f"{', '.join(linked)}: {SYMLINK}")
+        raise InputFileError(f"{', '.join(linked)}: {SYMLINK}")
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
-        raise PumaError(f"missing {', '.join(missing)}")
+        raise InputFileError(f"missing {', '.join(missing)}")
     meta = aggregate_run(folder, device_tag=tag)
     named = folder.name.removeprefix("run-")
     if meta.run_id != named:
-        raise PumaError(f"the folder is run-{named} but manifest.json says run {meta.run_id}")
+        raise InputFileError(f"the folder is run-{named} but manifest.json says run {meta.run_id}")
     flags = []
     metadata = folder / "metadata.json"
     if not metadata.is_file():
