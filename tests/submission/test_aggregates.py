@@ -195,3 +195,14 @@ def test_a_suite_other_than_the_bundled_one_gives_no_quality_and_says_why(
     [entry] = aggregate_run(folder).aggregates
     assert entry.quality is None and entry.n_calls == 1
     assert entry.quality_note is not None and "content hash eeeeeeeeeeee" in entry.quality_note
+
+
+def test_an_unsealed_ledger_gives_the_same_figures_with_its_state(tmp_path: Path) -> None:
+    folder = contributor_copy(tmp_path)
+    sealed = aggregate_run(folder)
+    data = json.loads((folder / "manifest.json").read_text())
+    data["ledger_seal"] = None
+    (folder / "manifest.json").write_text(json.dumps(data))
+    unsealed = aggregate_run(folder)
+    assert unsealed.provenance.ledger.state == "unsealed"
+    assert unsealed.aggregates == sealed.aggregates
