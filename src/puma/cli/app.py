@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "puma.cli.contributor",
     "puma.cli.publish",
     "puma.cli.community",
+    "puma.cli.catalogue",
 )
 
 stderr = make_console(stderr=True)

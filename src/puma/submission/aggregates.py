@@ -11,7 +11,6 @@ calls this once per folder for thousands of folders.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,10 +26,24 @@ from puma.evaluate.rows import CellRows, SuiteInfo, group_rows
 from puma.jsonio import read_json, write_json
 from puma.predictions import BASELINE
 from puma.runfolder.folder import RunFolder
-from puma.runfolder.ledger import CallRecord, LedgerEvent, judge_ledger, read_ledger
+from puma.runfolder.ledger import (
+    CallEvent,
+    CallRecord,
+    LedgerEvent,
+    SkippedEvent,
+    judge_ledger,
+    read_ledger,
+    read_sealed_ledger,
+)
 from puma.runfolder.manifest import Manifest
 from puma.runfolder.metrics import MetricValue
-from puma.runner.finalize import RowPlan, final_events, prediction_rows
+from puma.runner.finalize import (
+    SKIPPED_STATUS,
+    RowPlan,
+    call_key,
+    final_events,
+    prediction_rows,
+)
 from puma.stats.intervals import Proportion, clean_float, summarize
 from puma.stats.resample import ResamplingEngine
 from puma.submission.cells import cell_id
@@ -93,6 +106,7 @@ class PhaseAggregate(_Model):
     n_errors: int  # failed after every retry
     n_skipped: int  # not made: the prompt did not fit the context
     n_warmup: int  # warm-up calls (excluded from every figure)
+    n_cold: int = 0  # measured calls made with the model not yet in memory (excluded from speed)
     quality: Quality | None
     quality_note: str | None = None  # why there is no quality where the phase has a suite
     speed: Speed
@@ -167,13 +181,9 @@ def aggregate_run(folder: Path, *, device_tag: str | None = None) -> RunMetadata
     run = RunFolder(Path(folder))
     manifest = _read_manifest(run)
     hardware = _hardware_summary(run.hardware)
-    verdict = judge_ledger(run.ledger, manifest.ledger_seal) if run.ledger.is_file() else None
-    if verdict is None:
+    if not run.ledger.is_file():
         raise InputFileError("run.jsonl (the ledger) is missing", where=str(run.ledger))
-    if not verdict.ok:
-        where = f"{run.ledger}:{verdict.line}" if verdict.line else str(run.ledger)
-        raise CheckFailed(f"the ledger does not verify: {verdict.message}", where=where)
-    events = read_ledger(run.ledger).events
+    ledger, events = _verified_ledger(run, manifest)
     tag = device_tag if device_tag is not None else manifest.device_tag
     aggregates = _aggregates(manifest, events, tag, str(run.ledger))
     return RunMetadata(
@@ -203,9 +213,7 @@ def aggregate_run(folder: Path, *, device_tag: str | None = None) -> RunMetadata
                 for m in manifest.models
             ],
             hardware=hardware,
-            ledger=LedgerRef(
-                state=verdict.state, head=verdict.report.last_hash, lines=verdict.report.lines
-            ),
+            ledger=ledger,
         ),
         deviations=[d.model_dump(mode="json") for d in manifest.deviations],
         overrides=sorted(k for k in manifest.overrides if k != "output"),
@@ -246,6 +254,21 @@ def _read_manifest(run: RunFolder) -> Manifest:
     if not run.manifest.is_file():
         raise InputFileError("manifest.json is missing", where=str(run.manifest))
     return Manifest.load(run)
+
+
+def _verified_ledger(run: RunFolder, manifest: Manifest) -> tuple[LedgerRef, list[LedgerEvent]]:
+    """The ledger's state and events; CheckFailed when its chain or seal does not verify. A
+    sealed ledger takes the one-pass reader; anything else the full verdict, with its message."""
+    seal = manifest.ledger_seal
+    events = read_sealed_ledger(run.ledger, seal)
+    if events is not None and seal is not None:
+        return LedgerRef(state="sealed", head=seal.head, lines=seal.lines), events
+    verdict = judge_ledger(run.ledger, seal)
+    if not verdict.ok:
+        where = f"{run.ledger}:{verdict.line}" if verdict.line else str(run.ledger)
+        raise CheckFailed(f"the ledger does not verify: {verdict.message}", where=where)
+    ref = LedgerRef(state=verdict.state, head=verdict.report.last_hash, lines=verdict.report.lines)
+    return ref, read_ledger(run.ledger).events
 
 
 def _text(value: Any) -> str | None:
@@ -314,39 +337,21 @@ def _aggregates(
     for e in calls:
         if e.phase == WARMUP:
             warmups[(e.model, e.suite_id)] = warmups.get((e.model, e.suite_id), 0) + 1
-    measured = [e for e in calls if e.phase == PREDICT]
-    decided = final_events(measured)
-    golds: dict[str, _Gold | str] = {}
-    for suite_id in sorted({key.suite_id for key in decided}):
-        golds[suite_id] = _gold(manifest, suite_id)
-    plan = []
-    for key in decided:
-        gold = golds[key.suite_id]
-        if isinstance(gold, _Gold):
-            text = gold.gold.get(key.instance_id)
-            if text is None:
-                raise InputFileError(
-                    f"instance {key.instance_id!r} is not in suite {key.suite_id!r}", where=where
-                )
-            plan.append(RowPlan(key, gold.task, text, "{}"))
-        else:
-            plan.append(RowPlan(key, "", "", "{}"))
-    rows = prediction_rows(manifest.run_id, manifest.strategy, plan, measured)
-    by_phase: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_phase.setdefault((row.model, row.suite_id), []).append(row.model_dump())
-    for model, phase in warmups:
-        by_phase.setdefault((model, phase), [])
+    # The deciding line of each measured call (its last success, skip or attempt), as the
+    # runner decides it when it writes the predictions.
+    decided = final_events(e for e in calls if e.phase == PREDICT)
+    by_phase: dict[tuple[str, str], list[CallRecord]] = {key: [] for key in warmups}
+    for event in decided.values():
+        by_phase.setdefault((event.model, event.suite_id), []).append(event)
+    golds = {phase: _gold(manifest, phase) for phase in sorted({p for _, p in by_phase})}
     out = []
     for model, phase in sorted(by_phase):
         members = by_phase[(model, phase)]
-        known = golds.get(phase)
+        known = golds[phase]
         quality: Quality | None = None
-        note: str | None = None
         if isinstance(known, _Gold) and members:
-            quality = _quality(manifest, phase, known, members, where)
-        elif isinstance(known, str):
-            note = known or None
+            rows = _prediction_rows(manifest, known, members, phase, where)
+            quality = _quality(manifest, phase, known, rows, where)
         out.append(
             PhaseAggregate(
                 cell_id=cell_id(device_tag, model),
@@ -354,12 +359,13 @@ def _aggregates(
                 phase=phase,
                 task=known.task if isinstance(known, _Gold) else None,
                 n_calls=len(members),
-                n_items=len({r["instance_id"] for r in members}),
-                n_errors=sum(1 for r in members if _failed(r)),
-                n_skipped=sum(1 for r in members if r["parse_status"] == "skipped"),
+                n_items=len({e.instance_id for e in members}),
+                n_errors=sum(1 for e in members if e.error is not None and not _skipped(e)),
+                n_skipped=sum(1 for e in members if _skipped(e)),
                 n_warmup=warmups.get((model, phase), 0),
+                n_cold=sum(1 for e in members if _cold(e)),
                 quality=quality,
-                quality_note=note,
+                quality_note=known if isinstance(known, str) and known else None,
                 speed=_speed(members),
                 energy=_energy(members),
             )
@@ -367,8 +373,25 @@ def _aggregates(
     return out
 
 
-def _failed(row: dict[str, Any]) -> bool:
-    return row["error"] is not None and row["parse_status"] != "skipped"
+def _skipped(event: CallRecord) -> bool:
+    return event.parse_status == SKIPPED_STATUS
+
+
+def _prediction_rows(
+    manifest: Manifest, gold: _Gold, events: list[CallRecord], suite_id: str, where: str
+) -> list[dict[str, Any]]:
+    """The phase's prediction rows, derived by the runner's own code with the suite's gold."""
+    plan = []
+    for event in events:
+        text = gold.gold.get(event.instance_id)
+        if text is None:
+            raise InputFileError(
+                f"instance {event.instance_id!r} is not in suite {suite_id!r}", where=where
+            )
+        plan.append(RowPlan(call_key(event), gold.task, text, "{}"))
+    decided: list[LedgerEvent] = [e for e in events if isinstance(e, CallEvent | SkippedEvent)]
+    rows = prediction_rows(manifest.run_id, manifest.strategy, plan, decided)
+    return [row.model_dump() for row in rows]
 
 
 def _gold(manifest: Manifest, suite_id: str) -> _Gold | str:
@@ -479,38 +502,43 @@ def _figure(values: Sequence[Any]) -> Figure:
     return Figure(median=clean_float(float(np.median(data))), n=len(data))
 
 
-def _speed(rows: list[dict[str, Any]]) -> Speed:
-    """Medians over answered calls (a failed call's timing measures the failure)."""
-    ok = [r for r in rows if r["error"] is None]
+def _cold(event: CallRecord) -> bool:
+    """A call the runtime marks cold (`runtime_timings.cold`: the model was loaded for it)."""
+    return event.runtime_timings.get("cold") is True
+
+
+def _speed(events: list[CallRecord]) -> Speed:
+    """Medians over answered warm calls: a failed call's timing measures the failure, and a cold
+    one the model's loading (the speed phases report cold figures apart)."""
+    ok = [e for e in events if e.error is None and not _cold(e)]
     tpot = []
-    for r in ok:
-        tokens, total, ttft = r["completion_tokens"], r["total_ms"], r["ttft_ms"]
-        if isinstance(tokens, int) and tokens > 1 and total is not None and ttft is not None:
+    for e in ok:
+        tokens, total, ttft = e.completion_tokens, e.total_ms, e.ttft_ms
+        if tokens is not None and tokens > 1 and total is not None and ttft is not None:
             tpot.append((float(total) - float(ttft)) / (tokens - 1))
     return Speed(
-        prompt_tps=_figure([r["prompt_tps"] for r in ok]),
-        generation_tps=_figure([r["generation_tps"] for r in ok]),
-        ttft_ms=_figure([r["ttft_ms"] for r in ok]),
+        prompt_tps=_figure([e.prompt_tps for e in ok]),
+        generation_tps=_figure([e.generation_tps for e in ok]),
+        ttft_ms=_figure([e.ttft_ms for e in ok]),
         tpot_ms=_figure(tpot),
     )
 
 
-def _energy(rows: list[dict[str, Any]]) -> Energy | None:
-    joules = 0.0
+def _energy(events: list[CallRecord]) -> Energy | None:
+    measured = []
     tokens = 0
-    counted = 0
-    for r in rows:
-        value = json.loads(r["runtime_timings"] or "{}").get("energy_j")
+    for e in events:
+        value = e.runtime_timings.get("energy_j")
         if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
-            joules += float(value)
-            tokens += r["completion_tokens"] or 0
-            counted += 1
-    if counted == 0:
+            measured.append(float(value))
+            tokens += e.completion_tokens or 0
+    if not measured:
         return None
+    joules = math.fsum(measured)  # exactly rounded: the same total in any call order
     return Energy(
         joules=float(clean_float(joules) or 0.0),
         joules_per_token=clean_float(joules / tokens) if tokens else None,
-        n_calls=counted,
+        n_calls=len(measured),
     )
 
 
