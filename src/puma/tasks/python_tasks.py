@@ -27,7 +27,7 @@ from puma.tasks.base import Chance, Encoded, MetricSink, PointSummary, Task, reg
 from puma.tasks.metrics import Metric, register_metric
 
 UNPARSED_CODE = -1  # pred of a reply without code; the others index puma.sandbox.OUTCOMES
-CODE_TOKENS = 384  # room for a small function and its fences
+CODE_TOKENS = 320  # room for a small function with its docstring and fences
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
 _DEFINES = re.compile(r"^\s*(?:async\s+)?def\s+\w+\s*\(", re.M)
