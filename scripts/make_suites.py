@@ -1114,9 +1114,9 @@ one item.
 
 {build.made}
 
-Written by hand for PUMA (`scripts/suite_sources/`), not taken from a public benchmark. `{GENERATOR}`
-orders the items with a seeded `random.Random` ({SEED}) and numbers them after the shuffle;
-running it again gives the same bytes.
+Written by hand for PUMA (`scripts/suite_sources/`), not taken from a public benchmark.
+`{GENERATOR}` orders the items with a seeded `random.Random` ({SEED}) and numbers them after the
+shuffle; running it again gives the same bytes.
 
 ## Content hash
 

@@ -38,7 +38,9 @@ def test_both_quality_phases_run_and_score_on_the_embedded_model(
     code_calls = [c for c in calls if c["suite_id"] == "python-tasks"]
     assert all(c["options"]["max_tokens"] >= 320 for c in code_calls)
 
-    evaluated = _puma("eval", str(folder.root), "--bootstrap-resamples", "200", "--permutations", "200")
+    evaluated = _puma(
+        "eval", str(folder.root), "--bootstrap-resamples", "200", "--permutations", "200"
+    )
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads(folder.metrics.read_text(encoding="utf-8"))
     cells = {

@@ -15,6 +15,7 @@ when the code caught the refusal). docs/tasks.md describes the limits and what t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -133,10 +134,8 @@ def _run_cached(code: str, tests: str, limits: SandboxLimits) -> SandboxResult:
 
 
 def _kill_group(child: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(child.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     child.wait()
 
 
@@ -158,7 +157,7 @@ def _result(path: Path, returncode: int, limits: SandboxLimits) -> SandboxResult
         return SandboxResult("refused", refused[0])
     final = next((r for r in reversed(records) if "outcome" in r), None)
     if final is not None and final["outcome"] in OUTCOMES:
-        return SandboxResult(final["outcome"], str(final.get("detail", "")))  # type: ignore[arg-type]
+        return SandboxResult(final["outcome"], str(final.get("detail", "")))
     if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         return SandboxResult("timeout", f"CPU-time limit ({limits.cpu_s} s)")
     if returncode < 0:

@@ -146,7 +146,9 @@ class PythonTask(Task):
     def encode(
         self, rows: Sequence[Mapping[str, Any]], labels: Sequence[str], where: str
     ) -> Encoded:
-        codes = [None if r.get("predicted_label") is None else str(r["predicted_label"]) for r in rows]
+        codes = [
+            None if r.get("predicted_label") is None else str(r["predicted_label"]) for r in rows
+        ]
         pred = outcome_codes([r["gold"] for r in rows], codes)
         return Encoded(np.zeros(len(rows), dtype=np.int64), pred, np.zeros(len(rows)))
 
@@ -179,7 +181,7 @@ class PythonTask(Task):
         per_task: dict[str, Any] = {}
         for position in np.flatnonzero(mask):
             counts = {k: v for k, v in stats.outcome_counts(columns[position]).items() if v}
-            per_task[sink.universe[position]] = (
+            per_task[sink.universe[int(position)]] = (
                 next(iter(counts)) if sum(counts.values()) == 1 else counts
             )
         return {"outcomes": stats.outcome_counts(columns[mask]), "per_task": per_task}

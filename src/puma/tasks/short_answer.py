@@ -26,17 +26,13 @@ from puma.tasks.metrics import Metric, register_metric
 
 ALTERNATIVES = "|"  # separates the accepted answers of one gold text
 
-_UNITS = {
-    word: value
-    for value, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-        "fifteen sixteen seventeen eighteen nineteen".split()
-    )
-}
-_TENS = {
-    word: 10 * (index + 2)
-    for index, word in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())
-}
+_UNIT_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+)
+_TEN_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_UNITS = {word: value for value, word in enumerate(_UNIT_WORDS.split(" "))}
+_TENS = {word: 10 * (index + 2) for index, word in enumerate(_TEN_WORDS.split(" "))}
 _SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _ARTICLES = frozenset({"a", "an", "the"})
 _DASHES = str.maketrans({"−": "-", "–": "-", "—": "-", "‐": "-"})
@@ -158,7 +154,9 @@ class ShortAnswerScenario(Scenario):
     def tolerant(self, suite: Suite, text: str) -> ParsedOutput | None:
         """The last "Answer:" line's answer, else the first non-empty line."""
         found = _answer_line(text) or _first_line(text)
-        return None if found is None else ParsedOutput(label=found[:MAX_ANSWER_CHARS], status="fuzzy")
+        if found is None:
+            return None
+        return ParsedOutput(label=found[:MAX_ANSWER_CHARS], status="fuzzy")
 
 
 # Statistics and metrics -------------------------------------------------------------------------
