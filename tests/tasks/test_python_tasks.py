@@ -192,3 +192,12 @@ def test_the_run_summary_point_runs_the_hidden_tests_too() -> None:
     items = SUITE.items[:2]
     point = task.point_summary([i["gold"] for i in items], [items[0]["solution"], None], labels=())
     assert point.score == 0.5 and point.parse_failure_rate == 0.5
+
+
+@pytest.mark.parametrize("perturbation", ["typos", "uppercase", "truncate-half", "gender-female"])
+def test_a_perturbation_rewrites_the_docstring_and_keeps_the_signature(perturbation: str) -> None:
+    item = SUITE.items[0]
+    signature = item["prompt"].split("\n", 1)[0]
+    prompt = build_prompt(SUITE, item, "zero-shot", seed=3, perturbation=perturbation).text
+    assert signature in prompt
+    assert item["prompt"] not in prompt

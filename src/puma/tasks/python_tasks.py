@@ -25,11 +25,13 @@ from puma.stats.metrics import CountedRows, ratio
 from puma.suites.model import Suite
 from puma.tasks.base import Chance, Encoded, MetricSink, PointSummary, Task, register_task
 from puma.tasks.metrics import Metric, register_metric
+from puma.tasks.short_answer import perturbed_text
 
 UNPARSED_CODE = -1  # pred of a reply without code; the others index puma.sandbox.OUTCOMES
 CODE_TOKENS = 320  # room for a small function with its docstring and fences
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
+_DOCSTRING = re.compile(r'(""")(.*?)(""")', re.S)
 _DEFINES = re.compile(r"^\s*(?:async\s+)?def\s+\w+\s*\(", re.M)
 
 
@@ -61,6 +63,15 @@ class PythonTaskScenario(Scenario):
 
     def gold_text(self, suite: Suite, item: dict[str, Any]) -> str:
         return str(item["gold"])
+
+    def perturbed(self, item: dict[str, Any], perturbation: str, *, seed: int) -> dict[str, Any]:
+        """The docstring is the task's prose and is perturbed; the signature is code and stays."""
+        found = _DOCSTRING.search(item["prompt"])
+        if found is None:
+            return dict(item)
+        text = perturbed_text({**item, "doc": found.group(2)}, "doc", perturbation, seed=seed)
+        prompt = item["prompt"][: found.start(2)] + text + item["prompt"][found.end(2) :]
+        return {**item, "prompt": prompt}
 
     def strict(self, suite: Suite, answer: str) -> ParsedOutput | None:
         found = extract_code(answer)

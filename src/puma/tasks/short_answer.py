@@ -19,6 +19,7 @@ import numpy as np
 from puma.predictions import canonical_number
 from puma.scenarios.base import Scenario
 from puma.scenarios.parsing import ParsedOutput
+from puma.scenarios.perturbations import perturb_issue
 from puma.stats.metrics import CountedRows, ratio
 from puma.suites.model import Suite
 from puma.tasks.base import Chance, Encoded, PointSummary, Task, register_task
@@ -120,6 +121,18 @@ def normalised_match(answer: str | None, gold: str) -> bool:
     return bool(said) and any(said == normalise_answer(g) for g in accepted_answers(gold))
 
 
+def perturbed_text(item: dict[str, Any], field: str, perturbation: str, *, seed: int) -> str:
+    """An item's one free-text field under a perturbation, perturbed as an issue's description
+    is (a gender perturbation prefixes it with a gendered name)."""
+    issue = {"description": item[field]}
+    instance_id = str(item["instance_id"])
+    return str(
+        perturb_issue(
+            perturbation, issue, seed=seed, instance_id=instance_id, shows_reporter=False
+        )["description"]
+    )
+
+
 # Parsing ----------------------------------------------------------------------------------------
 
 _ANSWER_LINE = re.compile(r"^[\W_]*(?:final\s+)?answer[\W_]*?\s*[:=]\s*(.*)$", re.I | re.M)
@@ -143,6 +156,10 @@ class ShortAnswerScenario(Scenario):
 
     def answer_text(self, suite: Suite, example: dict[str, Any]) -> str:
         return str(example["gold"])
+
+    def perturbed(self, item: dict[str, Any], perturbation: str, *, seed: int) -> dict[str, Any]:
+        # The question is the item's only text; a gender perturbation prefixes it with a name.
+        return {**item, "question": perturbed_text(item, "question", perturbation, seed=seed)}
 
     def strict(self, suite: Suite, answer: str) -> ParsedOutput | None:
         """One line that is not an answer cue: the answer as said."""
