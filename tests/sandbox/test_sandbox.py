@@ -5,11 +5,13 @@ memory hog are stopped; and the same code always gives the same outcome."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import pytest
 
+import puma.sandbox
 from puma.sandbox import SandboxLimits, run_many, run_tests
 
 # Small limits keep the stopped cases fast; the defaults are tested by the suite's own tasks.
@@ -162,3 +164,22 @@ def test_set_order_and_so_the_outcome_do_not_vary_between_two_scorings() -> None
 def test_run_many_keeps_the_order_of_its_input() -> None:
     pairs = [(solution("return x + 1"), TESTS), (solution("return x"), TESTS)] * 2
     assert [r.outcome for r in run_many(pairs, QUICK)] == ["passed", "failed"] * 2
+
+
+def test_the_audit_hook_alone_refuses_sockets_without_a_network_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Where `unshare --net` is not permitted (no root, no user namespaces) the hook is all there is.
+    monkeypatch.setattr(puma.sandbox, "network_isolation", lambda: ())
+    code = solution("import socket\nsocket.create_connection(('127.0.0.1', 9))\nreturn x + 1")
+    result = run_tests(code + "\n# no namespace\n", TESTS, QUICK)  # not the cached result
+    assert result.outcome == "refused"
+
+
+def test_the_code_runs_in_another_process_with_a_fresh_folder_as_cwd_and_home() -> None:
+    tests = (
+        f"import os\nassert os.getpid() != {os.getpid()}\n"
+        "assert os.listdir('.') == [] and os.environ['HOME'] == os.getcwd()\n"
+        "assert 'puma' not in os.environ.get('PYTHONPATH', '')\n"
+    )
+    assert run_tests("x = 1\n", tests, QUICK).outcome == "passed"
