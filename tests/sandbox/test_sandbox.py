@@ -183,3 +183,10 @@ def test_the_code_runs_in_another_process_with_a_fresh_folder_as_cwd_and_home() 
         "assert 'puma' not in os.environ.get('PYTHONPATH', '')\n"
     )
     assert run_tests("x = 1\n", tests, QUICK).outcome == "passed"
+
+
+def test_a_file_past_the_size_limit_is_an_error_not_a_crash() -> None:
+    body = "open('big.bin', 'wb').write(b'x' * (2 * 1024 * 1024))\nreturn x + 1"
+    result = run_tests(solution(body), TESTS, QUICK)  # QUICK allows files of 1 MiB
+    assert result.outcome == "error"
+    assert result.detail.startswith("OSError: [Errno 27] File too large")

@@ -40,7 +40,8 @@ PYTHON_FLAGS = ("-s", "-B", "-P")
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    wall_s: float = 10.0  # from start to exit, Python's own start-up included
+    wall_s: float = 20.0  # from start to exit, start-up included; generous, so that a busy machine
+    # never turns a correct answer into a timeout (the CPU limit stops busy loops)
     cpu_s: int = 5  # RLIMIT_CPU: SIGXCPU at this many seconds of CPU time
     memory_mb: int = 512  # RLIMIT_AS: allocations beyond it raise MemoryError
     file_mb: int = 16  # RLIMIT_FSIZE: the largest file the code may write

@@ -11,6 +11,7 @@ import gc
 import json
 import os
 import resource
+import signal
 import sys
 from typing import Any
 
@@ -85,6 +86,9 @@ def set_limits(limits: dict[str, int]) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     size = limits["file_mb"] * MIB
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    # A write past the size limit then fails with EFBIG (an error the code sees) instead of
+    # SIGXFSZ killing the process.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
