@@ -45,6 +45,9 @@ SUITE = load_suite("small-model-eval")
         ("−40", "-40"),  # a Unicode minus
         ("Ｔｏｋｙｏ", "Tokyo"),  # NFKC
         ("15:30", "15:30"),
+        ("two thousand and fifteen", "2015"),
+        ("one hundred one", "101"),
+        ("one two", "1 2"),  # two numbers, not their sum
     ],
 )
 def test_normalisation_makes_these_the_same_answer(said: str, gold: str) -> None:
@@ -59,6 +62,8 @@ def test_normalisation_makes_these_the_same_answer(said: str, gold: str) -> None
         ("21", "12"),
         ("5-8", "58"),  # a range is two numbers, not one
         ("1.5", "15"),
+        ("one two", "3"),
+        ("twenty twenty", "40"),
         ("not Paris", "Paris"),
         ("", "Paris"),
         ("...", "Paris"),  # nothing left after normalisation is never a match

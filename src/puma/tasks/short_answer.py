@@ -82,18 +82,22 @@ def _read_number_words(tokens: list[str]) -> list[str]:
             i += 1
             continue
         total = current = 0
+        last = ""  # what the previous word was: "one two" is two numbers, "twenty one" one
         j = i
         while j < len(tokens):
             word = tokens[j]
-            if word in _UNITS:
+            if word in _UNITS and last not in ("unit", "teen"):
                 current += _UNITS[word]
-            elif word in _TENS:
+                last = "unit" if _UNITS[word] < 10 else "teen"
+            elif word in _TENS and last not in ("unit", "teen", "tens"):
                 current += _TENS[word]
-            elif word == "hundred":
+                last = "tens"
+            elif word == "hundred" and last != "hundred":
                 current = max(current, 1) * 100
+                last = "hundred"
             elif word in _SCALES:
                 total += max(current, 1) * _SCALES[word]
-                current = 0
+                current, last = 0, "scale"
             elif word == "and" and j + 1 < len(tokens) and _is_number_word(tokens[j + 1]):
                 pass
             else:
