@@ -83,6 +83,7 @@ FENCED = "Here you go:\n```python\ndef f(x):\n    return x\n```\nThat is all."
         (FENCED, ("def f(x):\n    return x", True)),
         ("```\ndef f(x):\n    return x\n```", ("def f(x):\n    return x", True)),
         ("```python\ndef f(x):\n    return x", ("def f(x):\n    return x", True)),  # unclosed
+        ("Solution: ```python\ndef f(x):\n    return x\n```", ("def f(x):\n    return x", True)),
         (
             "```python\nprint(1)\n```\n```python\ndef g():\n    return 2\n```",
             ("def g():\n    return 2", True),

@@ -30,7 +30,8 @@ from puma.tasks.short_answer import perturbed_text
 UNPARSED_CODE = -1  # pred of a reply without code; the others index puma.sandbox.OUTCOMES
 CODE_TOKENS = 320  # room for a small function with its docstring and fences
 
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
+# An opening fence may follow text on its line ("Solution: ```python"); a closing one starts a line.
+_FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
 _DOCSTRING = re.compile(r'(""")(.*?)(""")', re.S)
 _DEFINES = re.compile(r"^\s*(?:async\s+)?def\s+\w+\s*\(", re.M)
 
