@@ -162,6 +162,46 @@ class Remarks:
 
 
 @dataclass(frozen=True)
+class ShortQuestion:
+    """A question of the small-model-eval suite (short_answers.yaml)."""
+
+    __pydantic_config__ = STRICT_KEYS
+
+    category: str  # arithmetic, units, geography, science, language, dates, logic
+    question: str
+    gold: str  # the answer; accepted alternatives separated by " | "
+
+
+@dataclass(frozen=True)
+class ShortQuestions:
+    __pydantic_config__ = STRICT_KEYS
+
+    items: tuple[ShortQuestion, ...]
+    examples: tuple[ShortQuestion, ...]
+
+
+@dataclass(frozen=True)
+class ProgrammingTask:
+    """A task of the python-tasks suite (python_tasks.yaml)."""
+
+    __pydantic_config__ = STRICT_KEYS
+
+    title: str
+    entry_point: str
+    prompt: str  # signature and docstring: all the model sees
+    solution: str  # the reference solution
+    tests: str  # the hidden tests
+
+
+@dataclass(frozen=True)
+class ProgrammingTasks:
+    __pydantic_config__ = STRICT_KEYS
+
+    items: tuple[ProgrammingTask, ...]
+    examples: tuple[ProgrammingTask, ...]
+
+
+@dataclass(frozen=True)
 class Sources:
     """Everything the generator reads from the sources folder."""
 
@@ -171,6 +211,8 @@ class Sources:
     issues: dict[str, tuple[IssueTemplate, ...]]  # priority -> templates
     stories: dict[int, tuple[StoryTemplate, ...]]  # story points -> templates
     remarks: Remarks
+    short_questions: ShortQuestions
+    programming_tasks: ProgrammingTasks
 
 
 class SourceError(Exception):
@@ -261,6 +303,8 @@ def load_sources(folder: Path = SOURCES_DIR) -> Sources:
         issues=issues,
         stories=stories,
         remarks=read_source(folder, "remarks.yaml", Remarks),
+        short_questions=read_source(folder, "short_answers.yaml", ShortQuestions),
+        programming_tasks=read_source(folder, "python_tasks.yaml", ProgrammingTasks),
     )
     check_references(folder, sources)
     return sources
@@ -666,6 +710,28 @@ def item_schema(suite_id: str, task: str) -> dict[str, Any]:
                 "gold": {"enum": list(TRIAGE_LABELS), "description": "priority"},
             },
         }
+    if task == "short-answer":
+        return base | {
+            "required": list(SHORT_ANSWER_FIELDS),
+            "properties": {
+                "instance_id": {"type": "string", "pattern": "^QA-[0-9]{3}$"},
+                "category": {"enum": list(SHORT_ANSWER_CATEGORIES), "description": "a slice"},
+                "question": text_property("the question, naming the answer's form if needed"),
+                "gold": text_property('the answer; accepted alternatives joined by " | "'),
+            },
+        }
+    if task == "python-tasks":
+        return base | {
+            "required": list(PYTHON_TASK_FIELDS),
+            "properties": {
+                "instance_id": {"type": "string", "pattern": "^PY-[0-9]{3}$"},
+                "title": text_property("what the function does, in a few words"),
+                "entry_point": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"},
+                "prompt": text_property("signature and docstring: all the model sees"),
+                "solution": text_property("the reference solution (examples show it)"),
+                "gold": text_property("the hidden tests: assert statements, never in a prompt"),
+            },
+        }
     if task == "estimation":
         return base | {
             "required": list(ESTIMATION_FIELDS),
@@ -719,6 +785,8 @@ class SuiteBuild:
     items: list[dict[str, Any]]
     examples: list[dict[str, Any]]
     files: dict[str, bytes] = field(default_factory=dict)
+    # Open answers (text, code): no gold distribution, and a datasheet of their own.
+    sheet: Callable[[SuiteBuild, SuiteManifest], str] | None = None
 
 
 def jsonl_bytes(rows: Sequence[dict[str, Any]]) -> bytes:
@@ -810,7 +878,7 @@ def finish(build: SuiteBuild) -> SuiteManifest:
         counts=SuiteCounts(
             items=len(build.items),
             examples=len(build.examples),
-            gold=distribution(build.items, gold_order),
+            gold={} if build.sheet else distribution(build.items, gold_order),
         ),
         generator=f"{GENERATOR} (seed {SEED})",
     )
@@ -827,7 +895,8 @@ def write_suite(build: SuiteBuild, out: Path, projects: Sequence[Project]) -> No
         tmp.replace(folder / name)
     write_json(folder / MANIFEST_NAME, manifest.model_dump(mode="json"))
     write_json(folder / SCHEMA_NAME, item_schema(build.id, build.task))
-    write_text_atomic(folder / DATASHEET_NAME, datasheet(build, manifest, projects))
+    sheet = build.sheet(build, manifest) if build.sheet else datasheet(build, manifest, projects)
+    write_text_atomic(folder / DATASHEET_NAME, sheet)
 
 
 COMMON_LIMITS = (
@@ -952,8 +1021,188 @@ def build_suites(sources: Sources) -> list[SuiteBuild]:
     ]
 
 
+# --------------------------------------------------------------------------------------------
+# The quality phases: hand-written questions and programming tasks, in a seeded order.
+# --------------------------------------------------------------------------------------------
+
+SHORT_ANSWER_FIELDS = ("instance_id", "category", "question", "gold")
+SHORT_ANSWER_CATEGORIES = (
+    "arithmetic",
+    "units",
+    "geography",
+    "science",
+    "language",
+    "dates",
+    "logic",
+)
+PYTHON_TASK_FIELDS = ("instance_id", "title", "entry_point", "prompt", "solution", "gold")
+
+
+def category_order(questions: Sequence[ShortQuestion], rng: random.Random) -> list[ShortQuestion]:
+    """Shuffled within each category, then taken one category at a time: the first seven items
+    cover every category, so `limit: 7` still sees all of them."""
+    by_category = {c: [q for q in questions if q.category == c] for c in SHORT_ANSWER_CATEGORIES}
+    unknown = {q.category for q in questions} - set(SHORT_ANSWER_CATEGORIES)
+    if unknown:
+        raise SourceError(f"short_answers.yaml: unknown categories {sorted(unknown)}")
+    for group in by_category.values():
+        rng.shuffle(group)
+    ordered: list[ShortQuestion] = []
+    while any(by_category.values()):
+        for group in by_category.values():
+            if group:
+                ordered.append(group.pop(0))
+    return ordered
+
+
+def short_answer_rows(questions: Sequence[ShortQuestion], first: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "instance_id": f"QA-{first + i:03d}",
+            "category": q.category,
+            "question": q.question,
+            "gold": q.gold,
+        }
+        for i, q in enumerate(questions)
+    ]
+
+
+def python_task_rows(tasks: Sequence[ProgrammingTask], first: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "instance_id": f"PY-{first + i:03d}",
+            "title": t.title,
+            "entry_point": t.entry_point,
+            "prompt": t.prompt,
+            "solution": t.solution,
+            "gold": t.tests,
+        }
+        for i, t in enumerate(tasks)
+    ]
+
+
+def quality_datasheet(build: SuiteBuild, manifest: SuiteManifest) -> str:
+    limits = "\n".join(f"- {limit}" for limit in build.limits)
+    if build.task == "short-answer":
+        per = Counter(str(r["category"]) for r in build.items)
+        composition = (
+            "Items by category: "
+            + ", ".join(f"{c} ({per[c]})" for c in SHORT_ANSWER_CATEGORIES)
+            + ". The first seven items cover every category."
+        )
+    else:
+        composition = (
+            "Each item is one function: "
+            + ", ".join(f"`{r['entry_point']}`" for r in build.items)
+            + "."
+        )
+    return f"""# {build.id} — datasheet
+
+Version {VERSION} · task `{build.task}` · license {LICENSE}
+
+## What it measures
+
+{build.measures}
+
+## Composition
+
+{len(build.items)} test items in `items.jsonl` and {len(build.examples)} few-shot examples in
+`examples.jsonl`; the two pools share no text. {composition} `schema.json` is the JSON Schema of
+one item.
+
+## How it was made
+
+{build.made}
+
+Written by hand for PUMA (`scripts/suite_sources/`), not taken from a public benchmark.
+`{GENERATOR}` orders the items with a seeded `random.Random` ({SEED}) and numbers them after the
+shuffle; running it again gives the same bytes.
+
+## Content hash
+
+`content_hash` in `suite.json` is the SHA-256 (lower-case hex) of the concatenation, for each file
+in the order {", ".join(f"`{name}`" for name in HASHED_FILES)}, of: the file name in UTF-8, a line
+feed, the file's length in bytes as decimal ASCII, a line feed, then the file's bytes. This
+version's hash:
+
+`{manifest.content_hash}`
+
+## License
+
+{LICENSE} (Creative Commons Attribution 4.0).
+
+## Known limits
+
+{limits}
+"""
+
+
+def build_quality_suites(sources: Sources, rng: random.Random) -> list[SuiteBuild]:
+    questions = sources.short_questions
+    tasks = list(sources.programming_tasks.items)
+    rng.shuffle(tasks)
+    items = short_answer_rows(category_order(questions.items, rng), 1)
+    return [
+        SuiteBuild(
+            id="small-model-eval",
+            task="short-answer",
+            labels=(),
+            description="Short general questions (arithmetic, units, geography, science, "
+            "language, dates, logic) with one checkable answer each.",
+            measures="Whether a model answers short general questions right: a sanity check of "
+            "a small or quantised model before its speed is measured. Each item is one "
+            "question with one short answer (a number, a word, a name). Scored by exact match "
+            "and by normalised match (case, white space, punctuation, articles and number "
+            "words ignored: docs/tasks.md), with Wilson intervals; an unparsed answer is wrong.",
+            made="Each question was written for this suite with a single defensible answer; "
+            "where the form of the answer could vary, the question names it (a number, yes or "
+            "no, HH:MM), and where two names are common both are accepted (`gold` joins them "
+            'with " | "). Instance ids are numbered after the ordering, so they say nothing '
+            "about the answer.",
+            limits=(
+                "Easy on purpose: a capable model scores near 100%; the suite tells a broken "
+                "set-up (wrong template, a cut-off answer, a damaged quantisation) from a working "
+                "one rather than ranking strong models.",
+                "English only; general knowledge as of writing.",
+                f"{len(items)} items: an interval on one model is about ±14 percentage points "
+                "wide; compare models on the same items (paired tests).",
+            ),
+            items=items,
+            examples=short_answer_rows(questions.examples, len(items) + 1),
+            sheet=quality_datasheet,
+        ),
+        SuiteBuild(
+            id="python-tasks",
+            task="python-tasks",
+            labels=(),
+            description="Small Python programming tasks (a signature and docstring in, the "
+            "function out), scored by hidden unit tests run in a sandbox.",
+            measures="Whether a model writes small, correct Python functions. Each item is a "
+            "signature with a docstring; the model's function is run against hidden tests "
+            "(assert statements kept in `gold`, never shown in a prompt) in a sandboxed "
+            "subprocess when the run is scored (`puma eval`). Scored by pass@1, the share of "
+            "tasks whose hidden tests all pass, with a Wilson interval; each answer's outcome "
+            "(passed, failed, error, timeout, refused, unparsed) is recorded.",
+            made="Each task, its reference solution (`solution`) and its tests were written for "
+            "this suite. A test of the suite checks that every reference solution passes its "
+            "tests in the sandbox and that a function with only its signature fails them.",
+            limits=(
+                "Small, classic tasks: they separate working from broken code generation, not "
+                "strong models from each other; similar functions are common on the web.",
+                "Standard library only; tests are a handful of asserts, so a wrong solution "
+                "that fits them passes.",
+                "The sandbox stops accidents (a loop, a memory hog, a stray socket or write), "
+                "not code written to escape it: docs/tasks.md says what it does not cover.",
+            ),
+            items=python_task_rows(tasks, 1),
+            examples=python_task_rows(sources.programming_tasks.examples, len(tasks) + 1),
+            sheet=quality_datasheet,
+        ),
+    ]
+
+
 def generate(out: Path, sources: Sources) -> list[str]:
-    builds = build_suites(sources)
+    builds = build_suites(sources) + build_quality_suites(sources, random.Random(SEED))
     for build in builds:
         write_suite(build, out, sources.projects)
     return [build.id for build in builds]

@@ -115,8 +115,12 @@ def prioritization_suite() -> Suite:
 def suites(
     triage_suite: Suite, estimation_suite: Suite, prioritization_suite: Suite
 ) -> dict[str, Suite]:
+    from puma.suites import load_suite
+
     return {
         "triage": triage_suite,
         "estimation": estimation_suite,
         "prioritization": prioritization_suite,
+        "short-answer": load_suite("small-model-eval"),
+        "python-tasks": load_suite("python-tasks"),
     }

@@ -175,7 +175,12 @@ def test_every_perturbation_changes_every_task_prompt(
     suites: dict[str, Suite], task: str, name: str
 ) -> None:
     suite = suites[task]
-    base = build_prompt(suite, suite.items[0], "zero-shot", seed=2)
-    perturbed = build_prompt(suite, suite.items[0], "zero-shot", seed=2, perturbation=name)
-    assert perturbed.text != base.text
-    assert perturbed.text.endswith(base.text.rsplit("\n", 1)[-1])  # same answer cue
+    # A short question may have no word a perturbation rewrites ("informal" on "What is 9 + 8?"):
+    # among the first items, one at least changes, and none loses its answer cue.
+    changed = 0
+    for item in suite.items[:5]:
+        base = build_prompt(suite, item, "zero-shot", seed=2)
+        perturbed = build_prompt(suite, item, "zero-shot", seed=2, perturbation=name)
+        changed += perturbed.text != base.text
+        assert perturbed.text.endswith(base.text.rsplit("\n", 1)[-1])  # same answer cue
+    assert changed

@@ -22,7 +22,8 @@ from puma.suites.bundled import (
 from puma.suites.model import FIBONACCI_POINTS, PAIR_LABELS, TRIAGE_LABELS
 from puma.tasks import task_names
 
-BUNDLED_IDS = ("pm-estimation", "pm-prioritization", "pm-triage")
+BUNDLED_IDS = ("pm-estimation", "pm-prioritization", "pm-triage")  # the project-management suites
+QUALITY_IDS = ("python-tasks", "small-model-eval")  # the quality phases
 
 
 def flip_byte(path: Path, offset: int = 100) -> None:
@@ -31,10 +32,19 @@ def flip_byte(path: Path, offset: int = 100) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_list_suites_names_the_three_bundled_suites_sorted() -> None:
+def test_list_suites_names_every_bundled_suite_sorted() -> None:
     manifests = list_suites()
-    assert tuple(m.id for m in manifests) == BUNDLED_IDS
+    assert tuple(m.id for m in manifests) == (*BUNDLED_IDS, *QUALITY_IDS)
     assert {m.task for m in manifests} == set(task_names())
+
+
+@pytest.mark.parametrize("suite_id", QUALITY_IDS)
+def test_a_quality_suite_loads_with_open_answers_and_no_gold_distribution(suite_id: str) -> None:
+    suite = load_suite(suite_id)
+    overview = suite_overview(suite_id)
+    assert overview.manifest.counts.items == len(suite.items) >= 20
+    assert overview.manifest.counts.gold == {} and overview.gold_distribution == {}
+    assert suite.labels == ()
 
 
 @pytest.mark.parametrize("suite_id", BUNDLED_IDS)

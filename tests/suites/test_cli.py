@@ -33,7 +33,13 @@ def test_list_json_is_the_manifests() -> None:
     result = runner.invoke(app, ["suites", "list", "--json"])
     assert result.exit_code == 0
     data = json.loads(result.output)
-    assert [entry["id"] for entry in data] == ["pm-estimation", "pm-prioritization", "pm-triage"]
+    assert [entry["id"] for entry in data] == [
+        "pm-estimation",
+        "pm-prioritization",
+        "pm-triage",
+        "python-tasks",
+        "small-model-eval",
+    ]
     assert data == [m.model_dump(mode="json") for m in list_suites()]
 
 
@@ -75,3 +81,14 @@ def test_every_suites_command_has_help() -> None:
         result = runner.invoke(app, args)
         assert result.exit_code == 0
         assert "--json" in result.output or "list" in result.output
+
+
+def test_list_and_show_present_the_quality_phases_as_suites_with_open_answers() -> None:
+    listed = runner.invoke(app, ["suites", "list"])
+    for suite_id, task in (("small-model-eval", "short-answer"), ("python-tasks", "python-tasks")):
+        line = next(row for row in listed.output.splitlines() if row.strip().startswith(suite_id))
+        assert task in line and "open answers" in line
+        shown = runner.invoke(app, ["suites", "show", suite_id])
+        assert shown.exit_code == 0, shown.output
+        assert "open answers" in shown.output and "gold distribution" not in shown.output
+        assert load_suite(suite_id).content_hash in shown.output

@@ -37,7 +37,7 @@ def test_committed_data_matches_a_fresh_generation(tmp_path: Path) -> None:
     result = generate(tmp_path)
     assert result.returncode == 0, result.stderr
     fresh = tree_bytes(tmp_path)
-    assert len(fresh) == 15  # three suites x five files
+    assert len(fresh) == 25  # five suites x five files
     assert fresh == tree_bytes(DATA_DIR), "regenerate with: python scripts/make_suites.py"
 
 

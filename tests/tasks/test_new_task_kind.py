@@ -1,5 +1,5 @@
-"""A new task kind is one module: a short-answer task (exact match after normalisation), written
-here as the harness would write src/puma/tasks/short_answer.py, is scored, reported and summarised
+"""A new task kind is one module: a capital-city answer task (exact match after normalisation),
+written here as the harness would write src/puma/tasks/<kind>.py, is scored, reported and summarised
 by code that never heard of it, and refused by schema v1 with a message."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from puma.tasks import (
 )
 from run_records import manifest, suite_record
 
-# --- what src/puma/tasks/short_answer.py would hold ---------------------------------------------
+# --- what src/puma/tasks/capital_answer.py would hold -------------------------------------------
 
 
 def normalise(text: str) -> str:
@@ -87,8 +87,8 @@ class ShortAnswerScenario(Scenario):
 
 
 EXACT_MATCH = Metric(
-    "exact_match",
-    "exact match",
+    "capital_match",
+    "capital match",
     higher_is_better=True,
     sums=lambda x: x.stats.exact_match,
     numerator=lambda stats, m: stats.matches(m),
@@ -98,10 +98,10 @@ EXACT_MATCH = Metric(
 
 
 class ShortAnswerTask(Task):
-    name = "short-answer"
+    name = "capital-answer"
     scenario_class = ShortAnswerScenario
-    metrics = ("exact_match", "parse_failure_rate")
-    chance_metrics = ("exact_match",)
+    metrics = ("capital_match", "parse_failure_rate")
+    chance_metrics = ("capital_match",)
     headline_chance = "most_frequent_answer"
     chance_names: ClassVar[Mapping[str, str]] = {"most_frequent_answer": "most frequent answer"}
     chance_description = "the most frequent gold answer said for every item"
@@ -164,7 +164,7 @@ def short_answer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Task]:
     monkeypatch.setattr(puma.tasks.metrics, "_METRICS", dict(puma.tasks.metrics._METRICS))
     register_metric(EXACT_MATCH)
     register_task(ShortAnswerTask)
-    yield task_for("short-answer")
+    yield task_for("capital-answer")
 
 
 GOLD = ("Paris", "Rome", "Paris", "Berlin", "Madrid", "Paris", "Oslo", "Rome")
@@ -186,7 +186,7 @@ def _run(root: Path, n_items: int = 40) -> Path:
                 {
                     "run_id": "short",
                     "suite_id": "capitals",
-                    "task": "short-answer",
+                    "task": "capital-answer",
                     "model": model,
                     "strategy": "zero-shot",
                     "phase": "predict",
@@ -206,16 +206,16 @@ def _run(root: Path, n_items: int = 40) -> Path:
         pa.Table.from_pylist(rows, schema=FULL_SCHEMA), folder / "predictions_full.parquet"
     )
     suite = suite_record(
-        "capitals", "short-answer", [], n_items=len({r["instance_id"] for r in rows})
+        "capitals", "capital-answer", [], n_items=len({r["instance_id"] for r in rows})
     )
     manifest("short", [suite], ["alpha", "beta"]).save(RunFolder(folder))
     return folder
 
 
 def test_the_registry_gives_the_new_kind_and_its_metric(short_answer: Task) -> None:
-    assert short_answer.headline == "exact_match"
-    assert short_answer.paired_metrics == ("exact_match",)
-    assert metric_for("exact_match").higher_is_better
+    assert short_answer.headline == "capital_match"
+    assert short_answer.paired_metrics == ("capital_match",)
+    assert metric_for("capital_match").higher_is_better
 
 
 def test_a_task_naming_an_unregistered_metric_fails_on_registration(
@@ -223,7 +223,7 @@ def test_a_task_naming_an_unregistered_metric_fails_on_registration(
 ) -> None:
     class Broken(ShortAnswerTask):
         name = "broken"
-        metrics = ("exact_match", "bleu")
+        metrics = ("capital_match", "bleu")
 
     with pytest.raises(KeyError, match="no metric 'bleu'"):
         register_task(Broken)
@@ -233,7 +233,7 @@ def test_eval_scores_reports_and_compares_the_new_kind(short_answer: Task, tmp_p
     run = _run(tmp_path)
     document = evaluate_run(run, ScoringOptions(resamples=200, permutations=200)).document
     alpha = next(c for c in document["cells"] if c["cell"]["model"] == "alpha")
-    exact = alpha["metrics"]["exact_match"]
+    exact = alpha["metrics"]["capital_match"]
     rows = pq.read_table(run / "predictions_full.parquet").to_pylist()
     want = np.mean(
         [
@@ -247,11 +247,11 @@ def test_eval_scores_reports_and_compares_the_new_kind(short_answer: Task, tmp_p
     assert exact["method"] == "wilson"  # a declared proportion gets Wilson's interval
     chance = alpha["metrics"]["baselines"]["most_frequent_answer"]
     assert chance["prediction"] == "Paris"
-    assert chance["exact_match"]["point"] == pytest.approx(3 / 8)
+    assert chance["capital_match"]["point"] == pytest.approx(3 / 8)
     (comparison,) = document["comparisons"]
-    assert comparison["metric"] == "exact_match" and comparison["test"] == "mcnemar-exact"
+    assert comparison["metric"] == "capital_match" and comparison["test"] == "mcnemar-exact"
     html = (run / "report.html").read_text(encoding="utf-8")
-    assert "exact match" in html and "most frequent answer (Paris)" in html
+    assert "capital match" in html and "most frequent answer (Paris)" in html
     assert "the most frequent gold answer said for every item" in html
 
 
@@ -268,7 +268,7 @@ def test_the_run_summary_and_schema_v1_ask_the_new_kind(short_answer: Task, tmp_
         skipped_calls=0,
     )
     cells = summarize_run(result, 1.0).cells  # type: ignore[arg-type]
-    assert [c.metric for c in cells] == ["exact match", "exact match"]
+    assert [c.metric for c in cells] == ["capital match", "capital match"]
     assert cells[0].chance == "most frequent answer"
     with pytest.raises(InputFileError, match="schema v1 has no scenario"):
-        scenario_for("capitals", "short-answer")
+        scenario_for("capitals", "capital-answer")

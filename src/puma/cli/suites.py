@@ -49,7 +49,8 @@ def list_command(as_json: JsonOption = False) -> None:
     table.add_column("labels", min_width=12)  # the one column that wraps on narrow terminals
     table.add_column("hash", no_wrap=True, min_width=HASH_PREFIX)
     for m in manifests:
-        labels = ", ".join(m.labels) if m.labels else "points " + "/".join(m.gold_order())
+        order = m.gold_order()
+        labels = ", ".join(m.labels) or ("points " + "/".join(order) if order else "open answers")
         table.add_row(
             m.id,
             m.version,
@@ -86,13 +87,16 @@ def show_command(
     console.print(escape(overview.summary), soft_wrap=False)
     console.print()
     total = sum(overview.gold_distribution.values())
-    table = Table(title=f"gold distribution ({total} items, {m.counts.examples} examples)")
-    table.add_column("gold")
-    table.add_column("items", justify="right")
-    table.add_column("share", justify="right")
-    for label, count in overview.gold_distribution.items():
-        table.add_row(escape(label), str(count), f"{100 * count / total:.1f}%")
-    console.print(table)
+    if total:
+        table = Table(title=f"gold distribution ({total} items, {m.counts.examples} examples)")
+        table.add_column("gold")
+        table.add_column("items", justify="right")
+        table.add_column("share", justify="right")
+        for label, count in overview.gold_distribution.items():
+            table.add_row(escape(label), str(count), f"{100 * count / total:.1f}%")
+        console.print(table)
+    else:  # open answers (text, code): every item has its own gold
+        console.print(f"{m.counts.items} items, {m.counts.examples} examples; open answers")
     item = dict(overview.example_item)
     text = str(item.get("description", ""))
     if len(text) > EXAMPLE_TEXT_LIMIT:

@@ -149,6 +149,10 @@ class _SuitePlan:
         self.task = self.suite.kind
         self.stats = self.task.sufficient_stats(self.suite.labels)
 
+    @property
+    def universe(self) -> list[str]:
+        return self.rows.universe
+
     # Building blocks --------------------------------------------------------------------------
 
     def _columns(self, rows: CellRows) -> np.ndarray:

@@ -107,7 +107,8 @@ def concurrency_deviation(requested: int, used: int, reason: str) -> Deviation:
 def generation_options(spec: SpecFile, planned: PlannedCall) -> GenerationOptions:
     """The options sent for one call. The scenario's stop sequences belong to the completion
     prompt (a chat reply may legitimately start with a newline, e.g. after `<think>`), and a
-    reasoning strategy gets at least its token floor, or every answer would be cut short."""
+    reasoning strategy and a task with long answers (code) get at least their token floors, or
+    every answer would be cut short."""
     g = spec.generation
     scenario_stop = [] if spec.runtime.uses_chat else list(planned.prompt.stop)
     stop = tuple(dict.fromkeys([*scenario_stop, *(g.stop or [])]))
@@ -116,7 +117,11 @@ def generation_options(spec: SpecFile, planned: PlannedCall) -> GenerationOption
         top_p=g.top_p,
         top_k=g.top_k,
         seed=g.seed,
-        max_tokens=max(g.max_tokens, parse_strategy(spec.strategy).max_tokens_floor),
+        max_tokens=max(
+            g.max_tokens,
+            parse_strategy(spec.strategy).max_tokens_floor,
+            task_for(planned.suite.task).scenario.max_tokens_floor,
+        ),
         stop=stop,
         num_ctx=g.num_ctx,
     )

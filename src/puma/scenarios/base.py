@@ -39,6 +39,9 @@ class Scenario(abc.ABC):
     template: ClassVar[str]  # the `<task>.j2` file describing one item
     shows_reporter: ClassVar[bool] = False  # whether `template` renders the reporter field
     cue_words: ClassVar[tuple[str, ...]] = ()  # more words that introduce an answer
+    # The fewest tokens an answer needs (a function body is longer than a label): a spec's
+    # smaller max_tokens is raised to it, as a reasoning strategy's is.
+    max_tokens_floor: ClassVar[int] = 1
 
     def __init__(self, task: str):
         self.task = task
@@ -52,6 +55,11 @@ class Scenario(abc.ABC):
     @abc.abstractmethod
     def answer_text(self, suite: Suite, example: dict[str, Any]) -> str:
         """The canonical answer of a labelled item, as a few-shot example shows it."""
+
+    def gold_text(self, suite: Suite, item: dict[str, Any]) -> str:
+        """What a prediction is scored against: the canonical answer, unless the task scores
+        against something a prompt must never show (a code task's hidden tests)."""
+        return self.answer_text(suite, item)
 
     @abc.abstractmethod
     def strict(self, suite: Suite, answer: str) -> ParsedOutput | None:

@@ -72,5 +72,6 @@ def parse_output(suite: Suite, text: str, strategy: str) -> ParsedOutput:
 
 
 def gold_text(suite: Suite, item: dict[str, Any]) -> str:
-    """An item's gold answer as canonical text ("Major", "5", "A"), comparable to a label."""
-    return task_for(suite.task).scenario.answer_text(suite, item)
+    """An item's gold answer as canonical text ("Major", "5", "A"), comparable to a label (a code
+    task's hidden tests)."""
+    return task_for(suite.task).scenario.gold_text(suite, item)

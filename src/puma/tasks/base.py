@@ -30,7 +30,11 @@ Lazy = Callable[[], Any]
 
 class MetricSink(Protocol):
     """Scoring's side of a task's extra sections: registers a statistic with the suite's
-    resampling engine and gives back its summary, computed once the engine has run."""
+    resampling engine and gives back its summary, computed once the engine has run; `universe`
+    is the suite's instance ids, in the order of the per-item columns."""
+
+    @property
+    def universe(self) -> Sequence[str]: ...
 
     def sum_metric(
         self,
