@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Starts what the tests need beyond Python: a throwaway PostgreSQL cluster for the registry tests
-# (its URL written to .pytest-services/postgres-url) and Debian's headless Chromium for the
-# report test. Idempotent: a cluster already running is reused, an installed chromium kept.
+# Installs and starts what the tests need beyond Python: Debian's chromium and postgresql (apt-get,
+# when missing), and a throwaway PostgreSQL cluster for the registry tests (its URL written to
+# .pytest-services/postgres-url). Idempotent: a cluster already running is reused.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -42,18 +42,23 @@ start_postgres() {
   echo "postgresql+psycopg://postgres@127.0.0.1:$port/postgres" >"$url_file"
 }
 
-# --- Chromium --------------------------------------------------------------------------------
-ensure_chromium() {
-  if command -v chromium >/dev/null 2>&1; then return 0; fi
+# --- Debian packages -------------------------------------------------------------------------
+# chromium (the report and leaderboard browser tests) and postgresql (the registry on
+# PostgreSQL), installed once with apt-get when missing; one `apt-get update` for both.
+ensure_packages() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "warning: chromium is missing and cannot be installed here (need root and apt-get);" \
-         "the browser test will fail. Install Debian's 'chromium' package." >&2
+    echo "warning: ${missing[*]} missing and cannot be installed here (need root and apt-get);" \
+         "the tests that need them will skip locally (and fail in CI)." >&2
     return 0
   fi
-  echo "Installing Debian's chromium for the report test..."
+  echo "Installing Debian's ${missing[*]} for the tests..."
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+ensure_packages
 start_postgres
-ensure_chromium
