@@ -12,10 +12,10 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from puma.errors import SpecError
 from puma.hashing import sha256_json
@@ -151,14 +151,18 @@ class SpecFile(StrictModel):
 # --- reading a spec file -----------------------------------------------------------------------
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
 @dataclass(frozen=True)
-class SpecDocument:
-    """A spec file as read: where it came from, its YAML node tree (for line numbers), the spec
-    (None when it does not validate) and every problem found, each located."""
+class SpecDocument(Generic[ModelT]):
+    """A YAML file as read: where it came from, its YAML node tree (for line numbers), its
+    model (None when it does not validate) and every problem found, each located. Run specs
+    are SpecDocument[SpecFile]; sweep files (puma.sweep) use the same reader."""
 
     source: str
     node: yaml.Node | None = None
-    spec: SpecFile | None = None
+    spec: ModelT | None = None
     problems: tuple[SpecError, ...] = field(default=())
 
     def problem(
@@ -171,8 +175,8 @@ class SpecDocument:
             hint=hint,
         )
 
-    def require(self) -> SpecFile:
-        """The spec, or the first problem raised (naming how many more there are)."""
+    def require(self) -> ModelT:
+        """The model, or the first problem raised (naming how many more there are)."""
         raise_first(self.problems)
         assert self.spec is not None  # no problem means it validated
         return self.spec
@@ -200,11 +204,19 @@ def load_spec(path: Path) -> SpecFile:
 
 def parse_spec(text: str, *, source: str = "<spec>") -> SpecFile:
     """Validate spec text (see `load_spec`)."""
-    return parse_document(text, source=source).require()
+    return parse_document(text, source=source, model=SpecFile).require()
 
 
-def read_spec(path: Path) -> SpecDocument:
+def read_spec(path: Path) -> SpecDocument[SpecFile]:
     """Read a spec file: at most MAX_SPEC_BYTES of UTF-8 text, then `parse_document`."""
+    return read_yaml_model(path, SpecFile)
+
+
+def read_yaml_model(
+    path: Path, model: type[ModelT], *, example: str = "specs/runs/demo_publication.yaml"
+) -> SpecDocument[ModelT]:
+    """Read a YAML file of at most MAX_SPEC_BYTES of UTF-8 text and validate it as `model`,
+    every problem located as file:line: field (see `parse_document`)."""
     source = str(path)
     try:
         with Path(path).open("rb") as handle:
@@ -234,11 +246,18 @@ def read_spec(path: Path) -> SpecDocument:
             hint="save the file as UTF-8",
         )
         return SpecDocument(source, problems=(not_utf8,))
-    return parse_document(text, source=source)
+    return parse_document(text, source=source, model=model, example=example)
 
 
-def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
-    """Parse and validate spec text; never raises, every problem is in `problems`."""
+def parse_document(
+    text: str,
+    *,
+    source: str = "<spec>",
+    model: type[ModelT],
+    example: str = "specs/runs/demo_publication.yaml",
+) -> SpecDocument[ModelT]:
+    """Parse and validate spec text (as `model`, a run spec by default); never raises, every
+    problem is in `problems`."""
     bad = NON_PRINTABLE.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
@@ -259,7 +278,7 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
     except (yaml.YAMLError, RecursionError) as exc:
         what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         return SpecDocument(source, problems=(SpecError(f"not valid YAML: {what}", where=source),))
-    document = SpecDocument(source, node)
+    document: SpecDocument[ModelT] = SpecDocument(source, node)
     # Duplicate keys are reported, then validation goes on with the last value (as YAML would)
     # so that one pass lists every problem.
     problems = [duplicate.located(source) for duplicate in duplicates]
@@ -269,11 +288,11 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
         not_mapping = SpecError(
             f"a spec must be a YAML mapping (key: value lines); this file is {what}",
             where=f"{source}:{line}",
-            hint="start from specs/runs/demo_publication.yaml",
+            hint=f"start from {example}",
         )
         return SpecDocument(source, node, problems=(*problems, not_mapping))
     try:
-        spec = SpecFile.model_validate(data)
+        spec = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         shown: set[str] = set()
