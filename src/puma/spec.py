@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from puma.errors import SpecError
 from puma.hashing import sha256_json
@@ -100,15 +100,42 @@ class GenerationSpec(StrictModel):
     )
 
 
+def _known_strategy(value: str) -> str:
+    # The names live with the strategies and perturbations (loaded on use: they pull in
+    # the scenarios, which a spec that names none does not need).
+    from puma.scenarios.strategies import is_strategy, strategy_choices
+
+    if not is_strategy(value):
+        raise ValueError(f"expected {strategy_choices()}, got {value!r}")
+    return value
+
+
+def _known_perturbations(value: list[str]) -> list[str]:
+    from puma.scenarios.perturbations import perturbation_names
+
+    known = perturbation_names()
+    unknown = [p for p in value if p not in known]
+    if unknown:
+        raise ValueError(f"unknown perturbation {unknown[0]!r}; known: {', '.join(known)}")
+    return value
+
+
+# A spec's strategy and perturbations (sweep files name them too, in their template).
+StrategyName = Annotated[str, AfterValidator(_known_strategy)]
+PerturbationNames = Annotated[
+    list[str], distinct("perturbation"), AfterValidator(_known_perturbations)
+]
+
+
 class SpecFile(StrictModel):
     """A run spec as written in YAML (`specs/runs/*.yaml`)."""
 
     name: Annotated[Text, Field(min_length=1, max_length=100)]
     runtime: RuntimeSection = Field(default_factory=default_options)
     suites: Annotated[list[SuiteSpec], Field(min_length=1)]
-    strategy: str = "zero-shot"
+    strategy: StrategyName = "zero-shot"
     generation: GenerationSpec = GenerationSpec()
-    perturbations: Annotated[list[str], distinct("perturbation")] = Field(default_factory=list)
+    perturbations: PerturbationNames = Field(default_factory=list)
     repetitions: int = Field(default=1, ge=1, le=100)
     concurrency: int = Field(default=1, ge=1, le=256)
     retries: int = Field(default=3, ge=0, le=20, description="retries after the first attempt")
@@ -121,28 +148,6 @@ class SpecFile(StrictModel):
     output: NonEmptyText = "runs"
     submitter: Annotated[str, Field(pattern=HANDLE_PATTERN)] = "anonymous"
     device_tag: Annotated[str, Field(pattern=r"^(auto|[a-z0-9][a-z0-9-]{0,63})$")] = "auto"
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        # The names live with the strategies and perturbations (loaded on use: they pull in
-        # the scenarios, which a spec that names none does not need).
-        from puma.scenarios.strategies import is_strategy, strategy_choices
-
-        if not is_strategy(value):
-            raise ValueError(f"expected {strategy_choices()}, got {value!r}")
-        return value
-
-    @field_validator("perturbations")
-    @classmethod
-    def _known_perturbations(cls, value: list[str]) -> list[str]:
-        from puma.scenarios.perturbations import perturbation_names
-
-        known = perturbation_names()
-        unknown = [p for p in value if p not in known]
-        if unknown:
-            raise ValueError(f"unknown perturbation {unknown[0]!r}; known: {', '.join(known)}")
-        return value
 
     def content_hash(self) -> str:
         return sha256_json(self.model_dump(mode="json"))

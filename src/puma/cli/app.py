@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "puma.cli.ledger",
     "puma.cli.evaluate",
     "puma.cli.submission",
+    "puma.cli.sweep",
 )
 
 stderr = make_console(stderr=True)
