@@ -503,26 +503,30 @@ def _located(error: Any) -> tuple[tuple[str | int, ...], str]:
     """The field path a validation error is at, as the spec's author wrote it, and what is
     wrong. Pydantic names the runtime union's member after `runtime` (runtime.ollama.url): that
     is the kind, not a key of the file, so it is dropped, and the message says which kind an
-    option belongs to when it is given to another."""
-    loc = tuple(error["loc"])
+    option belongs to when it is given to another. A runtime section may sit deeper (a sweep
+    file's matrix.models[0].runtime)."""
+    full = tuple(error["loc"])
+    at = full.index("runtime") if "runtime" in full else None
+    if at is None:
+        return full, _describe(error)
+    prefix, loc = full[:at], full[at:]
     kinds = [kind.name for kind in runtime_kinds()]
-    if loc[:1] != ("runtime",):
-        return loc, _describe(error)
     if error["type"] == "union_tag_invalid":
         expected = ", ".join(f"'{kind}'" for kind in kinds[:-1]) + f" or '{kinds[-1]}'"
-        return (*loc, "kind"), f"expected {expected}, got {_show(error['input'].get('kind'))}"
+        given = _show(error["input"].get("kind"))
+        return (*prefix, *loc, "kind"), f"expected {expected}, got {given}"
     if len(loc) < 2 or loc[1] not in kinds:
-        return loc, _describe(error)
+        return full, _describe(error)
     kind, loc = loc[1], (loc[0], *loc[2:])
     options = [name for name in runtime_kind(kind).options.model_fields if name != "kind"]
     if error["type"] == "extra_forbidden" and len(loc) == 2:
         owners = [k.name for k in runtime_kinds() if loc[1] in k.options.model_fields]
         if owners:
-            return loc, (
+            return (*prefix, *loc), (
                 f"an option of runtime kind {' and '.join(owners)}, not {kind} (options of "
                 f"{kind}: {', '.join(options)})"
             )
-    return loc, _describe(error)
+    return (*prefix, *loc), _describe(error)
 
 
 def _describe(error: Any) -> str:
