@@ -88,3 +88,10 @@ def placed_shard(shard: Shard, environment: dict[str, Any]) -> ShardResult:
     result = fake_shard(shard, environment)
     (shard.worker_root() / "placement.json").write_text(json.dumps(record), encoding="utf-8")
     return result
+
+
+def loses_the_parquet(shard: Shard, environment: dict[str, Any]) -> ShardResult:
+    """Succeeds, but predictions_full.parquet never reaches the driver."""
+    result = fake_shard(shard, environment)
+    files = {k: v for k, v in result.files.items() if k != "predictions_full.parquet"}
+    return ShardResult(shard.identity, "ok", files=files)
