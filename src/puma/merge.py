@@ -93,8 +93,7 @@ def merge_runs(
     suites: dict[str, SuiteInfo] = {}
     rows: list[dict[str, Any]] = []
     sources = []
-    # Repetitions already taken per (suite, model, strategy, perturbation, instance).
-    taken: dict[tuple[str, str, str, str, str], set[int]] = {}
+    taken = _Taken()
     for folder in folders:
         if folder in missing:
             continue
@@ -187,9 +186,16 @@ def provenance_warnings(root: Path, folders: list[RunFolder]) -> list[str]:
     return warnings
 
 
-def _renumber(
-    rows: list[dict[str, Any]], taken: dict[tuple[str, str, str, str, str], set[int]]
-) -> list[dict[str, Any]]:
+@dataclass
+class _Taken:
+    """Repetitions already taken per (suite, model, strategy, perturbation, instance), and the
+    highest of them all (kept as they are added: 1,000 shards ask for it 1,000 times)."""
+
+    reps: dict[tuple[str, str, str, str, str], set[int]] = field(default_factory=dict)
+    highest: int = -1
+
+
+def _renumber(rows: list[dict[str, Any]], taken: _Taken) -> list[dict[str, Any]]:
     """Rows of one run; where another run already holds the same call, move this run's
     repetitions past the ones taken (two seeds of one model are repetitions of its items)."""
 
@@ -202,13 +208,17 @@ def _renumber(
             str(r["instance_id"]),
         )
 
-    clash = any(int(r.get("repetition") or 0) in taken.get(key(r), set()) for r in rows)
-    offset = 0
-    if clash:
-        offset = 1 + max(max(reps) for reps in taken.values() if reps)
+    keys = [key(r) for r in rows]
+    clash = any(
+        int(r.get("repetition") or 0) in taken.reps.get(k, ())
+        for r, k in zip(rows, keys, strict=True)
+    )
+    offset = 1 + taken.highest if clash else 0
     out = []
-    for r in rows:
+    for r, k in zip(rows, keys, strict=True):
         repetition = int(r.get("repetition") or 0) + offset
-        taken.setdefault(key(r), set()).add(repetition)
-        out.append({**r, "repetition": repetition})
+        taken.reps.setdefault(k, set()).add(repetition)
+        taken.highest = max(taken.highest, repetition)
+        same = r.get("repetition") == repetition and isinstance(r.get("repetition"), int)
+        out.append(r if same else {**r, "repetition": repetition})
     return out

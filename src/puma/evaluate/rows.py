@@ -143,6 +143,9 @@ def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> Su
     position = {iid: i for i, iid in enumerate(universe)}
     slice_values: dict[str, list[str | None]] = {}
     grouped: dict[CellKey, list[dict[str, Any]]] = {}
+    # An item's slices repeat on every row of it (every model, seed, repetition): parse each
+    # distinct text once (a 100-seed sweep has 100 rows of each per model).
+    parsed: dict[Any, dict[str, str]] = {}
     for row in rows:
         key = CellKey(
             suite_id=suite.id,
@@ -152,7 +155,13 @@ def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> Su
             perturbation=str(row.get("perturbation") or BASELINE),
         )
         grouped.setdefault(key, []).append(row)
-        for name, value in _slices(row.get("slices"), source).items():
+        text = row.get("slices")
+        slices = parsed.get(text) if isinstance(text, str | None) else None
+        if slices is None:
+            slices = _slices(text, source)
+            if isinstance(text, str | None):
+                parsed[text] = slices
+        for name, value in slices.items():
             column = slice_values.setdefault(name, [None] * len(universe))
             column[position[str(row["instance_id"])]] = value
     cells = {}
