@@ -146,15 +146,15 @@ def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> Su
     # An item's slices repeat on every row of it (every model, seed, repetition): parse each
     # distinct text once (a 100-seed sweep has 100 rows of each per model).
     parsed: dict[Any, dict[str, str]] = {}
+    by_fields: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for row in rows:
-        key = CellKey(
-            suite_id=suite.id,
-            task=str(row.get("task") or suite.task),
-            model=str(row["model"]),
-            strategy=str(row.get("strategy") or "zero-shot"),
-            perturbation=str(row.get("perturbation") or BASELINE),
+        fields = (
+            str(row.get("task") or suite.task),
+            str(row["model"]),
+            str(row.get("strategy") or "zero-shot"),
+            str(row.get("perturbation") or BASELINE),
         )
-        grouped.setdefault(key, []).append(row)
+        by_fields.setdefault(fields, []).append(row)
         text = row.get("slices")
         slices = parsed.get(text) if isinstance(text, str | None) else None
         if slices is None:
@@ -164,6 +164,9 @@ def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> Su
         for name, value in slices.items():
             column = slice_values.setdefault(name, [None] * len(universe))
             column[position[str(row["instance_id"])]] = value
+    for (task, model, strategy, perturbation), members in by_fields.items():
+        key = CellKey(suite.id, task, model, strategy, perturbation)
+        grouped.setdefault(key, []).extend(members)
     cells = {}
     for key in sorted(grouped):
         cell_rows = sorted(

@@ -366,9 +366,10 @@ class _BlockedQuantiles:
         out = []
         for quantile in qs:
             target = quantile * total
-            low = self._first(weighted, block_cumulative, np.ceil(target), strict=False)
+            # Weights are integers: "> floor(t)" is ">= floor(t) + 1", one more than ceil(t) or
+            # the same; both crossings nearly always fall in one block, summed once.
             floor = np.floor(target)
-            high = self._first(weighted, block_cumulative, floor, strict=True)
+            low, high = self._first(weighted, block_cumulative, np.ceil(target), floor + 1.0)
             high = np.where(total > floor, high, self.n - 1)
             out.append((low, high))
         return out, total
@@ -377,26 +378,40 @@ class _BlockedQuantiles:
         self,
         weights: np.ndarray,
         block_cumulative: np.ndarray,
-        threshold: np.ndarray,
-        *,
-        strict: bool,
-    ) -> np.ndarray:
-        """Per resample, the first sorted row whose cumulative weight is >= (or >) threshold;
+        low_threshold: np.ndarray,
+        high_threshold: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per resample, the first sorted row whose cumulative weight is >= each threshold;
         0 where none is (as np.argmax of an all-False row)."""
-        passes = (
-            block_cumulative > threshold[:, None]
-            if strict
-            else block_cumulative >= threshold[:, None]
-        )
-        found = passes.any(axis=1)
-        block = np.argmax(passes, axis=1)
+        blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        for threshold in (low_threshold, high_threshold):
+            passes = block_cumulative >= threshold[:, None]
+            blocks.append((np.asarray(passes.any(axis=1)), np.argmax(passes, axis=1)))
+        (found_low, block), (found_high, block_high) = blocks
+        cumulative = self._cumulative(weights, block_cumulative, block)
+        low = self._index(block, cumulative, low_threshold, found_low)
+        high = self._index(block, cumulative, high_threshold, found_high)
+        apart = np.flatnonzero(block_high != block)
+        if len(apart):  # the two crossings straddle a block boundary
+            rows = block_high[apart]
+            inside = self._cumulative(weights[apart], block_cumulative[apart], rows)
+            high[apart] = self._index(rows, inside, high_threshold[apart], found_high[apart])
+        return low, high
+
+    def _cumulative(
+        self, weights: np.ndarray, block_cumulative: np.ndarray, block: np.ndarray
+    ) -> np.ndarray:
+        """Cumulative weights of the rows of each resample's block (from the sorted start)."""
         before = np.where(
             block > 0, block_cumulative[np.arange(len(block)), np.maximum(block - 1, 0)], 0.0
         )
         inside = np.take_along_axis(weights, self.rows[block], axis=1)
-        cumulative = np.cumsum(inside, axis=1) + before[:, None]
-        hit = cumulative > threshold[:, None] if strict else cumulative >= threshold[:, None]
-        index = block * self.size + np.argmax(hit, axis=1)
+        return np.cumsum(inside, axis=1) + before[:, None]
+
+    def _index(
+        self, block: np.ndarray, cumulative: np.ndarray, threshold: np.ndarray, found: np.ndarray
+    ) -> np.ndarray:
+        index = block * self.size + np.argmax(cumulative >= threshold[:, None], axis=1)
         return np.where(found, np.minimum(index, self.n - 1), 0)
 
 
