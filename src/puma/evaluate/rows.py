@@ -15,7 +15,7 @@ import numpy as np
 from puma.errors import InputFileError
 from puma.predictions import BASELINE
 from puma.tasks import Task, task_for
-from puma.tasks.base import finite_float, json_object_cell
+from puma.tasks.base import json_object_cell
 
 SPEED_COLUMNS = ("ttft_ms", "total_ms", "prompt_tps", "generation_tps")
 
@@ -187,6 +187,13 @@ def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> Su
     return SuiteRows(suite, universe, cells, slice_values)
 
 
+def _finite(values: list[Any]) -> np.ndarray:
+    """finite_float of each value, at once (None and inf become NaN)."""
+    array = np.array(values, dtype=np.float64)  # None -> NaN
+    array[~np.isfinite(array)] = np.nan
+    return array
+
+
 def _cell_rows(
     key: CellKey,
     rows: list[dict[str, Any]],
@@ -198,7 +205,7 @@ def _cell_rows(
     repetition = np.array([int(r.get("repetition") or 0) for r in rows], dtype=np.int64)
     answer = [None if r.get("predicted_label") is None else str(r["predicted_label"]) for r in rows]
     error = np.array([r.get("error") is not None for r in rows], dtype=bool)
-    speed = {c: np.array([finite_float(r.get(c)) for r in rows]) for c in SPEED_COLUMNS}
+    speed = {c: _finite([r.get(c) for r in rows]) for c in SPEED_COLUMNS}
     where = f"{source} ({key.model}, {suite.id})"
     encoded = suite.kind.encode(rows, suite.labels, where)
     return CellRows(
