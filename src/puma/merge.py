@@ -8,7 +8,8 @@ repetitions of that item, so the bootstrap still resamples items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,13 @@ from puma.evaluate import metrics_document
 from puma.evaluate.loading import load_run, predictions_source
 from puma.evaluate.rows import SuiteInfo, group_rows
 from puma.evaluate.scoring import ScoringOptions, score_suites
-from puma.jsonio import dump_pretty
+from puma.jsonio import dump_pretty, dumps_canonical
 from puma.outputs import prepare_output_folder, write_files
 from puma.predictions import BASELINE
 from puma.runfolder import RunFolder, find_run_folders
 from puma.runfolder.manifest import Manifest
+from puma.sweep.model import SHARD_RECORD
+from puma.sweep.record import ShardRecord, file_digest
 
 MERGED_DIR = "merged"
 
@@ -35,6 +38,7 @@ class MergeResult:
     runs: list[str]
     skipped: list[str]
     document: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)  # shards that ran in different setups
 
 
 def _merge_suite(known: dict[str, SuiteInfo], suite: SuiteInfo, where: str) -> None:
@@ -82,12 +86,14 @@ def merge_runs(
             hint="every shard must hand back predictions_full.parquet; "
             "--allow-missing merges the others",
         )
+    for folder in folders:
+        if folder not in missing:
+            _verify_shard(folder)
     prepare_output_folder(output)  # a read-only or full disk fails before the resampling
     suites: dict[str, SuiteInfo] = {}
     rows: list[dict[str, Any]] = []
     sources = []
-    # Repetitions already taken per (suite, model, strategy, perturbation, instance).
-    taken: dict[tuple[str, str, str, str, str], set[int]] = {}
+    taken = _Taken()
     for folder in folders:
         if folder in missing:
             continue
@@ -118,12 +124,78 @@ def merge_runs(
         [s["run_id"] for s in sources],
         [s["path"] for s in skipped],
         document,
+        provenance_warnings(root, [f for f in folders if f not in missing]),
     )
 
 
-def _renumber(
-    rows: list[dict[str, Any]], taken: dict[tuple[str, str, str, str, str], set[int]]
-) -> list[dict[str, Any]]:
+def _verify_shard(folder: RunFolder) -> None:
+    """A sweep shard's files must be the bytes its shard.json records (a plain run has none)."""
+    record_path = folder.root / SHARD_RECORD
+    if not record_path.is_file():
+        return
+    record = ShardRecord.load(record_path)
+    for name, digest in sorted(record.files.items()):
+        path = folder.root / name
+        if path.is_file() and file_digest(path) != digest:
+            raise CheckFailed(
+                f"shard {record.shard[:12]}: {name} does not match its {SHARD_RECORD} (SHA-256)",
+                where=str(path),
+                hint=f"`puma sweep run FILE --only {record.shard[:12]}` runs it again",
+            )
+
+
+def provenance_warnings(root: Path, folders: list[RunFolder]) -> list[str]:
+    """One warning per setting in which the shards differ: Python version, package versions,
+    runtime build, and, among shards of the same model, the model digest. Read from each
+    shard's shard.json (sweep shards), else its manifest (plain runs)."""
+    seen: dict[str, dict[str, list[str]]] = {}
+
+    def note(what: str, value: Any, folder: RunFolder) -> None:
+        text = dumps_canonical(value)
+        seen.setdefault(what, {}).setdefault(text, []).append(
+            folder.root.relative_to(root).as_posix()
+        )
+
+    for folder in folders:
+        record_path = folder.root / SHARD_RECORD
+        manifest = Manifest.load(folder)
+        if record_path.is_file():
+            record = ShardRecord.load(record_path)
+            note("Python version", record.python, folder)
+            for name, version in sorted(record.packages.items()):
+                note(f"package {name}", version, folder)
+            note("runtime build", record.runtime, folder)
+            digest: str | None = record.model_digest
+        else:
+            note("Python version", manifest.platform.get("python"), folder)
+            note(
+                "runtime build", {k: manifest.runtime.get(k) for k in ("version", "build")}, folder
+            )
+            digest = manifest.models[0].digest if manifest.models else None
+        for model in manifest.models:
+            note(f"model digest of {model.name}", digest, folder)
+    warnings = []
+    for what, values in seen.items():
+        if len(values) > 1:
+            groups = "; ".join(
+                f"{json.loads(value)!s} in {', '.join(paths[:3])}"
+                + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+                for value, paths in sorted(values.items())
+            )
+            warnings.append(f"shards differ in {what}: {groups}")
+    return warnings
+
+
+@dataclass
+class _Taken:
+    """Repetitions already taken per (suite, model, strategy, perturbation, instance), and the
+    highest of them all (kept as they are added: 1,000 shards ask for it 1,000 times)."""
+
+    reps: dict[tuple[str, str, str, str, str], set[int]] = field(default_factory=dict)
+    highest: int = -1
+
+
+def _renumber(rows: list[dict[str, Any]], taken: _Taken) -> list[dict[str, Any]]:
     """Rows of one run; where another run already holds the same call, move this run's
     repetitions past the ones taken (two seeds of one model are repetitions of its items)."""
 
@@ -136,13 +208,17 @@ def _renumber(
             str(r["instance_id"]),
         )
 
-    clash = any(int(r.get("repetition") or 0) in taken.get(key(r), set()) for r in rows)
-    offset = 0
-    if clash:
-        offset = 1 + max(max(reps) for reps in taken.values() if reps)
+    keys = [key(r) for r in rows]
+    clash = any(
+        int(r.get("repetition") or 0) in taken.reps.get(k, ())
+        for r, k in zip(rows, keys, strict=True)
+    )
+    offset = 1 + taken.highest if clash else 0
     out = []
-    for r in rows:
+    for r, k in zip(rows, keys, strict=True):
         repetition = int(r.get("repetition") or 0) + offset
-        taken.setdefault(key(r), set()).add(repetition)
-        out.append({**r, "repetition": repetition})
+        taken.reps.setdefault(k, set()).add(repetition)
+        taken.highest = max(taken.highest, repetition)
+        same = r.get("repetition") == repetition and isinstance(r.get("repetition"), int)
+        out.append(r if same else {**r, "repetition": repetition})
     return out

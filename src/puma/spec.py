@@ -12,10 +12,10 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from puma.errors import SpecError
 from puma.hashing import sha256_json
@@ -100,15 +100,42 @@ class GenerationSpec(StrictModel):
     )
 
 
+def _known_strategy(value: str) -> str:
+    # The names live with the strategies and perturbations (loaded on use: they pull in
+    # the scenarios, which a spec that names none does not need).
+    from puma.scenarios.strategies import is_strategy, strategy_choices
+
+    if not is_strategy(value):
+        raise ValueError(f"expected {strategy_choices()}, got {value!r}")
+    return value
+
+
+def _known_perturbations(value: list[str]) -> list[str]:
+    from puma.scenarios.perturbations import perturbation_names
+
+    known = perturbation_names()
+    unknown = [p for p in value if p not in known]
+    if unknown:
+        raise ValueError(f"unknown perturbation {unknown[0]!r}; known: {', '.join(known)}")
+    return value
+
+
+# A spec's strategy and perturbations (sweep files name them too, in their template).
+StrategyName = Annotated[str, AfterValidator(_known_strategy)]
+PerturbationNames = Annotated[
+    list[str], distinct("perturbation"), AfterValidator(_known_perturbations)
+]
+
+
 class SpecFile(StrictModel):
     """A run spec as written in YAML (`specs/runs/*.yaml`)."""
 
     name: Annotated[Text, Field(min_length=1, max_length=100)]
     runtime: RuntimeSection = Field(default_factory=default_options)
     suites: Annotated[list[SuiteSpec], Field(min_length=1)]
-    strategy: str = "zero-shot"
+    strategy: StrategyName = "zero-shot"
     generation: GenerationSpec = GenerationSpec()
-    perturbations: Annotated[list[str], distinct("perturbation")] = Field(default_factory=list)
+    perturbations: PerturbationNames = Field(default_factory=list)
     repetitions: int = Field(default=1, ge=1, le=100)
     concurrency: int = Field(default=1, ge=1, le=256)
     retries: int = Field(default=3, ge=0, le=20, description="retries after the first attempt")
@@ -122,28 +149,6 @@ class SpecFile(StrictModel):
     submitter: Annotated[str, Field(pattern=HANDLE_PATTERN)] = "anonymous"
     device_tag: Annotated[str, Field(pattern=r"^(auto|[a-z0-9][a-z0-9-]{0,63})$")] = "auto"
 
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        # The names live with the strategies and perturbations (loaded on use: they pull in
-        # the scenarios, which a spec that names none does not need).
-        from puma.scenarios.strategies import is_strategy, strategy_choices
-
-        if not is_strategy(value):
-            raise ValueError(f"expected {strategy_choices()}, got {value!r}")
-        return value
-
-    @field_validator("perturbations")
-    @classmethod
-    def _known_perturbations(cls, value: list[str]) -> list[str]:
-        from puma.scenarios.perturbations import perturbation_names
-
-        known = perturbation_names()
-        unknown = [p for p in value if p not in known]
-        if unknown:
-            raise ValueError(f"unknown perturbation {unknown[0]!r}; known: {', '.join(known)}")
-        return value
-
     def content_hash(self) -> str:
         return sha256_json(self.model_dump(mode="json"))
 
@@ -151,14 +156,18 @@ class SpecFile(StrictModel):
 # --- reading a spec file -----------------------------------------------------------------------
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
 @dataclass(frozen=True)
-class SpecDocument:
-    """A spec file as read: where it came from, its YAML node tree (for line numbers), the spec
-    (None when it does not validate) and every problem found, each located."""
+class SpecDocument(Generic[ModelT]):
+    """A YAML file as read: where it came from, its YAML node tree (for line numbers), its
+    model (None when it does not validate) and every problem found, each located. Run specs
+    are SpecDocument[SpecFile]; sweep files (puma.sweep) use the same reader."""
 
     source: str
     node: yaml.Node | None = None
-    spec: SpecFile | None = None
+    spec: ModelT | None = None
     problems: tuple[SpecError, ...] = field(default=())
 
     def problem(
@@ -171,8 +180,8 @@ class SpecDocument:
             hint=hint,
         )
 
-    def require(self) -> SpecFile:
-        """The spec, or the first problem raised (naming how many more there are)."""
+    def require(self) -> ModelT:
+        """The model, or the first problem raised (naming how many more there are)."""
         raise_first(self.problems)
         assert self.spec is not None  # no problem means it validated
         return self.spec
@@ -200,11 +209,19 @@ def load_spec(path: Path) -> SpecFile:
 
 def parse_spec(text: str, *, source: str = "<spec>") -> SpecFile:
     """Validate spec text (see `load_spec`)."""
-    return parse_document(text, source=source).require()
+    return parse_document(text, source=source, model=SpecFile).require()
 
 
-def read_spec(path: Path) -> SpecDocument:
+def read_spec(path: Path) -> SpecDocument[SpecFile]:
     """Read a spec file: at most MAX_SPEC_BYTES of UTF-8 text, then `parse_document`."""
+    return read_yaml_model(path, SpecFile)
+
+
+def read_yaml_model(
+    path: Path, model: type[ModelT], *, example: str = "specs/runs/demo_publication.yaml"
+) -> SpecDocument[ModelT]:
+    """Read a YAML file of at most MAX_SPEC_BYTES of UTF-8 text and validate it as `model`,
+    every problem located as file:line: field (see `parse_document`)."""
     source = str(path)
     try:
         with Path(path).open("rb") as handle:
@@ -234,11 +251,18 @@ def read_spec(path: Path) -> SpecDocument:
             hint="save the file as UTF-8",
         )
         return SpecDocument(source, problems=(not_utf8,))
-    return parse_document(text, source=source)
+    return parse_document(text, source=source, model=model, example=example)
 
 
-def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
-    """Parse and validate spec text; never raises, every problem is in `problems`."""
+def parse_document(
+    text: str,
+    *,
+    source: str = "<spec>",
+    model: type[ModelT],
+    example: str = "specs/runs/demo_publication.yaml",
+) -> SpecDocument[ModelT]:
+    """Parse and validate spec text (as `model`, a run spec by default); never raises, every
+    problem is in `problems`."""
     bad = NON_PRINTABLE.search(text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
@@ -259,7 +283,7 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
     except (yaml.YAMLError, RecursionError) as exc:
         what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         return SpecDocument(source, problems=(SpecError(f"not valid YAML: {what}", where=source),))
-    document = SpecDocument(source, node)
+    document: SpecDocument[ModelT] = SpecDocument(source, node)
     # Duplicate keys are reported, then validation goes on with the last value (as YAML would)
     # so that one pass lists every problem.
     problems = [duplicate.located(source) for duplicate in duplicates]
@@ -269,11 +293,11 @@ def parse_document(text: str, *, source: str = "<spec>") -> SpecDocument:
         not_mapping = SpecError(
             f"a spec must be a YAML mapping (key: value lines); this file is {what}",
             where=f"{source}:{line}",
-            hint="start from specs/runs/demo_publication.yaml",
+            hint=f"start from {example}",
         )
         return SpecDocument(source, node, problems=(*problems, not_mapping))
     try:
-        spec = SpecFile.model_validate(data)
+        spec = model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         shown: set[str] = set()
@@ -479,26 +503,30 @@ def _located(error: Any) -> tuple[tuple[str | int, ...], str]:
     """The field path a validation error is at, as the spec's author wrote it, and what is
     wrong. Pydantic names the runtime union's member after `runtime` (runtime.ollama.url): that
     is the kind, not a key of the file, so it is dropped, and the message says which kind an
-    option belongs to when it is given to another."""
-    loc = tuple(error["loc"])
+    option belongs to when it is given to another. A runtime section may sit deeper (a sweep
+    file's matrix.models[0].runtime)."""
+    full = tuple(error["loc"])
+    at = full.index("runtime") if "runtime" in full else None
+    if at is None:
+        return full, _describe(error)
+    prefix, loc = full[:at], full[at:]
     kinds = [kind.name for kind in runtime_kinds()]
-    if loc[:1] != ("runtime",):
-        return loc, _describe(error)
     if error["type"] == "union_tag_invalid":
         expected = ", ".join(f"'{kind}'" for kind in kinds[:-1]) + f" or '{kinds[-1]}'"
-        return (*loc, "kind"), f"expected {expected}, got {_show(error['input'].get('kind'))}"
+        given = _show(error["input"].get("kind"))
+        return (*prefix, *loc, "kind"), f"expected {expected}, got {given}"
     if len(loc) < 2 or loc[1] not in kinds:
-        return loc, _describe(error)
+        return full, _describe(error)
     kind, loc = loc[1], (loc[0], *loc[2:])
     options = [name for name in runtime_kind(kind).options.model_fields if name != "kind"]
     if error["type"] == "extra_forbidden" and len(loc) == 2:
         owners = [k.name for k in runtime_kinds() if loc[1] in k.options.model_fields]
         if owners:
-            return loc, (
+            return (*prefix, *loc), (
                 f"an option of runtime kind {' and '.join(owners)}, not {kind} (options of "
                 f"{kind}: {', '.join(options)})"
             )
-    return loc, _describe(error)
+    return (*prefix, *loc), _describe(error)
 
 
 def _describe(error: Any) -> str:

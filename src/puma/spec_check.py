@@ -71,13 +71,15 @@ def validate_spec(
 
 
 def _runtime_problems(
-    document: SpecDocument, spec: SpecFile, env: Mapping[str, str], check_models: bool
+    document: SpecDocument[SpecFile], spec: SpecFile, env: Mapping[str, str], check_models: bool
 ) -> Iterator[SpecError]:
     for problem in spec.runtime.environment_problems(env, check_models=check_models):
         yield document.problem(("runtime", *problem.field), problem.message, problem.hint)
 
 
-def _suite_problems(document: SpecDocument, spec: SpecFile, base_dir: Path) -> Iterator[SpecError]:
+def _suite_problems(
+    document: SpecDocument[SpecFile], spec: SpecFile, base_dir: Path
+) -> Iterator[SpecError]:
     strategy = parse_strategy(spec.strategy)  # the spec's pattern admits only known strategies
     listed: dict[str, int] = {}
     for index, entry in enumerate(spec.suites):
@@ -164,7 +166,7 @@ def _load(entry: SuiteSpec, base_dir: Path) -> Suite:
 
 
 def _missing_subset_ids(
-    document: SpecDocument, suite: Suite, entry: SuiteSpec, loc: tuple[str | int, ...]
+    document: SpecDocument[SpecFile], suite: Suite, entry: SuiteSpec, loc: tuple[str | int, ...]
 ) -> Iterator[SpecError]:
     if entry.subset is None:
         return
@@ -188,7 +190,7 @@ def _missing_subset_ids(
 
 
 def _slice_problems(
-    document: SpecDocument, selected: Suite, entry: SuiteSpec, loc: tuple[str | int, ...]
+    document: SpecDocument[SpecFile], selected: Suite, entry: SuiteSpec, loc: tuple[str | int, ...]
 ) -> Iterator[SpecError]:
     fields = sorted({key for item in selected.items for key in item} - {"instance_id", "gold"})
     for index, name in enumerate(entry.slices or []):

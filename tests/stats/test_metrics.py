@@ -136,6 +136,31 @@ def test_weighted_quantile_equals_numpy_on_the_expanded_sample() -> None:
             assert got[r] == pytest.approx(want, abs=1e-12)
 
 
+@pytest.mark.parametrize(("items", "repetitions"), [(50, 100), (1000, 10), (2000, 3)])
+def test_blocked_quantiles_equal_the_direct_cumulative_sum(
+    items: int, repetitions: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past BLOCKED_QUANTILE_ROWS rows (a sweep's many seeds) the crossing is found block by
+    block: the same values, bit for bit, as the direct sum, for every q, ties, zero weights
+    and zero totals (the jackknife's and the bootstrap's counts)."""
+    import puma.stats.metrics as metrics
+
+    rng = np.random.default_rng(items)
+    n = items * repetitions
+    values = np.round(rng.lognormal(4.0, 0.3, n), 1)  # ties on purpose
+    position = np.repeat(np.arange(items), repetitions)
+    rng.shuffle(position)
+    counts = rng.multinomial(items, np.full(items, 1 / items), size=200).astype(np.float32)
+    counts[0] = 0.0
+    counts[1] = 1.0
+    qs = [0.5, 0.9, 0.99, 1.0, 0.0]
+    monkeypatch.setattr(metrics, "BLOCKED_QUANTILE_ROWS", 10**9)
+    direct = metrics.quantile_from_counts(values, position, qs)(counts)
+    monkeypatch.setattr(metrics, "BLOCKED_QUANTILE_ROWS", 0)
+    blocked = metrics.quantile_from_counts(values, position, qs)(counts)
+    assert np.array_equal(direct, blocked, equal_nan=True)
+
+
 def test_spearman_from_counts_equals_scipy_on_the_expanded_sample() -> None:
     rng = np.random.default_rng(5)
     x = rng.integers(0, 8, size=50).astype(float)  # heavy ties, like story points

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "puma.cli.publish",
     "puma.cli.community",
     "puma.cli.catalogue",
+    "puma.cli.sweep",
 )
 
 stderr = make_console(stderr=True)

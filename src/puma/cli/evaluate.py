@@ -161,6 +161,8 @@ def merge_command(
     console.print(_headline(result.document))
     for skipped in result.skipped:
         console.print(f"[yellow]skipped[/] {escape(skipped)} (no predictions)")
+    for warning in result.warnings:
+        stderr.print(f"[bold yellow]WARNING[/] {escape(warning)}", highlight=False)
     console.print(f"merged {len(result.runs)} run(s)")
     for path in (result.metrics_path, result.report_path):
         console.print(f"wrote {escape(str(path))}")

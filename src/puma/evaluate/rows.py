@@ -15,7 +15,7 @@ import numpy as np
 from puma.errors import InputFileError
 from puma.predictions import BASELINE
 from puma.tasks import Task, task_for
-from puma.tasks.base import finite_float, json_object_cell
+from puma.tasks.base import json_object_cell
 
 SPEED_COLUMNS = ("ttft_ms", "total_ms", "prompt_tps", "generation_tps")
 
@@ -143,18 +143,30 @@ def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> Su
     position = {iid: i for i, iid in enumerate(universe)}
     slice_values: dict[str, list[str | None]] = {}
     grouped: dict[CellKey, list[dict[str, Any]]] = {}
+    # An item's slices repeat on every row of it (every model, seed, repetition): parse each
+    # distinct text once (a 100-seed sweep has 100 rows of each per model).
+    parsed: dict[Any, dict[str, str]] = {}
+    by_fields: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for row in rows:
-        key = CellKey(
-            suite_id=suite.id,
-            task=str(row.get("task") or suite.task),
-            model=str(row["model"]),
-            strategy=str(row.get("strategy") or "zero-shot"),
-            perturbation=str(row.get("perturbation") or BASELINE),
+        fields = (
+            str(row.get("task") or suite.task),
+            str(row["model"]),
+            str(row.get("strategy") or "zero-shot"),
+            str(row.get("perturbation") or BASELINE),
         )
-        grouped.setdefault(key, []).append(row)
-        for name, value in _slices(row.get("slices"), source).items():
+        by_fields.setdefault(fields, []).append(row)
+        text = row.get("slices")
+        slices = parsed.get(text) if isinstance(text, str | None) else None
+        if slices is None:
+            slices = _slices(text, source)
+            if isinstance(text, str | None):
+                parsed[text] = slices
+        for name, value in slices.items():
             column = slice_values.setdefault(name, [None] * len(universe))
             column[position[str(row["instance_id"])]] = value
+    for (task, model, strategy, perturbation), members in by_fields.items():
+        key = CellKey(suite.id, task, model, strategy, perturbation)
+        grouped.setdefault(key, []).extend(members)
     cells = {}
     for key in sorted(grouped):
         cell_rows = sorted(
@@ -175,6 +187,13 @@ def _suite_rows(suite: SuiteInfo, rows: list[dict[str, Any]], source: str) -> Su
     return SuiteRows(suite, universe, cells, slice_values)
 
 
+def _finite(values: list[Any]) -> np.ndarray:
+    """finite_float of each value, at once (None and inf become NaN)."""
+    array = np.array(values, dtype=np.float64)  # None -> NaN
+    array[~np.isfinite(array)] = np.nan
+    return array
+
+
 def _cell_rows(
     key: CellKey,
     rows: list[dict[str, Any]],
@@ -186,7 +205,7 @@ def _cell_rows(
     repetition = np.array([int(r.get("repetition") or 0) for r in rows], dtype=np.int64)
     answer = [None if r.get("predicted_label") is None else str(r["predicted_label"]) for r in rows]
     error = np.array([r.get("error") is not None for r in rows], dtype=bool)
-    speed = {c: np.array([finite_float(r.get(c)) for r in rows]) for c in SPEED_COLUMNS}
+    speed = {c: _finite([r.get(c) for r in rows]) for c in SPEED_COLUMNS}
     where = f"{source} ({key.model}, {suite.id})"
     encoded = suite.kind.encode(rows, suite.labels, where)
     return CellRows(

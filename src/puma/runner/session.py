@@ -104,14 +104,15 @@ def apply_overrides(spec: SpecFile, overrides: dict[str, Any]) -> SpecFile:
 
 
 def _new_run(
-    spec: SpecFile, overrides: dict[str, Any] | None
+    spec: SpecFile, overrides: dict[str, Any] | None, run_id: str | None = None
 ) -> tuple[SpecFile, dict[str, Any], str, RunFolder]:
     """The effective spec, the overrides given, and the folder of a new run, once its output
-    folder is shown to be writable (before any model loads)."""
+    folder is shown to be writable (before any model loads). A sweep shard passes its identity
+    as `run_id`, so the same shard has the same run folder wherever it runs."""
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     effective = apply_overrides(spec, given)
     prepare_output_folder(Path(effective.output))
-    run_id = str(uuid.uuid4())
+    run_id = run_id or str(uuid.uuid4())
     return effective, given, run_id, RunFolder(Path(effective.output) / f"{RUN_PREFIX}{run_id}")
 
 
@@ -152,10 +153,11 @@ def start_run(
     on_plan: PlanCallback | None = None,
     on_outcome: OutcomeCallback | None = None,
     on_warning: WarningCallback | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """`run_async`, waited for. Ctrl-C reaches this thread, not the coroutine, so the message
     that says what was kept is made here."""
-    effective, given, run_id, folder = _new_run(spec, overrides)
+    effective, given, run_id, folder = _new_run(spec, overrides, run_id)
     with _explain_stop(folder):
         return run_sync(
             _start(spec, effective, spec_path, given, run_id, on_plan, on_outcome, on_warning)

@@ -15,15 +15,17 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
 from puma.errors import InputFileError
 from puma.scenarios.base import Scenario
-from puma.stats.intervals import Proportion
-from puma.stats.resample import SumFunction
 from puma.tasks.metrics import metric_for
+
+if TYPE_CHECKING:  # the statistics load when a task scores, not when a worker builds prompts
+    from puma.stats.intervals import Proportion
+    from puma.stats.resample import SumFunction
 
 Lazy = Callable[[], Any]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -25,10 +25,12 @@ from puma.scenarios.parsing import (
     tolerant_number,
     trim_answer,
 )
-from puma.stats.metrics import EstimationStats
-from puma.stats.point import regression_scores
 from puma.suites.model import FIBONACCI_POINTS, Suite
 from puma.tasks.base import Chance, Encoded, PointSummary, Task, register_task
+
+# The statistics load where a task scores: a sweep worker that only predicts never imports them.
+if TYPE_CHECKING:
+    from puma.stats.metrics import EstimationStats
 
 SCALE: tuple[float, ...] = tuple(float(p) for p in FIBONACCI_POINTS)
 
@@ -85,6 +87,8 @@ class EstimationTask(Task):
     v1_suite = "pm-estimation"
 
     def sufficient_stats(self, labels: Sequence[str]) -> EstimationStats:
+        from puma.stats.metrics import EstimationStats
+
         return EstimationStats(SCALE)
 
     def encode(
@@ -137,6 +141,9 @@ class EstimationTask(Task):
     def point_summary(
         self, gold: Sequence[Any], predicted: Sequence[str | None], labels: Sequence[str]
     ) -> PointSummary:
+        from puma.stats.metrics import EstimationStats
+        from puma.stats.point import regression_scores
+
         gold_values = np.array([float(g) for g in gold])
         estimates = [canonical_number(p) if p is not None else None for p in predicted]
         scores = regression_scores(gold_values.tolist(), estimates, FIBONACCI_POINTS)
@@ -157,6 +164,8 @@ class EstimationTask(Task):
         gold: Sequence[Any],
         rows: Sequence[Mapping[str, Any]],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        from puma.stats.point import regression_scores
+
         estimates = [_row_estimate(row) for row in rows]
         gold_numbers = [float(canonical_number(g) or 0.0) for g in gold]
         scores = regression_scores(gold_numbers, estimates, FIBONACCI_POINTS)

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from puma.errors import InputFileError
-from puma.stats.intervals import Proportion
-from puma.stats.metrics import ClassificationStats, item_sums, ratio_se
-from puma.stats.point import classification_scores, confusion_matrix
 from puma.tasks.base import (
     Chance,
     Encoded,
@@ -24,6 +21,10 @@ from puma.tasks.base import (
     finite_float,
     json_object_cell,
 )
+
+# The statistics load where a task scores: a sweep worker that only predicts never imports them.
+if TYPE_CHECKING:
+    from puma.stats.metrics import ClassificationStats
 
 
 class LabelTask(Task):
@@ -42,6 +43,8 @@ class LabelTask(Task):
         return tuple(declared) or tuple(sorted({str(g) for g in golds}))
 
     def sufficient_stats(self, labels: Sequence[str]) -> ClassificationStats:
+        from puma.stats.metrics import ClassificationStats
+
         return ClassificationStats(labels)
 
     def encode(
@@ -95,6 +98,8 @@ class LabelTask(Task):
     ) -> dict[str, Chance]:
         """The majority gold class of these items, and a uniform random choice among the labels
         (scored by its expected counts)."""
+        from puma.stats.metrics import item_sums
+
         majority = int(np.argmax(stats.gold_counts(columns[mask]).sum(axis=0)))  # first of ties
         return {
             "majority_class": Chance(
@@ -113,6 +118,10 @@ class LabelTask(Task):
         gold: np.ndarray,
         answer: Sequence[str | None],
     ) -> dict[str, Any]:
+        from puma.stats.intervals import Proportion
+        from puma.stats.metrics import ratio_se
+        from puma.stats.point import confusion_matrix
+
         m = columns[mask]
         per_class: dict[str, Any] = {}
         for i, label in enumerate(stats.labels):
@@ -148,6 +157,8 @@ class LabelTask(Task):
     def point_summary(
         self, gold: Sequence[Any], predicted: Sequence[str | None], labels: Sequence[str]
     ) -> PointSummary:
+        from puma.stats.point import classification_scores
+
         scores = classification_scores(gold, predicted, labels)
         counts = {label: list(gold).count(label) for label in labels}
         majority = max(labels, key=lambda label: counts[label])
@@ -164,6 +175,8 @@ class LabelTask(Task):
         gold: Sequence[Any],
         rows: Sequence[Mapping[str, Any]],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        from puma.stats.point import classification_scores
+
         predicted = [row["predicted_label"] for row in rows]
         confidence = [_probability(row["predicted_value"]) for row in rows]
         with_confidence = any(c is not None for c in confidence)

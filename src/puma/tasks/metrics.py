@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from puma.stats.metrics import quantile_from_counts, spearman_from_counts, spearman_se
-from puma.stats.resample import CountFunction, SumFunction
+if TYPE_CHECKING:  # the statistics load when a metric is computed, not when a task is named
+    from puma.stats.resample import CountFunction, SumFunction
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,29 @@ def _fixed_f1_macro(x: MetricInput) -> SumFunction:
 
 def _absolute_errors(x: MetricInput) -> np.ndarray:
     return np.abs(x.stats.impute(x.gold, x.pred) - x.gold)  # type: ignore[no-any-return]
+
+
+def _median_of(
+    errors: Callable[[MetricInput], np.ndarray],
+) -> Callable[[MetricInput], CountFunction]:
+    def counts(x: MetricInput) -> CountFunction:
+        from puma.stats.metrics import quantile_from_counts
+
+        return quantile_from_counts(errors(x), x.position, 0.5)
+
+    return counts
+
+
+def _spearman_counts(x: MetricInput) -> CountFunction:
+    from puma.stats.metrics import spearman_from_counts
+
+    return spearman_from_counts(x.stats.impute(x.gold, x.pred), x.gold, x.position)
+
+
+def _spearman_se(x: MetricInput, point: float) -> float | None:
+    from puma.stats.metrics import spearman_se
+
+    return spearman_se(point, x.n_items)
 
 
 # Every task -------------------------------------------------------------------------------------
@@ -186,7 +209,7 @@ register_metric(
         "mdae",
         "median AE",
         higher_is_better=False,
-        counts=lambda x: quantile_from_counts(_absolute_errors(x), x.position, 0.5),
+        counts=_median_of(_absolute_errors),
     )
 )
 register_metric(
@@ -194,7 +217,7 @@ register_metric(
         "mdmre",
         "MdMRE",
         higher_is_better=False,
-        counts=lambda x: quantile_from_counts(_absolute_errors(x) / x.gold, x.position, 0.5),
+        counts=_median_of(lambda x: _absolute_errors(x) / x.gold),
     )
 )
 register_metric(
@@ -213,8 +236,8 @@ register_metric(
         "spearman",
         "Spearman ρ",
         higher_is_better=True,
-        counts=lambda x: spearman_from_counts(x.stats.impute(x.gold, x.pred), x.gold, x.position),
-        se=lambda x, point: spearman_se(point, x.n_items),
+        counts=_spearman_counts,
+        se=_spearman_se,
     )
 )
 register_metric(
