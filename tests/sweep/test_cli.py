@@ -4,9 +4,9 @@ failed shard, and nothing run again once every shard is complete."""
 from __future__ import annotations
 
 import shard_functions as fake
+from sweep_files import WriteSweep
 from typer.testing import CliRunner
 
-from conftest import WriteSweep
 from puma.cli.app import app
 from puma.sweep.plan import plan_sweep
 

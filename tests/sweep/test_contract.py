@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sweep_files import sweep_document
 from typer.testing import CliRunner
 
-from conftest import sweep_document
 from puma.cli.app import app
 from puma.sweep.lint import lint_sweep
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 import shard_functions as fake
+from sweep_files import WriteSweep
 
-from conftest import WriteSweep
 from puma.errors import CheckFailed, Interrupted
 from puma.sweep.execute import SweepEvent, run_sweep, shard_complete
 from puma.sweep.plan import Shard, SweepPlan, plan_sweep

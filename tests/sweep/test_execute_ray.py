@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import shard_functions as fake
+from sweep_files import WriteSweep
 
-from conftest import WriteSweep
 from puma.sweep.execute import run_sweep, shard_complete
 from puma.sweep.plan import plan_sweep
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sweep_files import WriteSweep, sweep_document
 
-from conftest import WriteSweep, sweep_document
 from puma.errors import SpecError
 from puma.sweep.plan import plan_sweep
 

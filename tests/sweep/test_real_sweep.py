@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from sweep_files import sweep_document
 
-from conftest import sweep_document
 from puma.evaluate import ScoringOptions
 from puma.merge import merge_runs
 from puma.runfolder.ledger import read_ledger

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sweep_files import WriteSweep, sweep_document
 from typer.testing import CliRunner
 
-from conftest import WriteSweep, sweep_document
 from puma.cli.app import app
 from puma.errors import SpecError
 from puma.sweep.model import load_sweep

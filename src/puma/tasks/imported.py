@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -26,10 +26,12 @@ from puma.runtimes.base import Prompt
 from puma.scenarios.base import LabelScenario
 from puma.scenarios.parsing import ParsedOutput
 from puma.scenarios.strategies import Strategy
-from puma.stats.metrics import SampleScoreStats
 from puma.suites.model import Suite
 from puma.tasks.base import Chance, Encoded, PointSummary, Task, finite_float, register_task
 from puma.tasks.labels import LabelTask
+
+if TYPE_CHECKING:
+    from puma.stats.metrics import SampleScoreStats
 
 
 class ImportedScenario(LabelScenario):
@@ -71,6 +73,8 @@ class _ImportedScoreTask(Task):
     chance_description: ClassVar[str] = "no answer-free predictor: the tool's scores are given"
 
     def sufficient_stats(self, labels: Sequence[str]) -> SampleScoreStats:
+        from puma.stats.metrics import SampleScoreStats  # only to score (a sweep never does)
+
         return SampleScoreStats()
 
     def encode(

@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from puma.columns import CountedRows, ratio
 from puma.sandbox import OUTCOMES, run_many
 from puma.scenarios.base import Scenario
 from puma.scenarios.parsing import UNPARSED, ParsedOutput, strip_think
 from puma.scenarios.strategies import Strategy
-from puma.stats.metrics import CountedRows, ratio
 from puma.suites.model import Suite
 from puma.tasks.base import Chance, Encoded, MetricSink, PointSummary, Task, register_task
 from puma.tasks.metrics import Metric, register_metric

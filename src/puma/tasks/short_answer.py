@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from puma.columns import CountedRows, ratio
 from puma.predictions import canonical_number
 from puma.scenarios.base import Scenario
 from puma.scenarios.parsing import ParsedOutput
 from puma.scenarios.perturbations import perturb_issue
-from puma.stats.metrics import CountedRows, ratio
 from puma.suites.model import Suite
 from puma.tasks.base import Chance, Encoded, PointSummary, Task, register_task
 from puma.tasks.metrics import Metric, register_metric
