@@ -75,6 +75,22 @@ def run_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Override the output folder (spec: output).")
     ] = None,
+    phases: Annotated[
+        str | None,
+        typer.Option(
+            "--phases",
+            help="Phases to run besides the spec's suites: NAME,... or all "
+            "(docs/commands/phases.md lists them).",
+        ),
+    ] = None,
+    speed_profile: Annotated[
+        str,
+        typer.Option(
+            "--speed-profile",
+            help="Sizes of the speed phases: auto (canonical with a GPU, small without), "
+            "canonical, small, tiny (tests only).",
+        ),
+    ] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object (for scripts).")
@@ -145,6 +161,8 @@ def run_command(
                 model=model,
                 limit=limit,
                 output=out,
+                phases=phases,
+                speed_profile=None if speed_profile == "auto" else speed_profile,
                 on_plan=on_plan,
                 on_outcome=on_outcome,
                 on_warning=on_warning,

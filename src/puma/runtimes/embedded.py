@@ -188,10 +188,14 @@ def _generate(llm: Any, request: CompletionRequest) -> Completion:
             f"the context of {llm.n_ctx()}",
             hint="raise generation.num_ctx in the spec or use a strategy with a shorter prompt",
         )
+    import llama_cpp
+
     started = time.perf_counter()
     # A cold context for every call: the cache left by the previous prompt would change the
     # numerics of this one (seen: -1.11 vs -1.21 for one label's logprob, cold vs warm).
     llm.reset()
+    # llama.cpp's own counters, per call: the speed phases compare our tokens/s with them.
+    llama_cpp.llama_perf_context_reset(llm.ctx)
     llm.eval(prompt_tokens)
     last_logits = _last_logits(llm)
     text = ""
@@ -221,7 +225,7 @@ def _generate(llm: Any, request: CompletionRequest) -> Completion:
             stream.close()
             break
     total_ms = (time.perf_counter() - started) * 1000.0
-    timings: dict[str, Any] = {}
+    timings: dict[str, Any] = _perf_counters(llm)
     choice_logprobs = None
     if request.prompt.choices:
         scoring_started = time.perf_counter()
@@ -240,6 +244,20 @@ def _generate(llm: Any, request: CompletionRequest) -> Completion:
         choice_logprobs=choice_logprobs,
         runtime_timings=timings,
     )
+
+
+def _perf_counters(llm: Any) -> dict[str, Any]:
+    """llama.cpp's performance counters since this call's reset: prompt evaluation (batches of
+    more than one token) and generation (one token per decode), in ms and tokens."""
+    import llama_cpp
+
+    perf = llama_cpp.llama_perf_context(llm.ctx)
+    return {
+        "llama_p_eval_ms": round(perf.t_p_eval_ms, 3),
+        "llama_n_p_eval": int(perf.n_p_eval),
+        "llama_eval_ms": round(perf.t_eval_ms, 3),
+        "llama_n_eval": int(perf.n_eval),
+    }
 
 
 def _last_logits(llm: Any) -> np.ndarray:
