@@ -202,6 +202,7 @@ def _render(result: RunResult, summary: RunSummary) -> None:
         f"wall {summary.wall_s:.1f} s · {summary.speed_text}"
     )
     console.print(f"run folder: [bold]{result.folder.root}[/]")
+    _render_speed(result)
     for deviation in summary.deviations:
         console.print(
             f"[yellow]deviation:[/] {deviation['setting']} {deviation['requested']} → "
@@ -224,6 +225,23 @@ def _render(result: RunResult, summary: RunSummary) -> None:
             f"next: puma eval {result.folder.root}   then   puma share-results "
             f"{result.folder.root} --dry-run --out submission/"
         )
+
+
+def _render_speed(result: RunResult) -> None:
+    """One line per speed phase from speed.json (docs/commands/phases.md has the method)."""
+    if not result.folder.speed.is_file():
+        return
+    from puma.runfolder.speed import SpeedReport
+
+    report = SpeedReport.load(result.folder)
+    for phase in report.phases:
+        text = f"{phase.name}: {phase.status}, {phase.calls} calls + {phase.warmup_calls} warm-up"
+        if phase.reason:
+            text += f" ({phase.reason})"
+        for model, row in phase.figures.get("headline", {}).items():
+            text += f" · {model}: pp {row.get('pp_tps')} tg {row.get('tg_tps')} tokens/s"
+        console.print(escape(text), highlight=False)
+    console.print(f"speed figures (profile {report.profile}): {result.folder.speed}")
 
 
 def _calls(n: int) -> str:

@@ -19,6 +19,7 @@ from puma.runfolder.folder import RunFolder
 from puma.runfolder.ledger import LedgerSeal
 
 MANIFEST_SCHEMA = "manifest-1.0"
+_LATER_FIELDS = ("endpoint", "speed")
 
 
 class _Record(BaseModel):
@@ -114,7 +115,10 @@ class Manifest(_Record):
         return {**data, "suites": suites}
 
     def save(self, folder: RunFolder) -> None:
-        write_json(folder.manifest, self.model_dump(mode="json"))
+        # Fields added later are left out while unset, so a manifest written before them
+        # saves back byte for byte.
+        unset = {name for name in _LATER_FIELDS if getattr(self, name) is None}
+        write_json(folder.manifest, self.model_dump(mode="json", exclude=unset))
 
     @classmethod
     def load(cls, folder: RunFolder) -> Manifest:
