@@ -128,7 +128,7 @@ async def run_planned(
     if folder.speed.is_file():
         report = SpeedReport.load(folder)
         ctx.cold.extend(report.cold)
-        ctx._first_call_done.update(c.model for c in report.cold)
+        ctx.first_calls_done.update(c.model for c in report.cold)
     else:
         report = SpeedReport(
             run_id=folder.run_id,

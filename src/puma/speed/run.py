@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from puma.hashing import prompt_hash
 from puma.runfolder import RunFolder
 from puma.runfolder.ledger import CallEvent, LedgerWriter
@@ -85,7 +87,7 @@ class PhaseContext:
     load_ms: dict[str, float] = field(default_factory=dict)
     cold: list[ColdStart] = field(default_factory=list)
     on_call: Callable[[CallEvent], None] | None = None
-    _first_call_done: set[str] = field(default_factory=set)
+    first_calls_done: set[str] = field(default_factory=set)
 
     @property
     def max_repetitions(self) -> int:
@@ -114,8 +116,8 @@ class PhaseContext:
             stop=(),
             num_ctx=num_ctx or self.base.num_ctx,
         )
-        cold = model not in self._first_call_done
-        self._first_call_done.add(model)
+        cold = model not in self.first_calls_done
+        self.first_calls_done.add(model)
         request = CompletionRequest(model, prompt, options, chat=self.chat)
         completion: Completion | None = None
         error: str | None = None
@@ -328,18 +330,10 @@ def measurement(
 ) -> Measurement:
     values = repeated.samples.get(metric, [])
     interval = median_interval(values, ctx.settings.speed.level)
-    median = _r(float(sorted(values)[len(values) // 2]) if values else None)
-    if interval is not None:
-        median = _r(interval.median)
-    elif values:
-        import numpy as np
-
-        median = _r(float(np.median(values)))
+    median = _r(float(np.median(values))) if values else None
     references = []
     if metric in repeated.references:
         source, theirs = repeated.references[metric]
-        import numpy as np
-
         their_median = float(np.median(theirs)) if theirs else None
         disagreement = (
             (median - their_median) / their_median if median is not None and their_median else None
