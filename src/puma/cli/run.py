@@ -102,6 +102,11 @@ def run_command(
             "give a spec file, or --resume RUN_DIR (not both)",
             hint="puma run specs/runs/demo_publication.yaml",
         )
+    if resume is not None and phases is not None:
+        raise InputFileError(
+            "--phases is for a new run; a resumed run makes the phases its manifest planned",
+            hint=f"puma run --resume {resume}",
+        )
     import puma
     from puma.run_summary import summarize_run
     from puma.runner.session import check_resumable

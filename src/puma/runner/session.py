@@ -254,7 +254,14 @@ def _kept(folder: RunFolder) -> str | None:
         return f"every completed call is in {folder.ledger}"
     meta = events[0]
     of = f" of {meta.planned_calls}" if isinstance(meta, MetaEvent) else ""
-    return f"{folder.ledger.name} keeps {len(completed_keys(events))}{of} calls"
+    # The planned calls are the suites'; a speed phase's calls are counted in speed.json.
+    kept = [k for k in completed_keys(events) if not _is_speed_phase(k.suite_id)]
+    return f"{folder.ledger.name} keeps {len(kept)}{of} calls"
+
+
+def _is_speed_phase(suite_id: str) -> bool:
+    phase = phase_for(suite_id)
+    return phase is not None and phase.kind == "speed"
 
 
 def _start_meter() -> EnergyMeter:
