@@ -88,6 +88,7 @@ def test_an_unknown_phase_stops_puma_run_before_the_model_loads(tmp_path: Path) 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # about a minute on a quiet 2-core machine; far more under load
 def test_every_phase_runs_end_to_end_on_the_embedded_model(
     tmp_path: Path, embedded_model_path: Path
 ) -> None:
@@ -122,7 +123,7 @@ def test_every_phase_runs_end_to_end_on_the_embedded_model(
     assert all(p.status == "done" for p in phases.values())
     assert report.cold and report.cold[0].phase == "speed"  # the first call, kept apart
     for m in phases["speed"].measurements:
-        assert m.stop_reason in ("precise", "max-repetitions") and len(m.samples) <= 3
+        assert m.stop_reason in ("precise", "max-repetitions") and len(m.samples) <= 2
         assert m.references and m.references[0].source.startswith("llama.cpp")
     assert phases["parallel-same-model"].figures["serialised_by_runtime"] is True
     assert [lv["concurrency"] for lv in phases["parallel-same-model"].figures["levels"]] == [1, 2]
