@@ -47,6 +47,8 @@ async def run_async(
     model: str | None = None,
     limit: int | None = None,
     output: str | os.PathLike[str] | None = None,
+    phases: str | None = None,
+    speed_profile: str | None = None,
     on_plan: PlanCallback | None = None,
     on_outcome: Callable[[CallOutcome], None] | None = None,
     on_warning: WarningCallback | None = None,
@@ -54,12 +56,21 @@ async def run_async(
     """Run a spec (a SpecFile, or the path of a spec YAML) and write its run folder.
 
     `model`, `limit` and `output` override the spec's, as `puma run --model/--limit/--out` do
-    (recorded in the manifest). The result's `exit_code` is 3 when some call got no answer.
+    (recorded in the manifest). `phases` ("speed,context-edge-append" or "all") adds the named
+    quality phases' suites and runs the speed phases after them, at `speed_profile` (auto,
+    canonical, small, tiny; docs/commands/phases.md). The result's `exit_code` is 3 when some
+    call got no answer.
     """
     from puma.runner.session import run_async as start
 
     checked, path = _spec(spec, model)
-    overrides = {"model": model, "limit": limit, "output": output}
+    overrides = {
+        "model": model,
+        "limit": limit,
+        "output": output,
+        "phases": phases,
+        "speed_profile": speed_profile,
+    }
     return await start(checked, path, overrides, on_plan, on_outcome, on_warning)
 
 
@@ -69,6 +80,8 @@ def run(
     model: str | None = None,
     limit: int | None = None,
     output: str | os.PathLike[str] | None = None,
+    phases: str | None = None,
+    speed_profile: str | None = None,
     on_plan: PlanCallback | None = None,
     on_outcome: Callable[[CallOutcome], None] | None = None,
     on_warning: WarningCallback | None = None,
@@ -78,7 +91,13 @@ def run(
     from puma.runner.session import start_run
 
     checked, path = _spec(spec, model)
-    overrides = {"model": model, "limit": limit, "output": output}
+    overrides = {
+        "model": model,
+        "limit": limit,
+        "output": output,
+        "phases": phases,
+        "speed_profile": speed_profile,
+    }
     return start_run(checked, path, overrides, on_plan, on_outcome, on_warning)
 
 

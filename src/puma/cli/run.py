@@ -75,6 +75,22 @@ def run_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Override the output folder (spec: output).")
     ] = None,
+    phases: Annotated[
+        str | None,
+        typer.Option(
+            "--phases",
+            help="Phases to run besides the spec's suites: NAME,... or all "
+            "(docs/commands/phases.md lists them).",
+        ),
+    ] = None,
+    speed_profile: Annotated[
+        str,
+        typer.Option(
+            "--speed-profile",
+            help="Sizes of the speed phases: auto (canonical with a GPU, small without), "
+            "canonical, small, tiny (tests only).",
+        ),
+    ] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object (for scripts).")
@@ -85,6 +101,11 @@ def run_command(
         raise InputFileError(
             "give a spec file, or --resume RUN_DIR (not both)",
             hint="puma run specs/runs/demo_publication.yaml",
+        )
+    if resume is not None and phases is not None:
+        raise InputFileError(
+            "--phases is for a new run; a resumed run makes the phases its manifest planned",
+            hint=f"puma run --resume {resume}",
         )
     import puma
     from puma.run_summary import summarize_run
@@ -145,6 +166,8 @@ def run_command(
                 model=model,
                 limit=limit,
                 output=out,
+                phases=phases,
+                speed_profile=None if speed_profile == "auto" else speed_profile,
                 on_plan=on_plan,
                 on_outcome=on_outcome,
                 on_warning=on_warning,
@@ -184,6 +207,7 @@ def _render(result: RunResult, summary: RunSummary) -> None:
         f"wall {summary.wall_s:.1f} s · {summary.speed_text}"
     )
     console.print(f"run folder: [bold]{result.folder.root}[/]")
+    _render_speed(result)
     for deviation in summary.deviations:
         console.print(
             f"[yellow]deviation:[/] {deviation['setting']} {deviation['requested']} → "
@@ -206,6 +230,23 @@ def _render(result: RunResult, summary: RunSummary) -> None:
             f"next: puma eval {result.folder.root}   then   puma share-results "
             f"{result.folder.root} --dry-run --out submission/"
         )
+
+
+def _render_speed(result: RunResult) -> None:
+    """One line per speed phase from speed.json (docs/commands/phases.md has the method)."""
+    if not result.folder.speed.is_file():
+        return
+    from puma.runfolder.speed import SpeedReport
+
+    report = SpeedReport.load(result.folder)
+    for phase in report.phases:
+        text = f"{phase.name}: {phase.status}, {phase.calls} calls + {phase.warmup_calls} warm-up"
+        if phase.reason:
+            text += f" ({phase.reason})"
+        for model, row in phase.figures.get("headline", {}).items():
+            text += f" · {model}: pp {row.get('pp_tps')} tg {row.get('tg_tps')} tokens/s"
+        console.print(escape(text), highlight=False)
+    console.print(f"speed figures (profile {report.profile}): {result.folder.speed}")
 
 
 def _calls(n: int) -> str:

@@ -8,6 +8,7 @@ model of each file with its reader and writer.
     metrics.py      metrics.json         MetricsDocument; metadata.json: MetadataDocument
     hardware.py     hardware.json        Hardware (hardware-1.0)
     emissions.py    emissions.json       Emissions (emissions-1.0)
+    speed.py        speed.json           SpeedReport (speed-1.0)
 
 Only the folder is imported here, so opening a folder does not load every model.
 """

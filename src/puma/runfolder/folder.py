@@ -27,6 +27,7 @@ class RunFolder:
     PREDICTIONS: ClassVar[str] = "predictions.jsonl"
     PREDICTIONS_FULL: ClassVar[str] = "predictions_full.parquet"
     EMISSIONS: ClassVar[str] = "emissions.json"
+    SPEED: ClassVar[str] = "speed.json"
     METRICS: ClassVar[str] = "metrics.json"
     METADATA: ClassVar[str] = "metadata.json"
     REPORT: ClassVar[str] = "report.html"
@@ -91,6 +92,11 @@ class RunFolder:
     @property
     def emissions(self) -> Path:
         return self.root / self.EMISSIONS
+
+    @property
+    def speed(self) -> Path:
+        """The speed phases' figures (written after each speed phase)."""
+        return self.root / self.SPEED
 
     # Written by `puma eval`.
     @property

@@ -10,7 +10,7 @@ runtime section has the flat shape of older manifests is migrated where the spec
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -19,6 +19,7 @@ from puma.runfolder.folder import RunFolder
 from puma.runfolder.ledger import LedgerSeal
 
 MANIFEST_SCHEMA = "manifest-1.0"
+_LATER_FIELDS = ("endpoint", "speed", "source")
 
 
 class _Record(BaseModel):
@@ -47,14 +48,23 @@ class ModelRecord(_Record):
     details: dict[str, Any] = {}
 
 
+DeviationEffect = Literal["harmless", "changes-cell"]
+DeviationOrigin = Literal["runtime", "spec", "hardware", "phase"]
+
+
 class Deviation(_Record):
-    """A setting PUMA changed during the run, away from what the spec asks, and why."""
+    """A setting that departs from what was asked, and why: PUMA adapting to a server or to the
+    hardware (requested: the spec's or the canonical value), or a spec departing from the
+    canonical settings (puma.speed.canonical; requested: the canonical value). `effect` says
+    whether the result still belongs to the canonical cell (docs/commands/phases.md)."""
 
     setting: str  # e.g. "concurrency"
     requested: Any
     used: Any
     reason: str
     ts: str
+    effect: DeviationEffect = "harmless"  # manifests before the classification: adaptations
+    origin: DeviationOrigin = "runtime"  # ... made to a server, the only kind then
 
 
 class LogRecord(_Record):
@@ -117,6 +127,11 @@ class Manifest(_Record):
     resumed_at: list[str] = []
     ledger_seal: LedgerSeal | None = None  # set with completed_at; None while the run is open
     source: SourceRecord | None = None  # set by `puma import`: the predictions came from a log
+    # Where the model ran (puma.speed.endpoint): in-process, local or remote, so a remote GPU
+    # is never credited to this machine's hardware. None in manifests written before.
+    endpoint: dict[str, Any] | None = None
+    # The canonical settings file's hash, the speed profile and each speed phase's data hash.
+    speed: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -132,9 +147,10 @@ class Manifest(_Record):
         return {**data, "suites": suites}
 
     def save(self, folder: RunFolder) -> None:
-        # A run PUMA made has no `source`: its manifest keeps the bytes it had before imports.
-        exclude = {"source"} if self.source is None else None
-        write_json(folder.manifest, self.model_dump(mode="json", exclude=exclude))
+        # Fields added later are left out while unset, so a manifest written before them
+        # saves back byte for byte.
+        unset = {name for name in _LATER_FIELDS if getattr(self, name) is None}
+        write_json(folder.manifest, self.model_dump(mode="json", exclude=unset))
 
     @classmethod
     def load(cls, folder: RunFolder) -> Manifest:

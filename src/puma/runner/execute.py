@@ -88,7 +88,9 @@ class CallLimiter:
         finally:
             async with self._changed:
                 self._active -= 1
-                self._changed.notify_all()
+                # One slot came free: wake one waiter. notify_all woke every queued call (all
+                # of a run's calls queue here from the start), n wake-ups per call, n^2 a run.
+                self._changed.notify(1)
 
     def lower(self, limit: int) -> bool:
         """Lower the limit; True when that changed it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +19,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from puma.errors import ExitCode, InputFileError, Interrupted, OutputWriteError, PumaError
+from puma.errors import (
+    ExitCode,
+    InputFileError,
+    Interrupted,
+    OutputWriteError,
+    PumaError,
+    SpecError,
+)
 from puma.event_loop import run_sync
 from puma.hardware import auto_device_tag, probe_hardware
 from puma.jsonio import first_problem
@@ -53,6 +61,10 @@ from puma.runner.plan import PlannedCall, build_plan
 from puma.runtimes import create_runtime
 from puma.runtimes.base import Runtime
 from puma.spec import SpecFile, SuiteSpec
+from puma.speed.canonical import PROFILE_CHOICES, canonical_settings
+from puma.speed.endpoint import classify_endpoint
+from puma.speed.phases import PhaseSelection, phase_for, select_phases
+from puma.speed.plan import SpeedPlan, available_memory, plan_speed, run_planned
 from puma.suites import Suite
 from puma.suites.select import resolve_suite, selection_record
 from puma.sustainability import EnergyMeter
@@ -84,11 +96,16 @@ class RunResult:
         return ExitCode.COMPLETED_WITH_FAILURES if unanswered else ExitCode.OK
 
 
-def apply_overrides(spec: SpecFile, overrides: dict[str, Any]) -> SpecFile:
-    """The spec with command-line overrides (model, limit, output) applied."""
+def apply_overrides(
+    spec: SpecFile, overrides: dict[str, Any], quality_phases: list[str] | None = None
+) -> SpecFile:
+    """The spec with command-line overrides (model, limit, output) applied, and the suites of
+    the quality phases `--phases` selected added after the spec's own."""
     runtime, suites, top = spec.runtime, list(spec.suites), {}
     if overrides.get("model"):
         runtime = runtime.model_copy(update={"model": overrides["model"], "models": None})
+    present = {s.id for s in suites}
+    suites += [SuiteSpec(id=name) for name in quality_phases or [] if name not in present]
     if overrides.get("limit"):
         suites = [s.model_copy(update={"limit": overrides["limit"]}) for s in suites]
     if overrides.get("output"):
@@ -107,10 +124,21 @@ def _new_run(
     spec: SpecFile, overrides: dict[str, Any] | None, run_id: str | None = None
 ) -> tuple[SpecFile, dict[str, Any], str, RunFolder]:
     """The effective spec, the overrides given, and the folder of a new run, once its output
-    folder is shown to be writable (before any model loads). A sweep shard passes its identity
-    as `run_id`, so the same shard has the same run folder wherever it runs."""
+    folder is shown to be writable (before any model loads). An unknown phase in `--phases`
+    stops here too. A sweep shard passes its identity as `run_id`, so the same shard has the
+    same run folder wherever it runs."""
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     effective = apply_overrides(spec, given)
+    profile = given.get("speed_profile")
+    if profile is not None and profile not in PROFILE_CHOICES:
+        raise SpecError(
+            f"unknown speed profile {profile!r}",
+            where="--speed-profile",
+            hint=f"one of {', '.join(PROFILE_CHOICES)}",
+        )
+    if given.get("phases"):
+        selection = select_phases(given["phases"], len(effective.runtime.model_names))
+        effective = apply_overrides(spec, given, selection.quality)
     prepare_output_folder(Path(effective.output))
     run_id = run_id or str(uuid.uuid4())
     return effective, given, run_id, RunFolder(Path(effective.output) / f"{RUN_PREFIX}{run_id}")
@@ -228,7 +256,14 @@ def _kept(folder: RunFolder) -> str | None:
         return f"every completed call is in {folder.ledger}"
     meta = events[0]
     of = f" of {meta.planned_calls}" if isinstance(meta, MetaEvent) else ""
-    return f"{folder.ledger.name} keeps {len(completed_keys(events))}{of} calls"
+    # The planned calls are the suites'; a speed phase's calls are counted in speed.json.
+    kept = [k for k in completed_keys(events) if not _is_speed_phase(k.suite_id)]
+    return f"{folder.ledger.name} keeps {len(kept)}{of} calls"
+
+
+def _is_speed_phase(suite_id: str) -> bool:
+    phase = phase_for(suite_id)
+    return phase is not None and phase.kind == "speed"
 
 
 def _start_meter() -> EnergyMeter:
@@ -240,15 +275,19 @@ def _start_meter() -> EnergyMeter:
 
 async def _open_runtime(
     spec: SpecFile, meter: EnergyMeter
-) -> tuple[Runtime, dict[str, Any], list[ModelRecord]]:
-    """The runtime, checked: reachable and holding every model. On failure nothing is left
-    running (the runtime is closed and the energy meter stopped)."""
+) -> tuple[Runtime, dict[str, Any], list[ModelRecord], dict[str, float]]:
+    """The runtime, checked: reachable and holding every model (and how long each model's
+    check took: the embedded runtime loads it then). On failure nothing is left running (the
+    runtime is closed and the energy meter stopped)."""
     runtime = create_runtime(spec.runtime, spec.timeout_s)
+    load_ms: dict[str, float] = {}
     try:
         info = await runtime.info()
         models = []
         for name in spec.runtime.model_names:
+            began = time.perf_counter()
             model = await runtime.ensure_model(name)
+            load_ms[name] = (time.perf_counter() - began) * 1000.0
             models.append(
                 ModelRecord(
                     name=name,
@@ -267,7 +306,7 @@ async def _open_runtime(
         "version": info.version,
         "build": info.build,
     }
-    return runtime, record, models
+    return runtime, record, models, load_ms
 
 
 async def _start(
@@ -283,9 +322,21 @@ async def _start(
     suites = _resolve_suites(spec, spec_path)
     plan = build_plan(spec, suites, spec.runtime.model_names)
     meter = _start_meter()
-    runtime, runtime_record, models = await _open_runtime(spec, meter)
+    runtime, runtime_record, models, load_ms = await _open_runtime(spec, meter)
     try:
         hardware = probe_hardware(runtime_build=runtime_record["build"])
+        endpoint = classify_endpoint(runtime_record["url"])
+        speed_plan = None
+        if overrides.get("phases"):
+            selection = select_phases(overrides["phases"], len(spec.runtime.model_names))
+            speed_plan = plan_speed(
+                spec,
+                selection,
+                overrides.get("speed_profile") or "auto",
+                hardware,
+                endpoint,
+                available_memory(),
+            )
         folder = RunFolder.create(Path(spec.output), run_id)
         manifest = Manifest(
             run_id=folder.run_id,
@@ -304,15 +355,20 @@ async def _start(
             perturbations=list(spec.perturbations),
             repetitions=spec.repetitions,
             concurrency=spec.concurrency,
-            deviations=_runtime_deviations(spec, runtime, on_warning),
+            deviations=[
+                *_runtime_deviations(spec, runtime, on_warning),
+                *(speed_plan.deviations if speed_plan else []),
+            ],
             canonical=canonical.generation.model_dump(mode="json"),
             overrides=overrides,
-            phases=["predict"],
+            phases=speed_plan.selection.names if speed_plan else ["predict"],
             submitter=spec.submitter,
             device_tag=auto_device_tag(hardware) if spec.device_tag == "auto" else spec.device_tag,
             hostname=short_hostname(),
             platform=platform_record(),
             started_at=utc_now(),
+            endpoint=endpoint.model_dump(mode="json"),
+            speed=speed_plan.manifest_record() if speed_plan else None,
         )
         manifest.save(folder)
         hardware.save(folder)
@@ -338,6 +394,7 @@ async def _start(
             on_plan,
             on_outcome,
             on_warning,
+            speed=_SpeedRun(speed_plan, endpoint.where, load_ms) if speed_plan else None,
         )
     finally:
         await runtime.aclose()
@@ -374,7 +431,7 @@ async def _resume(
     done = completed_keys(previous)
     remaining = [p for p in plan if p.key not in done]
     meter = _start_meter()
-    runtime, _, _ = await _open_runtime(spec, meter)
+    runtime, _, _, load_ms = await _open_runtime(spec, meter)
     try:
         now = utc_now()
         deviations = [*manifest.deviations, *_runtime_deviations(spec, runtime, on_warning)]
@@ -401,6 +458,7 @@ async def _resume(
             on_outcome,
             on_warning,
             full_plan=plan,
+            speed=_resumed_speed(manifest, spec, load_ms),
         )
     finally:
         await runtime.aclose()
@@ -420,6 +478,7 @@ async def _execute(
     on_outcome: OutcomeCallback | None,
     on_warning: WarningCallback | None,
     full_plan: list[PlannedCall] | None = None,
+    speed: _SpeedRun | None = None,
 ) -> RunResult:
     full_plan = full_plan if full_plan is not None else calls
 
@@ -435,6 +494,17 @@ async def _execute(
         on_plan(len(calls), len(full_plan) - len(calls))
     try:
         stats = await execute_calls(calls, runtime, ledger, spec, on_outcome, deviated)
+        if speed is not None:
+            await run_planned(
+                speed.plan,
+                spec,
+                runtime,
+                ledger,
+                folder,
+                speed.endpoint,
+                speed.load_ms,
+                on_warning=on_warning,
+            )
     except BaseException:
         # Keep the energy used so far for the resume, but report the first fault, not this one.
         with contextlib.suppress(OutputWriteError):
@@ -460,6 +530,36 @@ async def _execute(
     )
     manifest.save(folder)
     return RunResult(folder, manifest, stats, rows, skipped_done=len(full_plan) - len(calls))
+
+
+@dataclass(frozen=True)
+class _SpeedRun:
+    """The speed phases a run makes after its suites' calls."""
+
+    plan: SpeedPlan
+    endpoint: str
+    load_ms: dict[str, float]
+
+
+def _resumed_speed(
+    manifest: Manifest, spec: SpecFile, load_ms: dict[str, float]
+) -> _SpeedRun | None:
+    """The speed phases of a resumed run: those its manifest planned; speed.json says which
+    are done (a phase stopped half-way is made again from its start)."""
+    record = manifest.speed
+    if not record or not record.get("phases"):
+        return None
+    selection = PhaseSelection(
+        quality=list(record.get("quality_phases", [])),
+        speed=[p for p in (phase_for(n) for n in record["phases"]) if p is not None],
+        all=False,
+        passed_over=[],
+    )
+    plan = SpeedPlan(
+        selection, canonical_settings(), record["profile"], int(record["context_max"]), []
+    )
+    where = (manifest.endpoint or {}).get("where", "in-process")
+    return _SpeedRun(plan, str(where), load_ms)
 
 
 def _runtime_deviations(
