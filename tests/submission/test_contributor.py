@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from puma.errors import CheckFailed, InputFileError, OutputWriteError
+from puma.evaluate.metadata import aggregate_run
+from puma.runfolder.metadata import metadata_bytes
 from puma.submission import contributor
-from puma.submission.aggregates import aggregate_run, metadata_bytes
 from puma.submission.contributor import (
     CONTRIBUTOR_FILES,
     NARRATIVE_SECTIONS,

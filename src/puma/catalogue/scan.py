@@ -1,7 +1,7 @@
 """Reading the submissions folder: every `<handle>/<device-tag>/run-<uuid>/` in a stable order,
 each turned into a graded CatalogueRun from its own ledger, or into a BrokenFolder that says why.
 
-Nothing in a folder is trusted: its figures are recomputed (puma.submission.aggregates) and its
+Nothing in a folder is trusted: its figures are recomputed (puma.evaluate.metadata) and its
 metadata.json is only compared with them. No folder, however malformed, stops the scan.
 """
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from puma.catalogue.runs import CatalogueRun, catalogue_run
 from puma.errors import InputFileError, PumaError
-from puma.submission.aggregates import aggregate_run
+from puma.evaluate.metadata import aggregate_run
 from puma.submission.cells import RUN_FOLDER, check_device_tag, check_handle
 
 REQUIRED_FILES = ("manifest.json", "hardware.json", "run.jsonl")

@@ -2,7 +2,7 @@
 back to the catalogue, prepared from a finished run folder and validated on either side.
 
 Reads a run folder's manifest.json, hardware.json and run.jsonl (copied byte for byte) and writes
-them with metadata.json (metadata-1.0, puma.submission.aggregates) and run.md (the narrative), all
+them with metadata.json (metadata-1.0, puma.evaluate.metadata) and run.md (the narrative), all
 five at once (a temporary folder renamed into place). Nothing is written unless the run's ledger
 verifies and the privacy scan (puma.submission.privacy) finds nothing.
 """
@@ -22,18 +22,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from puma.errors import CheckFailed, InputFileError, OutputWriteError
+from puma.evaluate.metadata import aggregate_run
 from puma.jsonio import parse_json
 from puma.outputs import output_error, writing
 from puma.runfolder import RunFolder
 from puma.runfolder.ledger import judge_ledger
 from puma.runfolder.manifest import MANIFEST_SCHEMA, Manifest
+from puma.runfolder.metadata import metadata_bytes, read_metadata, write_metadata
 from puma.runner.audit import raise_if_broken, require_finished, verify_run_ledger
-from puma.submission.aggregates import (
-    aggregate_run,
-    metadata_bytes,
-    read_metadata,
-    write_metadata,
-)
 from puma.submission.cells import RUN_FOLDER, check_device_tag, check_handle
 from puma.submission.narrative import narrative_text
 
