@@ -82,8 +82,13 @@ def test_prepare_writes_the_five_files_under_handle_device_tag_and_run(
     made = prepare_contributor_folder(run_dir, tmp_path / "submissions", "ada-l", "epyc-24gb")
     assert made == tmp_path / "submissions" / "ada-l" / "epyc-24gb" / f"run-{RUN_ID}"
     assert sorted(p.name for p in made.iterdir()) == sorted(CONTRIBUTOR_FILES)
-    for name in ("manifest.json", "hardware.json", "run.jsonl"):
+    for name in ("hardware.json", "run.jsonl"):
         assert (made / name).read_bytes() == (DEMO / name).read_bytes(), name
+    # The manifest is the run's, field for field, but for the two fields naming the machine.
+    run_manifest = json.loads((DEMO / "manifest.json").read_text())
+    copied = json.loads((made / "manifest.json").read_text())
+    assert (copied.pop("hostname"), copied.pop("spec_path")) == ("", "demo_publication.yaml")
+    assert {k: v for k, v in run_manifest.items() if k not in ("hostname", "spec_path")} == copied
     assert (made / "metadata.json").read_bytes() == metadata_bytes(
         aggregate_run(made, device_tag="epyc-24gb")
     )
@@ -219,7 +224,7 @@ def test_a_run_without_hardware_json_is_not_prepared(
 def test_a_privacy_finding_refuses_the_folder_and_lists_it(run_dir: Path, tmp_path: Path) -> None:
     needs_privacy_scan()
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    manifest["spec_path"] = "/home/alice/puma/specs/mine.yaml"
+    manifest["spec"]["notes"] = "run on /home/alice/puma by alice@example.org"
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     with pytest.raises(CheckFailed, match=r"privacy scan found") as caught:
         prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
@@ -470,3 +475,75 @@ def test_prepare_cli_writes_the_folder_and_says_what_comes_next(
     assert done.returncode == 0, done.stderr
     assert "prepared" in done.stdout and "puma publish" in done.stdout
     assert len(list((tmp_path / "s" / "ada-l").glob(f"*/run-{RUN_ID}/run.md"))) == 1
+
+
+def test_prepare_blanks_the_host_name_and_the_spec_folder_that_the_scan_would_refuse(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """On a real machine the manifest names the host and a home path: prepare does not refuse
+    the run for them; it writes them blank, and validate accepts exactly that."""
+    needs_privacy_scan()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["hostname"] = "alice-workstation"
+    manifest["spec_path"] = "/home/alice/puma/specs/mine.yaml"
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    made = prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l", "epyc-24gb")
+    text = (made / "manifest.json").read_text()
+    assert "alice" not in text and '"spec_path": "mine.yaml"' in text
+    assert "`hostname` (empty)" in (made / "run.md").read_text()
+    assert validate_contributor_folder(made).path.device_tag == "epyc-24gb"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("hostname", "alice-workstation"), ("spec_path", "specs/x.yaml")]
+)
+def test_validate_refuses_a_manifest_that_names_the_machine(
+    folder: Path, field: str, value: str
+) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest[field] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    with pytest.raises(CheckFailed, match=f"names this machine \\({field}\\)"):
+        validate_contributor_folder(folder)
+
+
+def test_validate_refuses_any_other_edit_of_the_manifest(folder: Path) -> None:
+    path = folder / "manifest.json"
+    path.write_text(path.read_text().replace('\n  "', '\n   "', 1))  # one more space
+    with pytest.raises(CheckFailed, match="not as `prepare` writes it"):
+        validate_contributor_folder(folder)
+
+
+def test_prepare_validate_and_catalogue_agree_on_the_folder(run_dir: Path, tmp_path: Path) -> None:
+    """The same inputs everywhere: the device tag is the folder's parent, metadata.json is
+    recomputed the same way, and the catalogue shows the run with no disagreement flag."""
+    from puma.catalogue import build_catalogue
+
+    needs_privacy_scan()
+    root = tmp_path / "submissions"
+    made = prepare_contributor_folder(run_dir, root, "ada-l", "epyc-24gb")
+    validate_contributor_folder(made)
+    assert (made / "metadata.json").read_bytes() == metadata_bytes(
+        aggregate_run(made, device_tag=made.parent.name)
+    )
+    import pyarrow.parquet as pq
+
+    summary = build_catalogue(root, tmp_path / "site")
+    assert (summary.runs, summary.broken) == (1, [])
+    (run,) = pq.read_table(tmp_path / "site" / "data" / "runs.parquet").to_pylist()
+    assert run["run_id"] == RUN_ID
+    assert json.loads(run["flags"]) == []  # no "metadata.json disagrees", nothing else
+    assert "epyc-24gb/embedded-default" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_redacting_a_contributor_folder_records_beside_it_and_it_still_validates(
+    folder: Path,
+) -> None:
+    """`submission scan --redact` on a contributor folder: the record goes beside the folder
+    (it holds exactly five files), so validate still passes."""
+    from puma.submission.privacy import redact_folder
+
+    report = redact_folder(folder)
+    assert report.record == folder.parent / f"{folder.name}.redactions.json"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(CONTRIBUTOR_FILES)
+    validate_contributor_folder(folder)

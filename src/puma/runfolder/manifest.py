@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from puma.jsonio import read_model, write_json
+from puma.jsonio import dump_pretty, read_model, write_text_atomic
 from puma.runfolder.folder import RunFolder
 from puma.runfolder.ledger import LedgerSeal
 
@@ -132,9 +132,13 @@ class Manifest(_Record):
         return {**data, "suites": suites}
 
     def save(self, folder: RunFolder) -> None:
+        write_text_atomic(folder.manifest, self.text())
+
+    def text(self) -> str:
+        """manifest.json's text, as `save` writes it."""
         # A run PUMA made has no `source`: its manifest keeps the bytes it had before imports.
         exclude = {"source"} if self.source is None else None
-        write_json(folder.manifest, self.model_dump(mode="json", exclude=exclude))
+        return dump_pretty(self.model_dump(mode="json", exclude=exclude))
 
     @classmethod
     def load(cls, folder: RunFolder) -> Manifest:

@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -41,7 +41,10 @@ CONTRIBUTOR_FILES = (
     RunFolder.METADATA,
     RunFolder.NARRATIVE,
 )
-COPIED_FILES = (RunFolder.MANIFEST, RunFolder.HARDWARE, RunFolder.LEDGER)
+COPIED_FILES = (RunFolder.HARDWARE, RunFolder.LEDGER)  # byte for byte; the manifest is blanked
+# The manifest's fields that name this machine or its folders, which the privacy scan would
+# refuse: the contributor folder's copy has the host name empty and the spec as its file name.
+IDENTITY_FIELDS = ("hostname", "spec_path")
 DEFAULT_ROOT = Path("submissions")
 # The headings run.md must keep: `validate` checks them, a contributor adds text beneath them.
 NARRATIVE_SECTIONS = (
@@ -175,6 +178,7 @@ def prepare_contributor_folder(
         with writing(staging, "write the contributor folder"):
             for name in COPIED_FILES:
                 shutil.copyfile(source.root / name, staging / name)
+            contributor_manifest(manifest).save(RunFolder(staging))
         metadata = aggregate_run(staging, device_tag=tag)
         write_metadata(metadata, staging / RunFolder.METADATA)
         narrative = narrative_text(manifest, metadata, tag, checks)
@@ -186,6 +190,15 @@ def prepare_contributor_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def contributor_manifest(manifest: Manifest) -> Manifest:
+    """The run's manifest as a contributor folder holds it: every field as the run wrote it
+    except IDENTITY_FIELDS (host name "", spec_path its file name only)."""
+    spec_path = manifest.spec_path
+    if spec_path is not None:
+        spec_path = PurePath(spec_path.replace("\\", "/")).name
+    return manifest.model_copy(update={"hostname": "", "spec_path": spec_path})
 
 
 def _suggested_tag(hardware: BaseModel, manifest: Manifest) -> str:
@@ -262,6 +275,7 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
             where=str(run.manifest),
             hint="each run has its own run-<uuid> folder; prepare it again from its run folder",
         )
+    _check_manifest_identity(run, manifest)
     hardware_model = _hardware_model()
     _read_model(
         run.hardware,
@@ -290,13 +304,33 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
         checks=(
             "path is <handle>/<device-tag>/run-<uuid>",
             "exactly the five files",
-            "manifest.json is manifest-1.0 of this run",
+            "manifest.json is manifest-1.0 of this run, host name and spec folder blanked",
             "hardware.json is hardware-1.0",
             f"run.jsonl chain intact, {verdict.message}",
             "metadata.json is what the ledger gives (recomputed)",
             "run.md has its sections",
         ),
     )
+
+
+def _check_manifest_identity(run: RunFolder, manifest: Manifest) -> None:
+    """manifest.json is exactly what prepare writes: the run's manifest with IDENTITY_FIELDS
+    blanked, in the run folder's own serialisation (any other edit shows as other bytes)."""
+    blanked = contributor_manifest(manifest)
+    if blanked != manifest:
+        changed = [f for f in IDENTITY_FIELDS if getattr(blanked, f) != getattr(manifest, f)]
+        raise CheckFailed(
+            f"manifest.json names this machine ({', '.join(changed)}): a contributor folder "
+            "holds the host name empty and the spec as its file name only",
+            where=str(run.manifest),
+            hint="prepare the folder again with `puma submission prepare`",
+        )
+    if manifest.text().encode("utf-8") != _read_bytes(run.manifest):
+        raise CheckFailed(
+            "manifest.json is not as `prepare` writes it (edited, or reformatted)",
+            where=str(run.manifest),
+            hint="prepare the folder again from its run folder",
+        )
 
 
 def _check_file_set(folder: Path) -> None:

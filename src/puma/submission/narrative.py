@@ -162,6 +162,10 @@ def _attestation(checks: tuple[str, ...]) -> list[str]:
         "",
         *(f"- {check}" for check in checks),
         "",
+        "Blanked by prepare in this folder's copy of manifest.json: `hostname` (empty) and "
+        "`spec_path` (the spec's file name only); every other field, and every byte a hash "
+        "covers, is the run's own.",
+        "",
         "Result: no findings (prepare writes no folder otherwise). `puma publish` runs the same "
         "scan again before anything leaves the machine.",
     ]
