@@ -108,6 +108,19 @@ def read_run_folder(
         return BrokenFolder(folder=relative, reason=f"unreadable ({type(exc).__name__}: {exc})")
 
 
+def read_contributor_folder(folder: Path) -> CatalogueRun | BrokenFolder:
+    """One contributor folder (`<handle>/<device-tag>/run-<uuid>/`, wherever it lies) as the
+    catalogue grades it: handle and device tag are its parents' names, as in a scan. The
+    registry calls this for each accepted folder of its log."""
+    folder = Path(folder)
+    handle, tag = folder.parent.parent.name, folder.parent.name
+    for name, check in ((handle, check_handle), (tag, check_device_tag)):
+        problem = _name_problem(name, check)
+        if problem is not None:
+            return BrokenFolder(folder=f"{handle}/{tag}/{folder.name}", reason=problem)
+    return read_run_folder(folder.parent.parent.parent, handle, tag, folder)
+
+
 def _read(root: Path, handle: str, tag: str, folder: Path, relative: str) -> CatalogueRun:
     linked = [p.name for p in _entries(folder) if p.is_symlink()]
     if linked:
