@@ -144,6 +144,12 @@ def _triage_hash() -> str:
     return load_bundled_suite(QUALITY_SUITE).content_hash
 
 
+def _vendor(gpu: str) -> str:
+    """hardware-1.0's vendor names (puma.runfolder.hardware.Gpu.vendor)."""
+    first = gpu.split()[0].lower()
+    return first if first in ("nvidia", "amd", "apple", "intel") else "other"
+
+
 def hardware_json(device: Device, *, probed: bool = True) -> dict[str, Any]:
     """hardware.json as the probe (hardware-1.0) writes it; `probed=False` leaves out what an
     older PUMA did not record (class and device tag)."""
@@ -154,13 +160,14 @@ def hardware_json(device: Device, *, probed: bool = True) -> dict[str, Any]:
         "gpus": [
             {
                 "name": name,
-                "vendor": name.split()[0],
+                "vendor": _vendor(name),
                 "vram_bytes": vram or None,
                 "driver": "550.54",
             }
             for name, vram in device.gpus
         ],
-        "os": {"system": "Linux", "release": "6.8.0", "pretty": "Ubuntu 24.04 LTS"},
+        "os": {"system": "Linux", "pretty": "Ubuntu 24.04 LTS", "version": "24.04"},
+        "kernel": {"release": "6.8.0-45-generic", "version": "#1 SMP PREEMPT_DYNAMIC"},
         "python": "3.11.7",
         "runtime_build": {},
         "power_source": "ac",

@@ -34,14 +34,6 @@ RUN_ID = json.loads((DEMO / "manifest.json").read_text())["run_id"]
 OTHER_UUID = "0f7c2a9e-3b1d-4c55-9a61-2f5e8d7c1b40"
 
 
-def needs_privacy_scan() -> None:
-    pytest.importorskip(
-        "puma.submission.privacy",
-        reason="prepare runs the privacy scan of puma.submission.privacy (helper privacy's "
-        "module, wired in at merge)",
-    )
-
-
 def puma(*args: Any) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "puma.cli.app", *map(str, args)],
@@ -78,7 +70,6 @@ def folder(run_dir: Path, tmp_path: Path, unscanned: None) -> Path:
 def test_prepare_writes_the_five_files_under_handle_device_tag_and_run(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    needs_privacy_scan()
     made = prepare_contributor_folder(run_dir, tmp_path / "submissions", "ada-l", "epyc-24gb")
     assert made == tmp_path / "submissions" / "ada-l" / "epyc-24gb" / f"run-{RUN_ID}"
     assert sorted(p.name for p in made.iterdir()) == sorted(CONTRIBUTOR_FILES)
@@ -222,7 +213,6 @@ def test_a_run_without_hardware_json_is_not_prepared(
 
 
 def test_a_privacy_finding_refuses_the_folder_and_lists_it(run_dir: Path, tmp_path: Path) -> None:
-    needs_privacy_scan()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["spec"]["notes"] = "run on /home/alice/puma by alice@example.org"
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
@@ -470,7 +460,6 @@ def test_prepare_cli_refuses_a_bad_handle_with_exit_2(run_dir: Path, tmp_path: P
 def test_prepare_cli_writes_the_folder_and_says_what_comes_next(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    needs_privacy_scan()
     done = puma("submission", "prepare", run_dir, "--handle", "ada-l", "--root", tmp_path / "s")
     assert done.returncode == 0, done.stderr
     assert "prepared" in done.stdout and "puma publish" in done.stdout
@@ -482,7 +471,6 @@ def test_prepare_blanks_the_host_name_and_the_spec_folder_that_the_scan_would_re
 ) -> None:
     """On a real machine the manifest names the host and a home path: prepare does not refuse
     the run for them; it writes them blank, and validate accepts exactly that."""
-    needs_privacy_scan()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["hostname"] = "alice-workstation"
     manifest["spec_path"] = "/home/alice/puma/specs/mine.yaml"
@@ -519,7 +507,6 @@ def test_prepare_validate_and_catalogue_agree_on_the_folder(run_dir: Path, tmp_p
     recomputed the same way, and the catalogue shows the run with no disagreement flag."""
     from puma.catalogue import build_catalogue
 
-    needs_privacy_scan()
     root = tmp_path / "submissions"
     made = prepare_contributor_folder(run_dir, root, "ada-l", "epyc-24gb")
     validate_contributor_folder(made)
