@@ -10,7 +10,6 @@ verifies and the privacy scan (puma.submission.privacy) finds nothing.
 from __future__ import annotations
 
 import errno
-import importlib
 import json
 import os
 import shutil
@@ -26,12 +25,14 @@ from puma.evaluate.metadata import aggregate_run
 from puma.jsonio import parse_json
 from puma.outputs import output_error, writing
 from puma.runfolder import RunFolder
+from puma.runfolder.hardware import HARDWARE_SCHEMA, HardwareReport
 from puma.runfolder.ledger import judge_ledger
 from puma.runfolder.manifest import MANIFEST_SCHEMA, Manifest
 from puma.runfolder.metadata import metadata_bytes, read_metadata, write_metadata
 from puma.runner.audit import raise_if_broken, require_finished, verify_run_ledger
 from puma.submission.cells import RUN_FOLDER, check_device_tag, check_handle
 from puma.submission.narrative import narrative_text
+from puma.submission.privacy import KINDS, refuse_on_findings, scan_folder
 
 # The five files, in the order run.md and `validate` name them.
 CONTRIBUTOR_FILES = (
@@ -58,43 +59,19 @@ MAX_NARRATIVE_BYTES = 256 * 1024
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-# --- the seams to other modules -----------------------------------------------------------------
-
-
-def _privacy() -> Any:
-    """puma.submission.privacy, the privacy scan: the one place that imports it, so that
-    `prepare` and `publish` cannot leave without it."""
-    try:
-        return importlib.import_module("puma.submission.privacy")
-    except ModuleNotFoundError as exc:
-        if exc.name != "puma.submission.privacy":
-            raise
-        raise CheckFailed(
-            "the privacy scan (puma.submission.privacy) is not part of this PUMA; nothing "
-            "leaves the machine without it",
-            hint="install a PUMA that has `puma submission scan`",
-        ) from None
+# --- the privacy scan ---------------------------------------------------------------------------
 
 
 def privacy_checks() -> tuple[str, ...]:
     """The kinds of private value the scan looks for, for run.md's attestation (the kinds only:
     a detector's description quotes examples, which the scan would then find in run.md)."""
-    return tuple(str(kind) for kind in _privacy().KINDS)
+    return tuple(str(kind) for kind in KINDS)
 
 
 def refuse_private_values(folder: Path, what: str) -> None:
     """Scan `folder`; on any finding, CheckFailed (exit 1) listing each as file:line:column and
     kind (the scan's own refusal)."""
-    module = _privacy()
-    module.refuse_on_findings(folder, list(module.scan_folder(folder)), what)
-
-
-def _hardware_model() -> type[BaseModel]:
-    """hardware-1.0's model: probe's HardwareReport, read tolerantly (it migrates older files).
-    Until it lands, the older model of the same file."""
-    module = importlib.import_module("puma.runfolder.hardware")
-    model: type[BaseModel] = getattr(module, "HardwareReport", None) or module.Hardware
-    return model
+    refuse_on_findings(folder, list(scan_folder(folder)), what)
 
 
 # --- the path convention ------------------------------------------------------------------------
@@ -160,7 +137,7 @@ def prepare_contributor_folder(
             where=str(source.hardware),
             hint="runs made by PUMA 5 write it at run start; make a new run",
         )
-    hardware = _read_model(source.hardware, _hardware_model(), "hardware.json")
+    hardware = _read_model(source.hardware, HardwareReport, "hardware.json")
     tag = check_device_tag(device_tag or _suggested_tag(hardware, manifest))
     target = Path(root) / handle / tag / f"run-{manifest.run_id}"
     # One run, one folder: under this device tag or any other.
@@ -276,13 +253,7 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
             hint="each run has its own run-<uuid> folder; prepare it again from its run folder",
         )
     _check_manifest_identity(run, manifest)
-    hardware_model = _hardware_model()
-    _read_model(
-        run.hardware,
-        hardware_model,
-        "hardware.json",
-        str(hardware_model.model_fields["schema_version"].default),
-    )
+    _read_model(run.hardware, HardwareReport, "hardware.json", HARDWARE_SCHEMA)
     verdict = judge_ledger(run.ledger, manifest.ledger_seal)
     raise_if_broken(verdict, run, "does not verify")
     if not verdict.finished:  # prepare copies finished runs only: the seal was removed since
