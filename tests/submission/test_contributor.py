@@ -525,3 +525,13 @@ def test_redacting_a_contributor_folder_records_beside_it_and_it_still_validates
     assert report.record == folder.parent / f"{folder.name}.redactions.json"
     assert sorted(p.name for p in folder.iterdir()) == sorted(CONTRIBUTOR_FILES)
     validate_contributor_folder(folder)
+
+
+def test_a_folder_with_none_of_the_five_files_is_bad_input_not_a_failed_check(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "0f7c2a9e.json").write_text("{}")
+    with pytest.raises(InputFileError, match="not a contributor folder"):
+        validate_contributor_folder(package)

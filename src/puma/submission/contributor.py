@@ -241,6 +241,14 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
         raise InputFileError(f"cannot open: {exc.strerror}", where=str(folder)) from None
     if not is_dir:
         raise InputFileError("no such folder", where=str(folder))
+    if not any((folder / name).exists() for name in CONTRIBUTOR_FILES):
+        # Another kind of folder altogether (a package's, a run's parent): the wrong input, not
+        # a contributor folder that fails a check.
+        raise InputFileError(
+            f"not a contributor folder: it holds none of {', '.join(CONTRIBUTOR_FILES)}",
+            where=str(folder),
+            hint="give a folder `puma submission prepare` wrote, or a package's <id>.json",
+        )
     path = ContributorPath.of(folder)
     _check_file_set(folder)
 
