@@ -3,7 +3,7 @@ what `puma submission prepare` writes, for the catalogue's tests and benchmarks/
 
 Each folder is built with the run folder's own models and writers: a real hash-chained ledger
 (puma.runfolder.ledger.LedgerWriter) sealed in manifest.json, a hardware-1.0 hardware.json, a
-metadata.json from puma.submission.aggregates and a run.md. Quality answers are drawn against
+metadata.json from puma.evaluate.metadata and a run.md. Quality answers are drawn against
 the gold of the bundled pm-triage suite; speeds follow the device's memory bandwidth and the
 model's size, so they sit below the plausibility bound unless a test asks otherwise. Everything
 comes from a seed: the same arguments give the same bytes.
@@ -20,10 +20,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from puma.evaluate.metadata import aggregate_run
 from puma.jsonio import write_json
 from puma.runfolder.ledger import LedgerEvent, LedgerWriter
 from puma.runfolder.manifest import Deviation, ModelRecord
-from puma.submission.aggregates import aggregate_run, write_metadata
+from puma.runfolder.metadata import write_metadata
 from puma.suites import load_bundled_suite
 from puma.tasks import gold_text
 from run_records import call_event, footer_event, manifest, meta_event, suite_record
@@ -143,6 +144,12 @@ def _triage_hash() -> str:
     return load_bundled_suite(QUALITY_SUITE).content_hash
 
 
+def _vendor(gpu: str) -> str:
+    """hardware-1.0's vendor names (puma.runfolder.hardware.Gpu.vendor)."""
+    first = gpu.split()[0].lower()
+    return first if first in ("nvidia", "amd", "apple", "intel") else "other"
+
+
 def hardware_json(device: Device, *, probed: bool = True) -> dict[str, Any]:
     """hardware.json as the probe (hardware-1.0) writes it; `probed=False` leaves out what an
     older PUMA did not record (class and device tag)."""
@@ -153,13 +160,14 @@ def hardware_json(device: Device, *, probed: bool = True) -> dict[str, Any]:
         "gpus": [
             {
                 "name": name,
-                "vendor": name.split()[0],
+                "vendor": _vendor(name),
                 "vram_bytes": vram or None,
                 "driver": "550.54",
             }
             for name, vram in device.gpus
         ],
-        "os": {"system": "Linux", "release": "6.8.0", "pretty": "Ubuntu 24.04 LTS"},
+        "os": {"system": "Linux", "pretty": "Ubuntu 24.04 LTS", "version": "24.04"},
+        "kernel": {"release": "6.8.0-45-generic", "version": "#1 SMP PREEMPT_DYNAMIC"},
         "python": "3.11.7",
         "runtime_build": {},
         "power_source": "ac",

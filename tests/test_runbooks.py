@@ -4,8 +4,9 @@ in order and word for word, on the embedded model, and end with a contributor fo
 block is replaced (by this test's handle, spec, phases and remote), so the file and the test
 cannot drift apart.
 
-A few commands belong to modules other helpers are building (see SEAMS); until they are part of
-this PUMA, the test leaves exactly those out, and says so. Also here: CONTRIBUTING.md says what
+Every command runs for real (the hardware probe and the privacy scan included). One option is
+still another helper's (SEAMS: `puma run --phases`); until it is part of this PUMA the test drops
+exactly that option, and says so. Also here: CONTRIBUTING.md says what
 the issue asks, and submissions/EXAMPLE/ is a folder that validates.
 """
 
@@ -30,10 +31,8 @@ DEMO = REPO_ROOT / "tests" / "fixtures" / "demo-run"
 STEP = re.compile(r"<!-- step: (?P<name>[a-z-]+) -->\n```bash\n(?P<body>.*?)```", re.S)
 STEPS = ["settings", "probe", "doctor", "run", "scan", "prepare", "validate", "publish"]
 SETTINGS = ("HANDLE", "SPEC", "PHASES", "FORK_URL")
-# Commands of other helpers' modules: (the words of the command, the module that brings it).
+# Options of other helpers' work not merged yet: (command words + the option, who brings it).
 SEAMS = {
-    ("hardware",): "puma.cli.hardware (helper probe)",
-    ("submission", "scan"): "puma submission scan (helper privacy)",
     ("run", "--phases"): "puma run --phases (helper speed)",
 }
 TEST_PHASES = "small-model-eval"  # the quality phase of ~40 short questions (helper phases)
@@ -81,20 +80,17 @@ def available(words: tuple[str, ...]) -> bool:
 
 
 def runnable(body: str, left_out: list[str]) -> str:
-    """The block as bash runs it. A command of a missing seam becomes a no-op (`: puma ...`,
-    which keeps the shell's syntax whole); a missing option is dropped from its line. Any other
-    missing command fails the test (test_every_command_of_the_runbook_exists...)."""
+    """The block as bash runs it: word for word, except that an option of SEAMS this PUMA does
+    not have yet is dropped from its line. A missing command fails the test (and
+    test_every_command_of_the_runbook_exists...)."""
     lines = []
     for line in body.splitlines():
         for words, owner in SEAMS.items():
-            option = words[-1] if words[-1].startswith("--") else None
-            command = "puma " + " ".join(words[:-1] if option else words)
+            option = words[-1]
+            command = "puma " + " ".join(words[:-1])
             if command not in line or available(words):
                 continue
-            if option is None:
-                left_out.append(f"{line.strip()}  ({owner})")
-                line = line.replace(command, f": {command}")
-            elif option in line:
+            if option in line:
                 left_out.append(f"{option} of `{line.strip()}`  ({owner})")
                 line = re.sub(rf' {option} ("[^"]*"|\S+)', "", line)
         lines.append(line)
@@ -133,17 +129,6 @@ def run_script(text: str, cwd: Path, timeout: int) -> subprocess.CompletedProces
     env["PUMA_CONFIG_DIR"] = str(cwd / "config")
     return subprocess.run(
         ["bash", "-c", text], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def needs_the_privacy_scan() -> None:
-    pytest.importorskip(
-        "puma.submission.privacy",
-        reason="prepare and publish run the privacy scan of puma.submission.privacy (helper "
-        "privacy's module, wired in at merge)",
-    )
-    pytest.importorskip(
-        "puma.community.history", reason="publish records in helper privacy's history"
     )
 
 
@@ -218,7 +203,6 @@ def test_the_example_folder_validates_and_says_it_is_synthetic() -> None:
 
 def test_agents_md_from_a_finished_run_to_a_pushed_branch(tmp_path: Path) -> None:
     """Fast: the steps after the run, on a copy of tests/fixtures/demo-run (a real run)."""
-    needs_the_privacy_scan()
     bare = bare_remote(tmp_path)
     run_dir = tmp_path / "runs" / "run-2c416afd-3696-4da9-b76a-b021e28c55f8"
     shutil.copytree(DEMO, run_dir)
@@ -233,7 +217,6 @@ def test_agents_md_from_a_finished_run_to_a_pushed_branch(tmp_path: Path) -> Non
 @pytest.mark.slow
 def test_agents_md_step_by_step_on_the_embedded_model(tmp_path: Path) -> None:
     """Every step, the run included, on the embedded model with a 3-item spec."""
-    needs_the_privacy_scan()
     bare = bare_remote(tmp_path)
     spec = tmp_path / "spec.yaml"
     spec.write_text(TINY_SPEC)

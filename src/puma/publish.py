@@ -10,7 +10,6 @@ written into a remote URL, a git config, a log or the output.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from puma.community.history import record_submission
+from puma.credentials import get_token
 from puma.errors import CheckFailed, InputFileError, RemoteUnavailable
 from puma.outputs import writing
 from puma.submission.contributor import (
@@ -69,35 +70,17 @@ class PublishResult:
     note: str | None  # why no pull request was opened, when none was
 
 
-# --- the seams to other modules -----------------------------------------------------------------
+# --- credentials and the local history -----------------------------------------------------------
 
 
 def github_token() -> str | None:
     """The stored GitHub token (puma.credentials, which falls back to GITHUB_TOKEN)."""
-    try:
-        module = importlib.import_module("puma.credentials")
-    except ModuleNotFoundError as exc:
-        if exc.name != "puma.credentials":
-            raise
-        return os.environ.get("GITHUB_TOKEN") or None  # until puma.credentials lands
-    token: str | None = module.get_token("github")
-    return token or None
+    return get_token("github") or None
 
 
 def _history_recorder() -> Callable[[str, str, str], Any]:
-    """puma.community.history.record_submission, found before anything is pushed."""
-    try:
-        module = importlib.import_module("puma.community.history")
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("puma.community"):
-            raise
-        raise CheckFailed(
-            "the local history (puma.community.history) is not part of this PUMA; publish "
-            "records every submission there",
-            hint="install a PUMA that has `puma community`",
-        ) from None
-    recorder: Callable[[str, str, str], Any] = module.record_submission
-    return recorder
+    """puma.community.history.record_submission (tests replace it with a list)."""
+    return record_submission
 
 
 # --- publish ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from puma.catalogue.plausibility import judge_speed, memory_bandwidth
-from puma.submission.aggregates import HardwareSummary
+from puma.runfolder.metadata import HardwareSummary
 
 GB = 10**9
 

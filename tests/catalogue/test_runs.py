@@ -7,7 +7,7 @@ from pathlib import Path
 
 from contributor_folders import RTX_4090, add_demo_run, folder, write_folder
 from puma.catalogue.runs import catalogue_run, grade_run
-from puma.submission.aggregates import aggregate_run
+from puma.evaluate.metadata import aggregate_run
 
 
 def graded(path: Path, flags: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]

@@ -278,20 +278,23 @@ def test_a_different_seed_moves_intervals_not_points(make_run: MakeRun, tmp_path
     assert a["metrics"]["f1_macro"]["ci_low"] != b["metrics"]["f1_macro"]["ci_low"]
 
 
-def test_metadata_aggregates_calls_per_cell_and_phase(make_run: MakeRun, tmp_path: Path) -> None:
+def test_metadata_aggregates_measured_calls_per_cell_and_phase(
+    make_run: MakeRun, tmp_path: Path
+) -> None:
+    """metadata-1.0: one aggregate per (cell, phase), the phase being the suite; rows in another
+    role than "predict" (here speed probes) are in no figure, as warm-up calls are not."""
     run = make_run(tmp_path, seed=15, speed_phase=True, models=("alpha", "beta"))
     evaluate_run(run, FAST)
     metadata = read_metadata(run / "metadata.json")
+    suite = metadata.provenance.suites[0].id
     keys = [(a.cell_id, a.phase) for a in metadata.aggregates]
-    assert keys == [
-        ("test-box/alpha", "predict"),
-        ("test-box/alpha", "speed-frozen"),
-        ("test-box/beta", "predict"),
-        ("test-box/beta", "speed-frozen"),
-    ]
-    frozen = metadata.aggregates[1]
-    assert (frozen.n_calls, frozen.n_errors, frozen.prompt_tokens) == (5, 0, 5 * 512)
-    assert frozen.timings["total_ms"]["p50"] == 102.0
+    assert keys == [("test-box/alpha", suite), ("test-box/beta", suite)]
+    alpha = metadata.aggregates[0]
+    assert (alpha.n_calls, alpha.n_items) == (60, 60)
+    assert alpha.quality is not None and alpha.quality.value.n == 60
+    assert alpha.speed.generation_tps.n == 60 - alpha.n_errors
+    # Without hardware.json and a ledger, the run folder's metadata says so rather than guess.
+    assert (metadata.provenance.hardware, metadata.provenance.ledger) == (None, None)
     # Speed-probe calls are not benchmark items: the quality metrics never see them.
     cell = _cell(read_metrics(run / "metrics.json").model_dump(), "alpha")
     assert cell["n"] == 60

@@ -181,20 +181,31 @@ def test_the_leaderboard_is_the_accepted_runs_not_withdrawn(log: list[dict[str, 
     assert leaderboard_from_log(log) == runs  # a pure function: same log, same board
 
 
-def test_the_catalogue_grades_the_same_runs_when_it_is_installed(
-    log: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+def test_the_catalogue_grades_only_the_contributor_folders_of_the_log(
+    log: list[dict[str, Any]],
 ):
-    import sys
-    import types
-
+    """Packages stay in the plain table; folders are graded by the catalogue from their stored
+    files (a folder whose files do not grade is listed as broken, never dropped silently)."""
     from puma.registry.leaderboard import catalogue_leaderboard
 
-    monkeypatch.setitem(sys.modules, "puma.catalogue", None)  # not installed
-    assert catalogue_leaderboard(log) is None
-    fake = types.ModuleType("puma.catalogue")
-    fake.build_leaderboard = lambda runs: ("graded", [run.submission_id for run in runs])  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "puma.catalogue", fake)
-    assert catalogue_leaderboard(log) == ("graded", ["b", "c"])
+    asked: list[str] = []
+
+    def files(submission_id: str) -> dict[str, bytes]:
+        asked.append(submission_id)
+        return {"manifest.json": b"{}"}
+
+    run = "run-00000000-0000-4000-8000-000000000001"
+    folder = {
+        "seq": len(log) + 1,
+        "at": "2026-01-01T00:01:00Z",
+        "action": "accept",
+        "submission_id": run.removeprefix("run-"),
+        "kind": "contributor-folder",
+        "record": {"handle": "ada-l", "device_tag": "rtx-4090-pc", "run": run},
+    }
+    view = catalogue_leaderboard([*log, folder], files)
+    assert asked == [folder["submission_id"]]  # the packages "b" and "c" are not asked for
+    assert view.runs == {} and [b.folder for b in view.broken] == [f"ada-l/rtx-4090-pc/{run}"]
 
 
 def test_equal_values_share_a_rank_and_lower_error_ranks_first():

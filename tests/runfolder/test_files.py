@@ -28,7 +28,8 @@ from puma.runfolder.ledger import (
     verify_chain,
 )
 from puma.runfolder.manifest import Manifest
-from puma.runfolder.metrics import read_metadata, read_metrics
+from puma.runfolder.metadata import read_metadata
+from puma.runfolder.metrics import read_metrics
 from puma.runfolder.predictions import (
     CANONICAL_COLUMNS,
     FULL_SCHEMA,

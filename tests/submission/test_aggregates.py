@@ -1,4 +1,4 @@
-"""metadata-1.0 (puma.submission.aggregates): recomputed from manifest.json, hardware.json and
+"""metadata-1.0 (puma.evaluate.metadata): recomputed from manifest.json, hardware.json and
 run.jsonl alone, the same bytes every time, agreeing with what `puma eval` computed."""
 
 from __future__ import annotations
@@ -11,14 +11,10 @@ from typing import Any
 import pytest
 
 from puma.errors import CheckFailed, InputFileError
+from puma.evaluate.metadata import aggregate_run
 from puma.jsonio import write_json
 from puma.runfolder.ledger import LedgerWriter
-from puma.submission.aggregates import (
-    aggregate_run,
-    metadata_bytes,
-    read_metadata,
-    write_metadata,
-)
+from puma.runfolder.metadata import metadata_bytes, read_metadata, write_metadata
 from puma.suites import load_bundled_suite
 from puma.tasks import gold_text
 from run_records import call_event, footer_event, hardware, manifest, meta_event, suite_record
@@ -57,11 +53,15 @@ def test_quality_is_what_puma_eval_computed_from_the_same_run(tmp_path: Path) ->
 
 
 def test_speed_figures_are_medians_of_answered_calls(tmp_path: Path) -> None:
+    import numpy as np
+    import pyarrow.parquet as pq
+
     entry = aggregate_run(contributor_copy(tmp_path)).aggregates[0]
-    eval_metadata = json.loads((DEMO / "metadata.json").read_text())["aggregates"][0]["timings"]
-    assert entry.speed.prompt_tps.median == eval_metadata["prompt_tps"]["p50"]
-    assert entry.speed.generation_tps.n == eval_metadata["generation_tps"]["n"]
-    assert entry.speed.ttft_ms.median == eval_metadata["ttft_ms"]["p50"]
+    rows = pq.read_table(DEMO / "predictions_full.parquet").to_pylist()
+    for name in ("prompt_tps", "ttft_ms", "generation_tps"):
+        values = [r[name] for r in rows if r["error"] is None and r[name] is not None]
+        assert getattr(entry.speed, name).n == len(values)
+        assert getattr(entry.speed, name).median == pytest.approx(float(np.median(values)))
     assert entry.energy is None  # the demo's runtime records no per-call energy
 
 
@@ -111,9 +111,10 @@ def test_a_missing_file_is_named(tmp_path: Path, missing: str) -> None:
         aggregate_run(folder)
 
 
-def test_puma_evals_metadata_is_told_apart(tmp_path: Path) -> None:
-    with pytest.raises(InputFileError, match="puma eval"):
-        read_metadata(DEMO / "metadata.json")
+def test_puma_evals_metadata_is_what_the_ledger_gives() -> None:
+    """One format: the run folder's metadata.json (written by `puma eval` from the predictions)
+    is byte for byte what aggregate_run recomputes from the ledger for a bundled suite."""
+    assert (DEMO / "metadata.json").read_bytes() == metadata_bytes(aggregate_run(DEMO))
 
 
 def _ledger_folder(tmp_path: Path, calls: list[Any], *, content_hash: str | None = None) -> Path:

@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 from puma.errors import CheckFailed, InputFileError, OutputWriteError
+from puma.evaluate.metadata import aggregate_run
+from puma.runfolder.hardware import HardwareReport
+from puma.runfolder.metadata import metadata_bytes
 from puma.submission import contributor
-from puma.submission.aggregates import aggregate_run, metadata_bytes
 from puma.submission.contributor import (
     CONTRIBUTOR_FILES,
     NARRATIVE_SECTIONS,
@@ -31,14 +33,6 @@ from puma.submission.contributor import (
 DEMO = Path(__file__).parents[1] / "fixtures" / "demo-run"
 RUN_ID = json.loads((DEMO / "manifest.json").read_text())["run_id"]
 OTHER_UUID = "0f7c2a9e-3b1d-4c55-9a61-2f5e8d7c1b40"
-
-
-def needs_privacy_scan() -> None:
-    pytest.importorskip(
-        "puma.submission.privacy",
-        reason="prepare runs the privacy scan of puma.submission.privacy (helper privacy's "
-        "module, wired in at merge)",
-    )
 
 
 def puma(*args: Any) -> subprocess.CompletedProcess[str]:
@@ -77,12 +71,16 @@ def folder(run_dir: Path, tmp_path: Path, unscanned: None) -> Path:
 def test_prepare_writes_the_five_files_under_handle_device_tag_and_run(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    needs_privacy_scan()
     made = prepare_contributor_folder(run_dir, tmp_path / "submissions", "ada-l", "epyc-24gb")
     assert made == tmp_path / "submissions" / "ada-l" / "epyc-24gb" / f"run-{RUN_ID}"
     assert sorted(p.name for p in made.iterdir()) == sorted(CONTRIBUTOR_FILES)
-    for name in ("manifest.json", "hardware.json", "run.jsonl"):
+    for name in ("hardware.json", "run.jsonl"):
         assert (made / name).read_bytes() == (DEMO / name).read_bytes(), name
+    # The manifest is the run's, field for field, but for the two fields naming the machine.
+    run_manifest = json.loads((DEMO / "manifest.json").read_text())
+    copied = json.loads((made / "manifest.json").read_text())
+    assert (copied.pop("hostname"), copied.pop("spec_path")) == ("", "demo_publication.yaml")
+    assert {k: v for k, v in run_manifest.items() if k not in ("hostname", "spec_path")} == copied
     assert (made / "metadata.json").read_bytes() == metadata_bytes(
         aggregate_run(made, device_tag="epyc-24gb")
     )
@@ -149,17 +147,16 @@ def test_device_tag_given_names_the_folder_and_the_cell(
 def test_device_tag_defaults_to_the_hardware_suggestion_then_the_run_s(
     run_dir: Path, tmp_path: Path, unscanned: None
 ) -> None:
-    model = contributor._hardware_model()
+    model = HardwareReport
     hardware = model.model_validate_json((run_dir / "hardware.json").read_bytes())
     suggested = getattr(hardware, "device_tag_suggestion", None)
     made = prepare_contributor_folder(run_dir, tmp_path / "a", "ada-l")
     assert made.parent.name == (suggested or "epyc-24gb")  # else the manifest's device_tag
-    if "device_tag_suggestion" in model.model_fields:
-        data = hardware.model_dump(mode="json")  # today's layout, which keeps its suggestion
-        data["device_tag_suggestion"] = "amd-epyc-cpu"
-        (run_dir / "hardware.json").write_text(json.dumps(data))
-        made = prepare_contributor_folder(run_dir, tmp_path / "b", "ada-l")
-        assert made.parent.name == "amd-epyc-cpu"
+    data = hardware.model_dump(mode="json")
+    data["device_tag_suggestion"] = "amd-epyc-cpu"
+    (run_dir / "hardware.json").write_text(json.dumps(data))
+    made = prepare_contributor_folder(run_dir, tmp_path / "b", "ada-l")
+    assert made.parent.name == "amd-epyc-cpu"
 
 
 def test_a_second_prepare_of_the_same_run_is_refused(folder: Path, run_dir: Path) -> None:
@@ -216,23 +213,13 @@ def test_a_run_without_hardware_json_is_not_prepared(
 
 
 def test_a_privacy_finding_refuses_the_folder_and_lists_it(run_dir: Path, tmp_path: Path) -> None:
-    needs_privacy_scan()
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    manifest["spec_path"] = "/home/alice/puma/specs/mine.yaml"
+    manifest["spec"]["notes"] = "run on /home/alice/puma by alice@example.org"
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
     with pytest.raises(CheckFailed, match=r"privacy scan found") as caught:
         prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
     assert "manifest.json:" in caught.value.message
     assert not list((tmp_path / "s").rglob("run-*")) and not list((tmp_path / "s").rglob(".run-*"))
-
-
-def test_without_the_privacy_module_prepare_is_an_explicit_error(
-    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "puma.submission.privacy", None)
-    with pytest.raises(CheckFailed, match=r"privacy scan .* is not part of this PUMA"):
-        prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l")
-    assert not list((tmp_path / "s").rglob("*.json"))
 
 
 @pytest.fixture
@@ -464,8 +451,87 @@ def test_prepare_cli_refuses_a_bad_handle_with_exit_2(run_dir: Path, tmp_path: P
 def test_prepare_cli_writes_the_folder_and_says_what_comes_next(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    needs_privacy_scan()
     done = puma("submission", "prepare", run_dir, "--handle", "ada-l", "--root", tmp_path / "s")
     assert done.returncode == 0, done.stderr
     assert "prepared" in done.stdout and "puma publish" in done.stdout
     assert len(list((tmp_path / "s" / "ada-l").glob(f"*/run-{RUN_ID}/run.md"))) == 1
+
+
+def test_prepare_blanks_the_host_name_and_the_spec_folder_that_the_scan_would_refuse(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """On a real machine the manifest names the host and a home path: prepare does not refuse
+    the run for them; it writes them blank, and validate accepts exactly that."""
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["hostname"] = "alice-workstation"
+    manifest["spec_path"] = "/home/alice/puma/specs/mine.yaml"
+    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    made = prepare_contributor_folder(run_dir, tmp_path / "s", "ada-l", "epyc-24gb")
+    text = (made / "manifest.json").read_text()
+    assert "alice" not in text and '"spec_path": "mine.yaml"' in text
+    assert "`hostname` (empty)" in (made / "run.md").read_text()
+    assert validate_contributor_folder(made).path.device_tag == "epyc-24gb"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("hostname", "alice-workstation"), ("spec_path", "specs/x.yaml")]
+)
+def test_validate_refuses_a_manifest_that_names_the_machine(
+    folder: Path, field: str, value: str
+) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest[field] = value
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    with pytest.raises(CheckFailed, match=f"names this machine \\({field}\\)"):
+        validate_contributor_folder(folder)
+
+
+def test_validate_refuses_any_other_edit_of_the_manifest(folder: Path) -> None:
+    path = folder / "manifest.json"
+    path.write_text(path.read_text().replace('\n  "', '\n   "', 1))  # one more space
+    with pytest.raises(CheckFailed, match="not as `prepare` writes it"):
+        validate_contributor_folder(folder)
+
+
+def test_prepare_validate_and_catalogue_agree_on_the_folder(run_dir: Path, tmp_path: Path) -> None:
+    """The same inputs everywhere: the device tag is the folder's parent, metadata.json is
+    recomputed the same way, and the catalogue shows the run with no disagreement flag."""
+    from puma.catalogue import build_catalogue
+
+    root = tmp_path / "submissions"
+    made = prepare_contributor_folder(run_dir, root, "ada-l", "epyc-24gb")
+    validate_contributor_folder(made)
+    assert (made / "metadata.json").read_bytes() == metadata_bytes(
+        aggregate_run(made, device_tag=made.parent.name)
+    )
+    import pyarrow.parquet as pq
+
+    summary = build_catalogue(root, tmp_path / "site")
+    assert (summary.runs, summary.broken) == (1, [])
+    (run,) = pq.read_table(tmp_path / "site" / "data" / "runs.parquet").to_pylist()
+    assert run["run_id"] == RUN_ID
+    assert json.loads(run["flags"]) == []  # no "metadata.json disagrees", nothing else
+    assert "epyc-24gb/embedded-default" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_redacting_a_contributor_folder_records_beside_it_and_it_still_validates(
+    folder: Path,
+) -> None:
+    """`submission scan --redact` on a contributor folder: the record goes beside the folder
+    (it holds exactly five files), so validate still passes."""
+    from puma.submission.privacy import redact_folder
+
+    report = redact_folder(folder)
+    assert report.record == folder.parent / f"{folder.name}.redactions.json"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(CONTRIBUTOR_FILES)
+    validate_contributor_folder(folder)
+
+
+def test_a_folder_with_none_of_the_five_files_is_bad_input_not_a_failed_check(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "0f7c2a9e.json").write_text("{}")
+    with pytest.raises(InputFileError, match="not a contributor folder"):
+        validate_contributor_folder(package)

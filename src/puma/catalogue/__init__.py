@@ -11,21 +11,26 @@ leaderboard site built from them.
     build.py         build_catalogue(submissions_dir, out_dir) -> CatalogueSummary
 
 Public: `build_catalogue`, `CatalogueSummary`, `build_leaderboard`, `Leaderboard`,
-`CatalogueRun`, `catalogue_run`, `render_index`, `render_run_page`.
+`CatalogueRun`, `catalogue_run`, `read_contributor_folder` (one folder -> its run),
+`BrokenFolder`, `render_index`, `render_run_page`, `index_script_hash`.
 """
 
 from puma.catalogue.build import CatalogueSummary, build_catalogue
 from puma.catalogue.leaderboard import Leaderboard, build_leaderboard
 from puma.catalogue.runs import CatalogueRun, catalogue_run
-from puma.catalogue.site import render_index, render_run_page
+from puma.catalogue.scan import BrokenFolder, read_contributor_folder
+from puma.catalogue.site import index_script_hash, render_index, render_run_page
 
 __all__ = [
+    "BrokenFolder",
     "CatalogueRun",
     "CatalogueSummary",
     "Leaderboard",
     "build_catalogue",
     "build_leaderboard",
     "catalogue_run",
+    "index_script_hash",
+    "read_contributor_folder",
     "render_index",
     "render_run_page",
 ]

@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from puma.submission.aggregates import HardwareSummary
+from puma.runfolder.metadata import HardwareSummary
 
 Status = Literal["plausible", "implausible", "bound unknown"]
 GB = 1e9

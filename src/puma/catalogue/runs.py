@@ -1,7 +1,7 @@
 """One run as the catalogue sees it (`CatalogueRun`): its recomputed figures per cell, its grade
 with the reasons, its plausibility and its visibility.
 
-Built from a RunMetadata (puma.submission.aggregates) by `catalogue_run`, which both the static
+Built from a RunMetadata (puma.evaluate.metadata) by `catalogue_run`, which both the static
 catalogue and the registry call, so a run gets the same grade wherever it is shown. The grading
 criteria are documented in docs/catalogue.md; the thresholds are the constants below.
 """
@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict
 
 from puma.catalogue.overlay import Visibility
 from puma.catalogue.plausibility import Plausibility, judge_speed
-from puma.submission.aggregates import HardwareSummary, PhaseAggregate, RunMetadata
+from puma.errors import InputFileError
+from puma.runfolder.metadata import HardwareSummary, PhaseAggregate, RunMetadata
 
 Grade = Literal["flagship", "standard", "archive-only"]
 GRADES: tuple[Grade, ...] = ("flagship", "standard", "archive-only")
@@ -102,7 +103,11 @@ def catalogue_run(
     """Grade a run from its recomputed metadata. `flags` are findings about the folder that cap
     the grade at standard (the figures themselves come from the ledger, so they still count)."""
     sizes = {m.name: m.size_bytes for m in meta.provenance.models}
-    hardware = meta.provenance.hardware
+    hardware, ledger = meta.provenance.hardware, meta.provenance.ledger
+    if hardware is None or ledger is None:  # aggregate_run always reads both files
+        raise InputFileError(
+            f"run {meta.run_id}: metadata without hardware or ledger cannot be graded"
+        )
     cells = []
     for model in sorted({a.model for a in meta.aggregates}):
         entries = [a for a in meta.aggregates if a.model == model]
@@ -117,7 +122,7 @@ def catalogue_run(
         tool_version=meta.provenance.tool.get("version"),
         runtime=meta.provenance.runtime_version or meta.provenance.runtime_kind,
         completed_at=meta.provenance.completed_at,
-        ledger_state=meta.provenance.ledger.state,
+        ledger_state=ledger.state,
         cells=cells,
         grade=grade,
         reasons=reasons,
@@ -194,7 +199,7 @@ def grade_run(
     flagship criterion fails, else flagship. The reasons say which, in the documented words."""
     archive: list[str] = []
     short: list[str] = []
-    ledger = meta.provenance.ledger.state
+    ledger = meta.provenance.ledger.state if meta.provenance.ledger is not None else "unsealed"
     if ledger in ("incomplete", "unsealed"):
         archive.append(f"ledger {ledger}: the run did not finish or was not sealed")
     elif ledger != "sealed":
@@ -212,7 +217,7 @@ def grade_run(
     for cell in cells:
         if cell.plausibility.status == "implausible":
             archive.append(f"implausible speed for {cell.model}: {cell.plausibility.reason}")
-    if not meta.provenance.hardware.probed:
+    if meta.provenance.hardware is None or not meta.provenance.hardware.probed:
         short.append("hardware not fully probed (hardware.json has no class or device tag)")
     short.extend(flags)
     if not any(_standard_sample(cell) for cell in cells):

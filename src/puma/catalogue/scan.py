@@ -1,7 +1,7 @@
 """Reading the submissions folder: every `<handle>/<device-tag>/run-<uuid>/` in a stable order,
 each turned into a graded CatalogueRun from its own ledger, or into a BrokenFolder that says why.
 
-Nothing in a folder is trusted: its figures are recomputed (puma.submission.aggregates) and its
+Nothing in a folder is trusted: its figures are recomputed (puma.evaluate.metadata) and its
 metadata.json is only compared with them. No folder, however malformed, stops the scan.
 """
 
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from puma.catalogue.runs import CatalogueRun, catalogue_run
 from puma.errors import InputFileError, PumaError
-from puma.submission.aggregates import aggregate_run
+from puma.evaluate.metadata import aggregate_run
 from puma.submission.cells import RUN_FOLDER, check_device_tag, check_handle
 
 REQUIRED_FILES = ("manifest.json", "hardware.json", "run.jsonl")
@@ -106,6 +106,19 @@ def read_run_folder(
         return BrokenFolder(folder=relative, reason=_reason(exc, folder))
     except Exception as exc:  # untrusted input must never stop the catalogue
         return BrokenFolder(folder=relative, reason=f"unreadable ({type(exc).__name__}: {exc})")
+
+
+def read_contributor_folder(folder: Path) -> CatalogueRun | BrokenFolder:
+    """One contributor folder (`<handle>/<device-tag>/run-<uuid>/`, wherever it lies) as the
+    catalogue grades it: handle and device tag are its parents' names, as in a scan. The
+    registry calls this for each accepted folder of its log."""
+    folder = Path(folder)
+    handle, tag = folder.parent.parent.name, folder.parent.name
+    for name, check in ((handle, check_handle), (tag, check_device_tag)):
+        problem = _name_problem(name, check)
+        if problem is not None:
+            return BrokenFolder(folder=f"{handle}/{tag}/{folder.name}", reason=problem)
+    return read_run_folder(folder.parent.parent.parent, handle, tag, folder)
 
 
 def _read(root: Path, handle: str, tag: str, folder: Path, relative: str) -> CatalogueRun:

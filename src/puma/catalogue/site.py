@@ -65,6 +65,13 @@ def render_markdown(text: str) -> Markup:
     return Markup(html)  # markdown-it escaped every text and attribute
 
 
+def index_script_hash() -> str:
+    """The CSP source of index.html's one inline script (a server that sends its own
+    Content-Security-Policy header must allow it too)."""
+    script = _asset("leaderboard.js")
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+
+
 def render_index(
     board: Leaderboard,
     broken: list[Any] | None = None,
@@ -78,7 +85,6 @@ def render_index(
     `run_prefix + run_id + run_suffix` (a server mounts them where it likes) and, when
     `data_links`, to data/*.parquet."""
     script = _asset("leaderboard.js")
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     return (
         _environment()
         .get_template("index.html.j2")
@@ -91,7 +97,7 @@ def render_index(
             title=title,
             style=Markup(_asset("style.css")),  # our own file
             script=Markup(script),  # our own file
-            script_hash=f"sha256-{digest}",
+            script_hash=index_script_hash(),
         )
     )
 

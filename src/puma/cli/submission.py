@@ -260,7 +260,8 @@ def scan(
         typer.Option(
             "--redact",
             help="Replace each private value with a stable placeholder (<redacted:KIND:N>) and "
-            "record what was replaced in redactions.json (kinds and places, never values).",
+            "record what was replaced in redactions.json (kinds and places, never values); "
+            "for a contributor folder, beside it as run-<uuid>.redactions.json.",
         ),
     ] = False,
     include_hashed: Annotated[

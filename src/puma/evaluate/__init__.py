@@ -17,18 +17,14 @@ from typing import Any
 from puma.answer_quality import unusable_answer_warnings
 from puma.errors import CheckFailed, InputFileError
 from puma.evaluate.loading import LoadedRun, file_sha256, load_run
-from puma.evaluate.metadata import build_metadata
+from puma.evaluate.metadata import metadata_of_run
 from puma.evaluate.rows import group_rows
 from puma.evaluate.scoring import Scores, ScoringOptions, score_suites
 from puma.jsonio import dump_pretty, dumps_canonical
 from puma.outputs import prepare_output_folder, write_files
 from puma.runfolder import RunFolder
-from puma.runfolder.metrics import (
-    METRICS_SCHEMA,
-    MetricsDocument,
-    read_metadata,
-    read_metrics,
-)
+from puma.runfolder.metadata import metadata_bytes, read_metadata
+from puma.runfolder.metrics import METRICS_SCHEMA, MetricsDocument, read_metrics
 
 __all__ = [
     "EvaluationResult",
@@ -99,13 +95,7 @@ def evaluate_run(
     scores = score_run(run, options)
     sources = [run.source_record()]
     document = metrics_document(run.manifest.run_id, scores, options, sources)
-    metadata = build_metadata(
-        run.rows,
-        run_id=run.manifest.run_id,
-        device_tag=run.manifest.device_tag,
-        submitter=run.manifest.submitter,
-        suites=list(run.suites),
-    )
+    metadata = metadata_of_run(folder, run.manifest, run.rows, run.suites)
     warnings = tuple(unusable_answer_warnings(run.rows))
     html = render_report(
         document,
@@ -118,7 +108,7 @@ def evaluate_run(
     write_files(
         {
             folder.metrics: dump_pretty(document),
-            folder.metadata: dump_pretty(metadata),
+            folder.metadata: metadata_bytes(metadata),
             folder.report: html,
         }
     )

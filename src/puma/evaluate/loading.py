@@ -21,7 +21,7 @@ from puma.runfolder.predictions import read_canonical, read_full_table
 from puma.runner.audit import check_run_folder
 
 # The columns scoring reads (output_text tells an empty answer from an unparsed one, for the
-# warning of puma.answer_quality); the runtime's raw timings stay on disk.
+# warning of puma.answer_quality; runtime_timings gives metadata.json its cold and energy counts).
 SCORED_COLUMNS = (
     "run_id",
     "suite_id",
@@ -44,6 +44,7 @@ SCORED_COLUMNS = (
     "tokens_counted_locally",
     *SPEED_COLUMNS,
     "error",
+    "runtime_timings",
 )
 REQUIRED_COLUMNS = ("suite_id", "model", "instance_id", "gold", "predicted_label")
 

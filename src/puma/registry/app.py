@@ -21,11 +21,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from puma import __version__
+from puma.catalogue import index_script_hash, render_index, render_run_page
 from puma.jsonio import dump_pretty
 from puma.registry import store
 from puma.registry.db import ApiToken, LogHead, SubmissionFile, make_engine, make_sessions, migrate
-from puma.registry.intake import Upload, UploadRejected, identify, vet
-from puma.registry.leaderboard import leaderboard_from_log, plain_leaderboard
+from puma.registry.intake import PACKAGE, Upload, UploadRejected, identify, vet
+from puma.registry.leaderboard import (
+    CatalogueView,
+    catalogue_leaderboard,
+    leaderboard_from_log,
+    plain_leaderboard,
+)
 from puma.registry.limits import RateLimiter, RequestSizeLimit
 from puma.registry.log import log_entries
 from puma.registry.settings import RegistrySettings
@@ -244,16 +250,42 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         parts = multipart_parts(request.headers.get("content-type", ""), body)
         return await run_in_threadpool(verify_parts, parts)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> HTMLResponse:
+    graded: dict[str, CatalogueView] = {}  # by log head: the board changes only with the log
+
+    def catalogue_view() -> tuple[CatalogueView, list[dict[str, Any]], tuple[int, str]]:
+        """The catalogue's board of the log's contributor folders, graded once per log head;
+        with the log's entries and its head (entries, hash)."""
         with sessions() as session:
             entries = log_entries(session)
             head = session.execute(select(LogHead)).scalar_one()
-        rows = plain_leaderboard(leaderboard_from_log(entries))
-        html = pages.get_template("index.html").render(
-            title=settings.title, rows=rows, n_entries=head.seq, head_hash=head.hash
+            seq, digest = head.seq, head.hash
+            view = graded.get(digest)
+            if view is None:
+                view = catalogue_leaderboard(entries, lambda sid: store.stored_files(session, sid))
+                graded.clear()  # one board kept: the newest
+                graded[digest] = view
+        return view, entries, (seq, digest)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> HTMLResponse:
+        """The catalogue's leaderboard page, rendered live from the log's contributor folders,
+        and below it the registry's table of submission packages."""
+        view, entries, (seq, digest) = catalogue_view()
+        packages = [run for run in leaderboard_from_log(entries) if run.kind == PACKAGE]
+        html = render_index(
+            view.board,
+            view.broken,
+            settings.title,
+            run_prefix="/runs/",
+            run_suffix="",
+            data_links=False,
         )
-        return HTMLResponse(html, headers=PAGE_HEADERS)
+        table = pages.get_template("packages.html").render(
+            rows=plain_leaderboard(packages), n_entries=seq, head_hash=digest
+        )
+        html = html.replace("</body>", table + "\n</body>", 1)
+        csp = f"default-src 'none'; style-src 'unsafe-inline'; script-src '{index_script_hash()}'"
+        return HTMLResponse(html, headers={**PAGE_HEADERS, "Content-Security-Policy": csp})
 
     @app.get("/runs/{submission_id}", response_class=HTMLResponse, include_in_schema=False)
     def run_page(submission_id: Annotated[str, Depends(_submission_id)]) -> HTMLResponse:
@@ -261,6 +293,14 @@ def create_app(settings: RegistrySettings) -> FastAPI:
             view = store.find(session, submission_id)
             run_md = session.get(SubmissionFile, (submission_id, "run.md"))
             text = run_md.content.decode("utf-8", "replace") if run_md is not None else None
+        board, _, _ = catalogue_view()
+        run = board.runs.get(submission_id)
+        if run is not None and view["status"] == "accepted":
+            outliers = board.board.outlier_index().get(run.run_id, [])
+            page = render_run_page(
+                run, text, outliers=outliers, index_href="/", title=settings.title
+            )
+            return HTMLResponse(page, headers=PAGE_HEADERS)
         html = pages.get_template("run.html").render(
             title=settings.title,
             view=view,

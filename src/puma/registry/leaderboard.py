@@ -1,17 +1,28 @@
 """The leaderboard as a pure function of the log: anyone holding a copy rebuilds the same one.
 
 `leaderboard_from_log` replays the entries (accept adds a run, withdraw removes it) and returns
-the accepted runs in log order; the catalogue's `build_leaderboard(runs)` grades them into cells.
-Until the catalogue is part of this registry, `plain_leaderboard` ranks the packages by their
+the accepted runs in log order. `catalogue_leaderboard` grades the accepted contributor folders
+with the catalogue's own code (each folder's stored files laid out as
+`<handle>/<device-tag>/run-<uuid>/` and read by `puma.catalogue.read_contributor_folder`), so the
+live pages are the static site's; `plain_leaderboard` ranks the packages (schema v1) by their
 declared-and-re-verified headline metric, one row per run.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, replace
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
+from puma.catalogue import (
+    BrokenFolder,
+    CatalogueRun,
+    Leaderboard,
+    build_leaderboard,
+    read_contributor_folder,
+)
 from puma.registry.intake import FOLDER, PACKAGE
 
 # Per scenario: the headline metric and whether lower is better. Estimation is judged by its
@@ -59,15 +70,37 @@ def leaderboard_from_log(entries: list[dict[str, Any]]) -> list[AcceptedRun]:
     return sorted(runs.values(), key=lambda run: run.seq)
 
 
-def catalogue_leaderboard(entries: list[dict[str, Any]]) -> Any | None:
-    """The catalogue's graded leaderboard of the log's accepted runs
-    (`puma.catalogue.build_leaderboard`), or None where the catalogue is not installed. The
-    one import of the catalogue."""
-    try:
-        build = importlib.import_module("puma.catalogue").build_leaderboard
-    except (ImportError, AttributeError):
-        return None
-    return build(leaderboard_from_log(entries))
+@dataclass(frozen=True)
+class CatalogueView:
+    """The catalogue's leaderboard of the log's accepted contributor folders."""
+
+    board: Leaderboard
+    runs: dict[str, CatalogueRun] = field(default_factory=dict)  # by submission id (= run id)
+    broken: list[BrokenFolder] = field(default_factory=list)
+
+
+def catalogue_leaderboard(
+    entries: list[dict[str, Any]], files: Callable[[str], Mapping[str, bytes]]
+) -> CatalogueView:
+    """Grade every contributor folder the log accepted (and did not withdraw), from its stored
+    files (`files(submission_id)`), exactly as `puma catalogue build` grades a folder on disk."""
+    runs: dict[str, CatalogueRun] = {}
+    broken: list[BrokenFolder] = []
+    with tempfile.TemporaryDirectory(prefix="puma-registry-catalogue-") as tmp:
+        for run in leaderboard_from_log(entries):
+            if run.kind != FOLDER:
+                continue
+            record = run.record
+            folder = Path(tmp, str(record["handle"]), str(record["device_tag"]), record["run"])
+            folder.mkdir(parents=True)
+            for name, content in files(run.submission_id).items():
+                (folder / Path(name).name).write_bytes(content)
+            graded = read_contributor_folder(folder)
+            if isinstance(graded, BrokenFolder):
+                broken.append(graded)
+            else:
+                runs[run.submission_id] = graded
+    return CatalogueView(build_leaderboard(runs.values()), runs, broken)
 
 
 def plain_leaderboard(runs: list[AcceptedRun]) -> list[LeaderboardRow]:
@@ -136,7 +169,7 @@ def _row(run: AcceptedRun) -> LeaderboardRow:
 def _folder_model(metadata: Any) -> str:
     """The model(s) named in a folder's metadata-1.0 cells (`<device-tag>/<model>`), as far as
     the plain table can tell without the catalogue."""
-    cells = metadata.get("cells") if isinstance(metadata, dict) else None
+    cells = metadata.get("aggregates") if isinstance(metadata, dict) else None
     if isinstance(cells, list):
         models = sorted(
             {str(c.get("cell_id", "")).partition("/")[2] for c in cells if isinstance(c, dict)}

@@ -154,3 +154,11 @@ def listing(session: Session, *, status: str | None, limit: int, offset: int) ->
         "total": session.execute(count).scalar_one(),
         "submissions": [view_of(row) for row in rows],
     }
+
+
+def stored_files(session: Session, submission_id: str) -> dict[str, bytes]:
+    """The files an accepted upload stored, by name (what the catalogue grades again)."""
+    rows = session.execute(
+        select(SubmissionFile).where(SubmissionFile.submission_id == submission_id)
+    ).scalars()
+    return {row.name: row.content for row in rows}

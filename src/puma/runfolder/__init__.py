@@ -5,7 +5,8 @@ model of each file with its reader and writer.
     manifest.py     manifest.json        Manifest (manifest-1.0)
     ledger.py       run.jsonl            LedgerEvent (ledger-1.1), LedgerWriter, read_ledger, seal
     predictions.py  predictions.jsonl    CanonicalRow; predictions_full.parquet: FullRow
-    metrics.py      metrics.json         MetricsDocument; metadata.json: MetadataDocument
+    metrics.py      metrics.json         MetricsDocument (metrics-1.0)
+    metadata.py     metadata.json        RunMetadata (metadata-1.0)
     hardware.py     hardware.json        Hardware (hardware-1.0)
     emissions.py    emissions.json       Emissions (emissions-1.0)
     speed.py        speed.json           SpeedReport (speed-1.0)

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from puma.jsonio import read_model, write_json
+from puma.jsonio import dump_pretty, read_model, write_text_atomic
 from puma.runfolder.folder import RunFolder
 from puma.runfolder.ledger import LedgerSeal
 
@@ -147,10 +147,14 @@ class Manifest(_Record):
         return {**data, "suites": suites}
 
     def save(self, folder: RunFolder) -> None:
-        # Fields added later are left out while unset, so a manifest written before them
-        # saves back byte for byte.
+        write_text_atomic(folder.manifest, self.text())
+
+    def text(self) -> str:
+        """manifest.json's text, as `save` writes it. Fields added later are left out while
+        unset, so a manifest written before them saves back byte for byte (and a run PUMA made
+        has no `source`)."""
         unset = {name for name in _LATER_FIELDS if getattr(self, name) is None}
-        write_json(folder.manifest, self.model_dump(mode="json", exclude=unset))
+        return dump_pretty(self.model_dump(mode="json", exclude=unset))
 
     @classmethod
     def load(cls, folder: RunFolder) -> Manifest:

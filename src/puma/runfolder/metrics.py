@@ -1,7 +1,6 @@
-"""The file formats `puma eval` and `puma merge` write: metrics.json (metrics-1.0) and
-metadata.json (metadata-1.0), as Pydantic models that validate a document before it is written.
-
-Readers (submission builder, catalogue) use `read_metrics` / `read_metadata`.
+"""metrics.json (metrics-1.0), the file `puma eval` and `puma merge` write, as Pydantic models
+that validate a document before it is written. Readers use `read_metrics`. (metadata.json is
+puma.runfolder.metadata.)
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from pydantic import BaseModel, ConfigDict
 from puma.jsonio import read_model
 
 METRICS_SCHEMA: Final = "metrics-1.0"
-METADATA_SCHEMA: Final = "metadata-1.0"
 
 
 class _Model(BaseModel):
@@ -87,37 +85,7 @@ class MetricsDocument(_Model):
     skipped: list[dict[str, str]] = []
 
 
-class PhaseAggregate(_Model):
-    cell_id: str
-    device_tag: str
-    model: str
-    phase: str
-    n_calls: int
-    n_errors: int
-    error_rate: float | None
-    prompt_tokens: int
-    completion_tokens: int
-    tokens_counted_locally: bool
-    timings: dict[str, dict[str, float | int | None]]
-
-
-class MetadataDocument(_Model):
-    schema_version: Literal["metadata-1.0"] = METADATA_SCHEMA
-    run_id: str
-    device_tag: str
-    submitter: str | None
-    models: list[str]
-    suites: list[str]
-    aggregates: list[PhaseAggregate]
-
-
 def read_metrics(path: Path) -> MetricsDocument:
     """Read and validate a metrics.json."""
     document = read_model(path, MetricsDocument)
-    return document
-
-
-def read_metadata(path: Path) -> MetadataDocument:
-    """Read and validate a metadata.json."""
-    document = read_model(path, MetadataDocument)
     return document

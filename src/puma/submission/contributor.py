@@ -2,7 +2,7 @@
 back to the catalogue, prepared from a finished run folder and validated on either side.
 
 Reads a run folder's manifest.json, hardware.json and run.jsonl (copied byte for byte) and writes
-them with metadata.json (metadata-1.0, puma.submission.aggregates) and run.md (the narrative), all
+them with metadata.json (metadata-1.0, puma.evaluate.metadata) and run.md (the narrative), all
 five at once (a temporary folder renamed into place). Nothing is written unless the run's ledger
 verifies and the privacy scan (puma.submission.privacy) finds nothing.
 """
@@ -10,32 +10,29 @@ verifies and the privacy scan (puma.submission.privacy) finds nothing.
 from __future__ import annotations
 
 import errno
-import importlib
 import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from puma.errors import CheckFailed, InputFileError, OutputWriteError
+from puma.evaluate.metadata import aggregate_run
 from puma.jsonio import parse_json
 from puma.outputs import output_error, writing
 from puma.runfolder import RunFolder
+from puma.runfolder.hardware import HARDWARE_SCHEMA, HardwareReport
 from puma.runfolder.ledger import judge_ledger
 from puma.runfolder.manifest import MANIFEST_SCHEMA, Manifest
+from puma.runfolder.metadata import metadata_bytes, read_metadata, write_metadata
 from puma.runner.audit import raise_if_broken, require_finished, verify_run_ledger
-from puma.submission.aggregates import (
-    aggregate_run,
-    metadata_bytes,
-    read_metadata,
-    write_metadata,
-)
 from puma.submission.cells import RUN_FOLDER, check_device_tag, check_handle
 from puma.submission.narrative import narrative_text
+from puma.submission.privacy import KINDS, refuse_on_findings, scan_folder
 
 # The five files, in the order run.md and `validate` name them.
 CONTRIBUTOR_FILES = (
@@ -45,7 +42,10 @@ CONTRIBUTOR_FILES = (
     RunFolder.METADATA,
     RunFolder.NARRATIVE,
 )
-COPIED_FILES = (RunFolder.MANIFEST, RunFolder.HARDWARE, RunFolder.LEDGER)
+COPIED_FILES = (RunFolder.HARDWARE, RunFolder.LEDGER)  # byte for byte; the manifest is blanked
+# The manifest's fields that name this machine or its folders, which the privacy scan would
+# refuse: the contributor folder's copy has the host name empty and the spec as its file name.
+IDENTITY_FIELDS = ("hostname", "spec_path")
 DEFAULT_ROOT = Path("submissions")
 # The headings run.md must keep: `validate` checks them, a contributor adds text beneath them.
 NARRATIVE_SECTIONS = (
@@ -59,43 +59,19 @@ MAX_NARRATIVE_BYTES = 256 * 1024
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-# --- the seams to other modules -----------------------------------------------------------------
-
-
-def _privacy() -> Any:
-    """puma.submission.privacy, the privacy scan: the one place that imports it, so that
-    `prepare` and `publish` cannot leave without it."""
-    try:
-        return importlib.import_module("puma.submission.privacy")
-    except ModuleNotFoundError as exc:
-        if exc.name != "puma.submission.privacy":
-            raise
-        raise CheckFailed(
-            "the privacy scan (puma.submission.privacy) is not part of this PUMA; nothing "
-            "leaves the machine without it",
-            hint="install a PUMA that has `puma submission scan`",
-        ) from None
+# --- the privacy scan ---------------------------------------------------------------------------
 
 
 def privacy_checks() -> tuple[str, ...]:
     """The kinds of private value the scan looks for, for run.md's attestation (the kinds only:
     a detector's description quotes examples, which the scan would then find in run.md)."""
-    return tuple(str(kind) for kind in _privacy().KINDS)
+    return tuple(str(kind) for kind in KINDS)
 
 
 def refuse_private_values(folder: Path, what: str) -> None:
     """Scan `folder`; on any finding, CheckFailed (exit 1) listing each as file:line:column and
     kind (the scan's own refusal)."""
-    module = _privacy()
-    module.refuse_on_findings(folder, list(module.scan_folder(folder)), what)
-
-
-def _hardware_model() -> type[BaseModel]:
-    """hardware-1.0's model: probe's HardwareReport, read tolerantly (it migrates older files).
-    Until it lands, the older model of the same file."""
-    module = importlib.import_module("puma.runfolder.hardware")
-    model: type[BaseModel] = getattr(module, "HardwareReport", None) or module.Hardware
-    return model
+    refuse_on_findings(folder, list(scan_folder(folder)), what)
 
 
 # --- the path convention ------------------------------------------------------------------------
@@ -161,7 +137,7 @@ def prepare_contributor_folder(
             where=str(source.hardware),
             hint="runs made by PUMA 5 write it at run start; make a new run",
         )
-    hardware = _read_model(source.hardware, _hardware_model(), "hardware.json")
+    hardware = _read_model(source.hardware, HardwareReport, "hardware.json")
     tag = check_device_tag(device_tag or _suggested_tag(hardware, manifest))
     target = Path(root) / handle / tag / f"run-{manifest.run_id}"
     # One run, one folder: under this device tag or any other.
@@ -179,6 +155,7 @@ def prepare_contributor_folder(
         with writing(staging, "write the contributor folder"):
             for name in COPIED_FILES:
                 shutil.copyfile(source.root / name, staging / name)
+            contributor_manifest(manifest).save(RunFolder(staging))
         metadata = aggregate_run(staging, device_tag=tag)
         write_metadata(metadata, staging / RunFolder.METADATA)
         narrative = narrative_text(manifest, metadata, tag, checks)
@@ -190,6 +167,15 @@ def prepare_contributor_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def contributor_manifest(manifest: Manifest) -> Manifest:
+    """The run's manifest as a contributor folder holds it: every field as the run wrote it
+    except IDENTITY_FIELDS (host name "", spec_path its file name only)."""
+    spec_path = manifest.spec_path
+    if spec_path is not None:
+        spec_path = PurePath(spec_path.replace("\\", "/")).name
+    return manifest.model_copy(update={"hostname": "", "spec_path": spec_path})
 
 
 def _suggested_tag(hardware: BaseModel, manifest: Manifest) -> str:
@@ -255,6 +241,14 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
         raise InputFileError(f"cannot open: {exc.strerror}", where=str(folder)) from None
     if not is_dir:
         raise InputFileError("no such folder", where=str(folder))
+    if not any((folder / name).exists() for name in CONTRIBUTOR_FILES):
+        # Another kind of folder altogether (a package's, a run's parent): the wrong input, not
+        # a contributor folder that fails a check.
+        raise InputFileError(
+            f"not a contributor folder: it holds none of {', '.join(CONTRIBUTOR_FILES)}",
+            where=str(folder),
+            hint="give a folder `puma submission prepare` wrote, or a package's <id>.json",
+        )
     path = ContributorPath.of(folder)
     _check_file_set(folder)
 
@@ -266,13 +260,8 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
             where=str(run.manifest),
             hint="each run has its own run-<uuid> folder; prepare it again from its run folder",
         )
-    hardware_model = _hardware_model()
-    _read_model(
-        run.hardware,
-        hardware_model,
-        "hardware.json",
-        str(hardware_model.model_fields["schema_version"].default),
-    )
+    _check_manifest_identity(run, manifest)
+    _read_model(run.hardware, HardwareReport, "hardware.json", HARDWARE_SCHEMA)
     verdict = judge_ledger(run.ledger, manifest.ledger_seal)
     raise_if_broken(verdict, run, "does not verify")
     if not verdict.finished:  # prepare copies finished runs only: the seal was removed since
@@ -294,13 +283,33 @@ def validate_contributor_folder(folder: Path) -> ContributorReport:
         checks=(
             "path is <handle>/<device-tag>/run-<uuid>",
             "exactly the five files",
-            "manifest.json is manifest-1.0 of this run",
+            "manifest.json is manifest-1.0 of this run, host name and spec folder blanked",
             "hardware.json is hardware-1.0",
             f"run.jsonl chain intact, {verdict.message}",
             "metadata.json is what the ledger gives (recomputed)",
             "run.md has its sections",
         ),
     )
+
+
+def _check_manifest_identity(run: RunFolder, manifest: Manifest) -> None:
+    """manifest.json is exactly what prepare writes: the run's manifest with IDENTITY_FIELDS
+    blanked, in the run folder's own serialisation (any other edit shows as other bytes)."""
+    blanked = contributor_manifest(manifest)
+    if blanked != manifest:
+        changed = [f for f in IDENTITY_FIELDS if getattr(blanked, f) != getattr(manifest, f)]
+        raise CheckFailed(
+            f"manifest.json names this machine ({', '.join(changed)}): a contributor folder "
+            "holds the host name empty and the spec as its file name only",
+            where=str(run.manifest),
+            hint="prepare the folder again with `puma submission prepare`",
+        )
+    if manifest.text().encode("utf-8") != _read_bytes(run.manifest):
+        raise CheckFailed(
+            "manifest.json is not as `prepare` writes it (edited, or reformatted)",
+            where=str(run.manifest),
+            hint="prepare the folder again from its run folder",
+        )
 
 
 def _check_file_set(folder: Path) -> None:

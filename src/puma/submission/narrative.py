@@ -1,5 +1,5 @@
 """run.md of a contributor folder: the honest narrative of one run, written by `puma submission
-prepare` from the run's manifest and its metadata-1.0 (puma.submission.aggregates).
+prepare` from the run's manifest and its metadata-1.0 (puma.evaluate.metadata).
 
 Headline numbers with their intervals, every deviation from the canonical settings, caveats, the
 privacy attestation and the command that reproduces the run. The same run gives the same text;
@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from puma.runfolder.manifest import Manifest
-from puma.submission.aggregates import RunMetadata
+from puma.runfolder.metadata import RunMetadata
 
 SMALL_N = 30  # below this many items an interval is wide: say so
 OWN_CAVEATS = "<!-- Add your own caveats below this line: anything a reader should know. -->"
@@ -124,13 +124,13 @@ def _deviations(manifest: Manifest) -> list[str]:
 def _caveats(manifest: Manifest, metadata: RunMetadata) -> list[str]:
     lines = []
     hardware = metadata.provenance.hardware
-    if not hardware.probed:
+    if hardware is not None and not hardware.probed:
         lines.append(
             f"- hardware.json is not a full probe: the hardware class "
             f"({hardware.hardware_class}) was derived from what it records."
         )
     ledger = metadata.provenance.ledger
-    if ledger.state != "sealed":
+    if ledger is not None and ledger.state != "sealed":
         lines.append(
             f"- The ledger is {ledger.state}: its chain is intact but its last line is not "
             "sealed in manifest.json."
@@ -161,6 +161,10 @@ def _attestation(checks: tuple[str, ...]) -> list[str]:
         "five files of this folder before writing it, with these detectors:",
         "",
         *(f"- {check}" for check in checks),
+        "",
+        "Blanked by prepare in this folder's copy of manifest.json: `hostname` (empty) and "
+        "`spec_path` (the spec's file name only); every other field, and every byte a hash "
+        "covers, is the run's own.",
         "",
         "Result: no findings (prepare writes no folder otherwise). `puma publish` runs the same "
         "scan again before anything leaves the machine.",

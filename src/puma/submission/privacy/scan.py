@@ -269,6 +269,20 @@ def _replace(body: str, hits: list[tuple[int, int, str]], name: Callable[[str, s
     return body
 
 
+def redaction_record(folder: Path) -> Path:
+    """Where `--redact` records what it replaced: inside the folder, except in a contributor
+    folder (`run-<uuid>` holding run.md and metadata.json), which holds exactly five files:
+    beside it, as `<run-folder>.redactions.json`, so that `submission validate` still passes and
+    `publish` (which copies only the five files) never sends it."""
+    from puma.submission.cells import RUN_FOLDER
+
+    folder = Path(folder)
+    names = ("run.md", "metadata.json")
+    if RUN_FOLDER.fullmatch(folder.name) and all((folder / n).is_file() for n in names):
+        return folder.parent / f"{folder.name}.{REDACTIONS_FILE}"
+    return folder / REDACTIONS_FILE
+
+
 def redact_folder(
     folder: Path,
     *,
@@ -281,7 +295,7 @@ def redact_folder(
     `include_hash_bearing`: then they are redacted and their hash checks will fail."""
     folder = Path(folder)
     ident = (identity or Identity.of_this_machine()).specific()
-    record = record if record is not None else folder / REDACTIONS_FILE
+    record = record if record is not None else redaction_record(folder)
     report = RedactionReport(folder=folder, record=record)
     names = Placeholders(_previous_counters(record))
     temporaries: dict[Path, Path] = {}
