@@ -107,3 +107,16 @@ def test_mcc_is_zero_when_a_margin_is_constant() -> None:
     stats = ClassificationStats(["0", "1"])
     sums = stats.row_columns(np.array([0, 1, 1]), np.array([1, 1, 1])).sum(axis=0)
     assert float(stats.mcc(sums)) == 0.0 == matthews_corrcoef([0, 1, 1], [1, 1, 1])
+
+
+def test_imported_kinds_are_scored_never_run() -> None:
+    from puma.errors import InputFileError
+    from puma.suites.model import Suite
+    from puma.tasks import build_prompt, task_names
+
+    imported = {"imported-binary", "imported-mean", "imported-label"}
+    assert imported <= set(task_names())
+    assert not imported & set(task_names(runnable=True))
+    suite = Suite.model_construct(id="x/acc", task="imported-binary", labels=())
+    with pytest.raises(InputFileError, match="cannot be run"):
+        build_prompt(suite, {"instance_id": "1"}, "zero-shot", seed=0)

@@ -169,7 +169,7 @@ def test_prioritization_perturbs_both_issues(prioritization_suite: Suite) -> Non
     assert f"Title: {item['b']['title'].lower()}\n" in prompt.text
 
 
-@pytest.mark.parametrize("task", task_names())
+@pytest.mark.parametrize("task", task_names(runnable=True))
 @pytest.mark.parametrize("name", PERTURBATIONS)
 def test_every_perturbation_changes_every_task_prompt(
     suites: dict[str, Suite], task: str, name: str

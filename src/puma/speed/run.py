@@ -39,7 +39,6 @@ from puma.runtimes.base import (
 from puma.speed.canonical import CanonicalSettings, Profile, ProfileName
 from puma.speed.data import SpeedData
 from puma.speed.phases import Phase
-from puma.stats.median import METHOD, median_interval
 
 Role = Literal["warmup", "predict"]
 MAX_FAILED_SAMPLES = 3  # a figure whose calls keep failing stops with stop_reason "failed"
@@ -315,6 +314,8 @@ async def repeat_until_precise(ctx: PhaseContext, metrics: list[str], once: Samp
 
 
 def _precise(values: list[float], level: float, precision: float) -> bool:
+    from puma.stats.median import median_interval  # loaded on use: see _interval_method
+
     interval = median_interval(values, level)
     return interval is not None and interval.relative_half_width <= precision
 
@@ -329,6 +330,8 @@ def measurement(
     repeated: Repeated,
 ) -> Measurement:
     values = repeated.samples.get(metric, [])
+    from puma.stats.median import median_interval
+
     interval = median_interval(values, ctx.settings.speed.level)
     median = _r(float(np.median(values))) if values else None
     references = []
@@ -369,7 +372,7 @@ def measurement(
 def method_record(settings: CanonicalSettings, profile: ProfileName) -> dict[str, Any]:
     s = settings.speed
     return {
-        "interval": METHOD,
+        "interval": _interval_method(),
         "level": s.level,
         "precision": s.precision,
         "min_repetitions": s.min_repetitions,
@@ -400,3 +403,11 @@ async def run_speed_phases(
         report = report.model_copy(update={"phases": [*others, result], "cold": list(ctx.cold)})
         report.save(folder)
     return report
+
+
+def _interval_method() -> str:
+    # The statistics package loads only when a speed phase measures: a sweep worker that runs
+    # quality suites alone never imports it (tests/sweep/test_contract.py).
+    from puma.stats.median import METHOD
+
+    return METHOD

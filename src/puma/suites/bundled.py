@@ -108,11 +108,11 @@ def read_manifest(folder: Path) -> SuiteManifest:
     # scenario reads a Suite): the name is checked once the registry exists, at load time.
     from puma.tasks import task_names
 
-    if manifest.task not in task_names():
+    if manifest.task not in task_names(runnable=True):
         raise SuiteError(
-            f"invalid manifest: task: {manifest.task!r} is no task kind",
+            f"invalid manifest: task: {manifest.task!r} is no task kind PUMA runs",
             where=str(path),
-            hint=f"task kinds: {', '.join(task_names())}",
+            hint=f"task kinds: {', '.join(task_names(runnable=True))}",
         )
     return manifest
 

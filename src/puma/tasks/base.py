@@ -93,6 +93,9 @@ class Task(abc.ABC):
     chance_names: ClassVar[Mapping[str, str]]  # each chance predictor's name for people
     chance_description: ClassVar[str]  # the headline chance predictor, in a sentence's words
     calibrated: ClassVar[bool] = False  # answers carry label probabilities: cells get calibration
+    # PUMA builds its prompts and parses its answers; False for kinds whose predictions only ever
+    # come from another tool's log (puma.tasks.imported): those are scored, never run.
+    runnable: ClassVar[bool] = True
     v1_scenario: ClassVar[str | None] = None  # the scenario name of schema v1, if any
     v1_suite: ClassVar[str | None] = None  # the bundled suite of that scenario
 
@@ -222,5 +225,6 @@ def task_for(name: str, where: str | None = None) -> Task:
         ) from None
 
 
-def task_names() -> list[str]:
-    return sorted(_TASKS)
+def task_names(*, runnable: bool = False) -> list[str]:
+    """Every registered task kind, or with `runnable` only those PUMA can run (a suite's kind)."""
+    return sorted(name for name, task in _TASKS.items() if task.runnable or not runnable)

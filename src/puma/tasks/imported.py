@@ -67,6 +67,7 @@ class _ImportedScoreTask(Task):
     """A sample's score is the prediction; gold is the tool's target, kept for people only."""
 
     scenario_class = ImportedScenario
+    runnable = False
     chance_metrics: ClassVar[tuple[str, ...]] = ()
     headline_chance: ClassVar[str] = "none"
     chance_names: ClassVar[Mapping[str, str]] = {"none": "no chance predictor"}
@@ -144,6 +145,7 @@ class ImportedMeanTask(_ImportedScoreTask):
 class ImportedLabelTask(LabelTask):
     name = "imported-label"
     scenario_class = ImportedScenario
+    runnable = False
     metrics = ("accuracy", "f1_macro", "mcc", "kappa", "parse_failure_rate")
     calibrated = False
 
