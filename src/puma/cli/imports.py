@@ -3,6 +3,7 @@ folder, scored with PUMA's intervals and compared with the figures the tool repo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,72 +92,40 @@ def _run(
     console.print(f"wrote {escape(str(result.folder.root))}")
 
 
-def lm_eval_command(
-    paths: Paths,
-    out: Out,
-    no_eval: NoEval = False,
-    plots: Plots = True,
-    resamples: Resamples = 10_000,
-    seed: Seed = 42,
-    level: Level = 0.95,
-    method: Method = "bca",
-    permutations: Permutations = 10_000,
-    correction: Correction = "holm",
-) -> None:
-    """Import `lm_eval --log_samples` output: results_<ts>.json files, samples_<task>_<ts>.jsonl
-    files, or folders holding them.
+def _command(tool: str, summary: str) -> Callable[..., None]:
+    """The command of one tool: the same options for every tool, its own help text."""
 
-    Exit 0 on success, 2 when a log cannot be read (another tool, another version, truncated,
-    no samples), 5 when the run folder cannot be written.
-    """
-    _run(
-        "lm-eval",
-        paths,
-        out,
-        no_eval,
-        plots,
-        resamples,
-        seed,
-        level,
-        method,
-        permutations,
-        correction,
+    def command(
+        paths: Paths,
+        out: Out,
+        no_eval: NoEval = False,
+        plots: Plots = True,
+        resamples: Resamples = 10_000,
+        seed: Seed = 42,
+        level: Level = 0.95,
+        method: Method = "bca",
+        permutations: Permutations = 10_000,
+        correction: Correction = "holm",
+    ) -> None:
+        _run(tool, paths, out, no_eval, plots, resamples, seed, level, method, permutations,
+             correction)  # fmt: skip
+
+    command.__doc__ = (
+        f"{summary}\n\nExit 0 on success, 2 when a log cannot be read (another tool, another "
+        "version, truncated, no samples), 5 when the run folder cannot be written."
     )
-
-
-def inspect_command(
-    paths: Paths,
-    out: Out,
-    no_eval: NoEval = False,
-    plots: Plots = True,
-    resamples: Resamples = 10_000,
-    seed: Seed = 42,
-    level: Level = 0.95,
-    method: Method = "bca",
-    permutations: Permutations = 10_000,
-    correction: Correction = "holm",
-) -> None:
-    """Import Inspect logs: .eval or .json files, or folders holding them.
-
-    Exit 0 on success, 2 when a log cannot be read (another tool, another version, truncated,
-    no samples), 5 when the run folder cannot be written.
-    """
-    _run(
-        "inspect",
-        paths,
-        out,
-        no_eval,
-        plots,
-        resamples,
-        seed,
-        level,
-        method,
-        permutations,
-        correction,
-    )
+    return command
 
 
 def register(app: typer.Typer) -> None:
-    import_app.command("lm-eval")(lm_eval_command)
-    import_app.command("inspect")(inspect_command)
+    import_app.command("lm-eval")(
+        _command(
+            "lm-eval",
+            "Import `lm_eval --log_samples` output: results_<ts>.json files, "
+            "samples_<task>_<ts>.jsonl files, or folders holding them.",
+        )
+    )
+    import_app.command("inspect")(
+        _command("inspect", "Import Inspect logs: .eval or .json files, or folders holding them.")
+    )
     app.add_typer(import_app, name="import")

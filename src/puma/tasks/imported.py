@@ -56,6 +56,13 @@ class ImportedScenario(LabelScenario):
         raise _not_run()
 
 
+def _no_v1() -> InputFileError:
+    return InputFileError(
+        "imported predictions have no schema v1 scenario",
+        hint="schema v1 packages carry PUMA's own suites; share the imported run folder",
+    )
+
+
 def _not_run() -> InputFileError:
     return InputFileError(
         "imported predictions cannot be run or re-parsed: they come from another tool's log",
@@ -116,10 +123,7 @@ class _ImportedScoreTask(Task):
         gold: Sequence[Any],
         rows: Sequence[Mapping[str, Any]],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        raise InputFileError(
-            "imported predictions have no schema v1 scenario",
-            hint="schema v1 packages carry PUMA's own suites; share the imported run folder",
-        )
+        raise _no_v1()
 
 
 def _score(value: Any) -> float:
@@ -155,7 +159,4 @@ class ImportedLabelTask(LabelTask):
         gold: Sequence[Any],
         rows: Sequence[Mapping[str, Any]],
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        raise InputFileError(
-            "imported predictions have no schema v1 scenario",
-            hint="schema v1 packages carry PUMA's own suites; share the imported run folder",
-        )
+        raise _no_v1()
