@@ -195,3 +195,79 @@ def test_an_unreadable_or_unwritable_cache_costs_a_rehash_not_a_failure(
     monkeypatch.setenv("PUMA_CACHE_DIR", str(cache_dir))
     assert file_sha256(model) == expected
     assert json.loads((cache_dir / CACHE_FILE).read_text())["entries"][0]["sha256"] == expected
+
+
+def test_a_cache_that_cannot_be_written_costs_nothing_but_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk under the cache folder: puma.outputs raises what it raises for any output
+    (OutputWriteError); the digest is still returned."""
+    import puma.runtimes.file_digest as file_digest
+    from puma.errors import OutputWriteError
+
+    def full_disk(path: Path, obj: object) -> None:
+        raise OutputWriteError("cannot write: the disk is full", where=str(path))
+
+    monkeypatch.setenv("PUMA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(file_digest, "write_json", full_disk)
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"weights")
+    assert file_sha256(model) == hashlib.sha256(b"weights").hexdigest()
+
+
+ORACLE_PROMPTS = (
+    "The three primary colours are",
+    "Issue: Login page times out for every user in the EU region.\nPriority:",
+    "Translate to French: good morning, my friend. ->",
+    "東京は日本の",  # multi-byte pieces, held until a character is whole
+)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.8])
+def test_the_decode_loop_answers_what_llama_cpp_pythons_own_completion_answers(
+    embedded_model_path: Path, temperature: float
+) -> None:
+    """The embedded runtime's own loop over llama.cpp's decode (faster per token) against the
+    library it replaced, on the same weights: the same text, token count and finish reason,
+    greedy and sampled with a seed."""
+    import llama_cpp
+
+    options = GenerationOptions(
+        temperature=temperature, top_p=0.9, top_k=40, seed=7, max_tokens=24, num_ctx=512
+    )
+    oracle = llama_cpp.Llama(
+        model_path=str(embedded_model_path), n_ctx=512, n_threads=os.cpu_count(), verbose=False
+    )
+    expected = []
+    for text in ORACLE_PROMPTS:
+        tokens = oracle.tokenize(text.encode("utf-8"), add_bos=True)
+        oracle.reset()
+        choice = oracle.create_completion(
+            tokens,
+            max_tokens=options.max_tokens,
+            temperature=temperature,
+            top_p=options.top_p,
+            top_k=options.top_k,
+            seed=options.seed,
+        )["choices"][0]
+        expected.append((choice["text"], choice["finish_reason"]))
+    oracle.close()
+
+    async def ours() -> list[tuple[str, str | None, int | None]]:
+        runtime = EmbeddedRuntime(n_ctx=512)
+        try:
+            out = []
+            for text in ORACLE_PROMPTS:
+                c = await runtime.generate(
+                    CompletionRequest("embedded-default", Prompt(text=text, messages=()), options)
+                )
+                out.append((c.text, c.finish_reason, c.completion_tokens))
+            return out
+        finally:
+            await runtime.aclose()
+
+    got = asyncio.run(ours())
+    assert [(text, finish) for text, finish, _ in got] == expected
+    assert any(ord(ch) > 127 for text, _, _ in got for ch in text)  # the multi-byte case ran
+    for _, finish, tokens in got:
+        assert finish == "stop" or tokens == options.max_tokens

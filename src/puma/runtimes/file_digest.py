@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from puma.errors import OutputWriteError
 from puma.jsonio import write_json
+from puma.userconfig import cache_dir
 
 CACHE_FILE = "model-digests.json"
 CACHE_ENTRIES = 256  # the most recently hashed files are kept
 CHUNK_BYTES = 1 << 20
-
-
-def cache_dir() -> Path:
-    explicit = os.environ.get("PUMA_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "puma"
 
 
 def file_sha256(path: Path) -> str:
@@ -70,5 +63,5 @@ def _write_cache(path: Path, entries: list[dict[str, Any]]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json(path, {"schema_version": "model-digests-1.0", "entries": entries})
-    except (OSError, ValueError):
+    except (OSError, ValueError, OutputWriteError):
         pass  # a read-only or full cache folder costs a re-hash next time, nothing more
