@@ -5,6 +5,7 @@ reference solution passes its tests and a bare signature fails them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -177,6 +178,26 @@ def test_eval_runs_the_code_and_reports_pass_at_1_and_each_outcome(tmp_path: Pat
     assert metrics["baselines"]["no_code"]["pass_at_1"]["point"] == 0.0
     again = evaluate_run(tmp_path / "run-py", options).document
     assert again["cells"] == document["cells"]  # deterministic
+
+    # report.html counts the outcomes and lists each task's, with what each outcome means.
+    html = (tmp_path / "run-py" / "report.html").read_text(encoding="utf-8")
+    section = html[html.index("<h3>Outcomes</h3>") :]
+    cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", section)
+    header = cells[: cells.index("unparsed") + 1]
+    assert header == [
+        "model",
+        "strategy",
+        "passed",
+        "failed",
+        "error",
+        "timeout",
+        "refused",
+        "unparsed",
+    ]
+    assert cells[len(header) : len(header) * 2] == ["m", "zero-shot", "2", "1", "1", "0", "1", "1"]
+    assert "refused (the code tried a socket" in section
+    for iid, outcome in metrics["per_task"].items():
+        assert f"<td>{iid}</td><td>{outcome}</td>" in section
 
 
 def test_repeated_answers_of_a_task_give_its_outcome_counts(tmp_path: Path) -> None:

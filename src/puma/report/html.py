@@ -178,6 +178,7 @@ def _suite_section(
                 + (" (at its bound)" if temperature.get("at_bound") else "")
             ]
             calibration_rows.append(row)
+    outcomes = _outcome_tables(baseline)
     speed_rows = [
         [c["cell"]["model"], str(c["speed"]["n_calls"]), str(c["speed"]["n_errors"])]
         + [metric_text(c["speed"].get(key), digits) for key, _, digits in SPEED_COLUMNS]
@@ -234,10 +235,42 @@ def _suite_section(
         "reliability": plots.reliability_plot(reliability) if reliability and drawing else None,
         "calibration": calibration_rows,
         "fold_seeds": FOLD_SEEDS,
+        "outcomes": outcomes,
+        "outcomes_description": task.outcomes_description,
         "speed": speed_rows,
         "slices": slice_rows,
         "robustness": robustness,
         "fairness": fairness,
+    }
+
+
+def _outcome_tables(baseline: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """For cells that count their answers by outcome (python-tasks): the outcome names, one row
+    of counts per (model, strategy), and one row per item with its outcome in each of them (or
+    its counts, when the item was answered more than once). None for other cells."""
+    cells = [c for c in baseline if c["metrics"].get("outcomes")]
+    if not cells:
+        return None
+    kinds = list(dict.fromkeys(k for c in cells for k in c["metrics"]["outcomes"]))
+    items = sorted({item for c in cells for item in c["metrics"].get("per_task") or {}})
+
+    def said(value: Any) -> str:
+        if isinstance(value, Mapping):
+            return " · ".join(f"{kind} {count}" for kind, count in value.items())
+        return "" if value is None else str(value)
+
+    return {
+        "kinds": kinds,
+        "rows": [
+            [c["cell"]["model"], c["cell"]["strategy"]]
+            + [str(c["metrics"]["outcomes"].get(kind, 0)) for kind in kinds]
+            for c in cells
+        ],
+        "columns": [f"{c['cell']['model']} · {c['cell']['strategy']}" for c in cells],
+        "per_item": [
+            [item] + [said((c["metrics"].get("per_task") or {}).get(item)) for c in cells]
+            for item in items
+        ],
     }
 
 

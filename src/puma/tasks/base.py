@@ -93,6 +93,9 @@ class Task(abc.ABC):
     chance_names: ClassVar[Mapping[str, str]]  # each chance predictor's name for people
     chance_description: ClassVar[str]  # the headline chance predictor, in a sentence's words
     calibrated: ClassVar[bool] = False  # answers carry label probabilities: cells get calibration
+    # Kinds whose cells carry `outcomes` (answers counted by outcome) and `per_task` (each
+    # item's outcome) say here what each outcome means; the report shows both tables with it.
+    outcomes_description: ClassVar[str | None] = None
     # PUMA builds its prompts and parses its answers; False for kinds whose predictions only ever
     # come from another tool's log (puma.tasks.imported): those are scored, never run.
     runnable: ClassVar[bool] = True

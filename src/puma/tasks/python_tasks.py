@@ -151,6 +151,13 @@ class PythonTask(Task):
     headline_chance: ClassVar[str] = "no_code"
     chance_names: ClassVar[Mapping[str, str]] = {"no_code": "no code"}
     chance_description: ClassVar[str] = "a reply without code, which fails every task"
+    outcomes_description: ClassVar[str | None] = (
+        "Each answer's code ran once with the task's hidden tests in the sandbox: passed (the "
+        "code and its tests ran through), failed (a test's assertion did not hold), error (the "
+        "code did not compile or raised, the memory limit included), timeout (wall or CPU "
+        "time), refused (the code tried a socket, a new process or a write outside its folder), "
+        "unparsed (the reply held no code)."
+    )
 
     def sufficient_stats(self, labels: Sequence[str]) -> PythonTaskStats:
         return PythonTaskStats()
