@@ -13,11 +13,12 @@ ledger-1.0 (before the seal) has the same lines as ledger-1.1; only its meta's s
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TextIO, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Self, TextIO, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -93,6 +94,31 @@ class CallRecord(_Event):
     runtime_timings: dict[str, Any]
     warnings: list[str]
     error: str | None
+
+    # What a line says before any answer is copied in; every field stays required when a
+    # ledger is read, so a line that lost one is an error, not a silent default.
+    NO_ANSWER: ClassVar[dict[str, Any]] = {
+        "output_text": None,
+        "parse_status": "error",
+        "parsed_label": None,
+        "predicted_value": None,
+        "label_probs": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "tokens_counted_locally": None,
+        "ttft_ms": None,
+        "total_ms": None,
+        "prompt_tps": None,
+        "generation_tps": None,
+        "runtime_timings": {},
+        "warnings": [],
+    }
+
+    @classmethod
+    def unanswered(cls, *, error: str | None = None, **call: Any) -> Self:
+        """The line of the call `call` names (ts, phase, suite_id, instance_id, model,
+        perturbation, repetition, attempt, prompt_hash, options) with no answer in it yet."""
+        return cls(**call, **copy.deepcopy(cls.NO_ANSWER), error=error)
 
 
 class CallEvent(CallRecord):

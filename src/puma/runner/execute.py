@@ -151,7 +151,7 @@ def call_record(
 ) -> CallEvent:
     """The ledger line of one attempt (the writer adds seq and prev_hash). A skipped call has
     the same fields (see `skipped_record`)."""
-    record = CallEvent(
+    record = CallEvent.unanswered(
         ts=utc_now(),
         phase=PHASE_PREDICT,
         suite_id=planned.key.suite_id,
@@ -162,20 +162,6 @@ def call_record(
         attempt=attempt,
         prompt_hash=planned.prompt_hash,
         options=options.as_record(),
-        output_text=None,
-        parse_status="error",
-        parsed_label=None,
-        predicted_value=None,
-        label_probs=None,
-        prompt_tokens=None,
-        completion_tokens=None,
-        tokens_counted_locally=None,
-        ttft_ms=None,
-        total_ms=None,
-        prompt_tps=None,
-        generation_tps=None,
-        runtime_timings={},
-        warnings=[],
         error=error,
     )
     if completion is None:

@@ -163,7 +163,7 @@ def _event(
     options: GenerationOptions,
     chat: bool,
 ) -> CallEvent:
-    return CallEvent(
+    return CallEvent.unanswered(
         ts=utc_now(),
         phase=role,
         suite_id=phase,
@@ -174,21 +174,6 @@ def _event(
         attempt=1,
         prompt_hash=prompt_hash(exact_prompt(prompt, chat)),
         options=options.as_record(),
-        output_text=None,
-        parse_status="error",
-        parsed_label=None,
-        predicted_value=None,
-        label_probs=None,
-        prompt_tokens=None,
-        completion_tokens=None,
-        tokens_counted_locally=None,
-        ttft_ms=None,
-        total_ms=None,
-        prompt_tps=None,
-        generation_tps=None,
-        runtime_timings={},
-        warnings=[],
-        error=None,
     )
 
 
