@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from puma.catalogue import BrokenFolder, build_leaderboard, read_contributor_folder
 from puma.errors import CheckFailed, InputFileError
 from puma.registry import intake
 from registry.conftest import REPO_ROOT, Package, Registry
@@ -190,3 +191,37 @@ def test_the_leaderboard_page_shows_the_log_head_and_links_each_run(
     assert f'href="/runs/{package.submission_id}"' in page
     missing = registry.client.get(f"/runs/{uuid.uuid4()}")
     assert missing.status_code == 404 and missing.json()["error"]["check"] == "not-found"
+
+
+def test_the_catalogue_json_is_the_board_the_catalogue_makes_of_the_same_folder_on_disk(
+    registry: Registry,
+):
+    runs = sorted(
+        p for p in (REPO_ROOT / "submissions").glob("**/run-*") if (p / "run.jsonl").is_file()
+    )
+    if not runs:
+        pytest.skip("no contributor folder under submissions/ to upload")
+    run = runs[0]
+    empty = registry.client.get("/api/v1/catalogue").json()
+    assert empty["leaderboard"]["cells"] == [] and empty["leaderboard"]["runs"] == 0
+    body = folder_upload(
+        handle=run.parent.parent.name,
+        device_tag=run.parent.name,
+        run=run.name,
+        files={name: (run / name).read_text(encoding="utf-8") for name in intake.FOLDER_FILES},
+    )
+    assert registry.upload(body).status_code == 201
+    served = registry.client.get("/api/v1/catalogue").json()
+    assert served["log_head"]["hash"] == registry.log()[-1]["hash"]
+    assert served["broken"] == []
+
+    graded = read_contributor_folder(run)
+    assert not isinstance(graded, BrokenFolder)
+    on_disk = build_leaderboard([graded]).model_dump(mode="json")
+    assert served["leaderboard"] == on_disk
+    assert served["leaderboard"]["schema_version"] == "leaderboard-1.0"
+    assert any(
+        link["run_id"] == graded.run_id
+        for cell in served["leaderboard"]["cells"]
+        for link in cell["run_links"]
+    )

@@ -266,6 +266,19 @@ def create_app(settings: RegistrySettings) -> FastAPI:
                 graded[digest] = view
         return view, entries, (seq, digest)
 
+    @app.get("/api/v1/catalogue", tags=["log"])
+    def get_catalogue() -> dict[str, Any]:
+        """The catalogue's graded leaderboard (schema leaderboard-1.0) of the log's contributor
+        folders: each cell's median with its bootstrap interval, rank interval and run links,
+        graded exactly as `puma catalogue build` grades the same folders on disk; with the log
+        head it was graded at and the folders that could not be graded."""
+        view, _, (seq, digest) = catalogue_view()
+        return {
+            "log_head": {"seq": seq, "hash": digest},
+            "leaderboard": view.board.model_dump(mode="json"),
+            "broken": [b.model_dump(mode="json") for b in view.broken],
+        }
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:
         """The catalogue's leaderboard page, rendered live from the log's contributor folders,
