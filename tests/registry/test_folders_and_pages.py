@@ -225,3 +225,37 @@ def test_the_catalogue_json_is_the_board_the_catalogue_makes_of_the_same_folder_
         for cell in served["leaderboard"]["cells"]
         for link in cell["run_links"]
     )
+
+
+def test_each_folder_is_graded_once_however_often_the_log_changes(
+    registry: Registry, validator: RecordingValidator, monkeypatch: pytest.MonkeyPatch
+):
+    """Grading a folder (writing its files out, reading its ledger) is the costly part of a
+    page; a stored folder never changes, so a new entry grades only the new folder, and a
+    withdrawal grades nothing."""
+    from puma.registry import leaderboard
+
+    graded: list[str] = []
+
+    def counting(folder: Path) -> Any:
+        graded.append(folder.name)
+        return read_contributor_folder(folder)
+
+    monkeypatch.setattr(leaderboard, "read_contributor_folder", counting)
+    second = f"run-{uuid.uuid4()}"
+    assert registry.upload(folder_upload()).status_code == 201
+    assert registry.client.get("/api/v1/catalogue").status_code == 200
+    assert registry.client.get("/").status_code == 200  # the same log head: graded already
+    assert graded == [RUN]
+    assert registry.upload(folder_upload(run=second)).status_code == 201
+    served = registry.client.get("/api/v1/catalogue").json()
+    assert graded == [RUN, second]
+    assert {b["folder"].rsplit("/", 1)[-1] for b in served["broken"]} == {RUN, second}
+
+    withdrawn = registry.client.post(
+        f"/api/v1/submissions/{RUN.removeprefix('run-')}/withdraw", headers=registry.headers()
+    )
+    assert withdrawn.status_code == 200
+    served = registry.client.get("/api/v1/catalogue").json()
+    assert graded == [RUN, second]  # nothing graded again
+    assert [b["folder"].rsplit("/", 1)[-1] for b in served["broken"]] == [second]

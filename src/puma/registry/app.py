@@ -5,6 +5,7 @@ are rendered by Jinja2 with autoescaping on, so nothing from an upload reaches a
 """
 
 import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +22,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from puma import __version__
-from puma.catalogue import index_script_hash, render_index, render_run_page
+from puma.catalogue import (
+    BrokenFolder,
+    CatalogueRun,
+    index_script_hash,
+    render_index,
+    render_run_page,
+)
 from puma.jsonio import dump_pretty
 from puma.registry import store
 from puma.registry.db import ApiToken, LogHead, SubmissionFile, make_engine, make_sessions, migrate
@@ -250,20 +257,25 @@ def create_app(settings: RegistrySettings) -> FastAPI:
         parts = multipart_parts(request.headers.get("content-type", ""), body)
         return await run_in_threadpool(verify_parts, parts)
 
-    graded: dict[str, CatalogueView] = {}  # by log head: the board changes only with the log
+    boards: dict[str, CatalogueView] = {}  # by log head: the board changes only with the log
+    folders: dict[str, CatalogueRun | BrokenFolder] = {}  # each folder graded once, by id
+    grading = threading.Lock()  # pages are served from a thread pool
 
     def catalogue_view() -> tuple[CatalogueView, list[dict[str, Any]], tuple[int, str]]:
-        """The catalogue's board of the log's contributor folders, graded once per log head;
-        with the log's entries and its head (entries, hash)."""
+        """The catalogue's board of the log's contributor folders, built once per log head
+        from folders graded once each; with the log's entries and its head (entries, hash)."""
         with sessions() as session:
             entries = log_entries(session)
             head = session.execute(select(LogHead)).scalar_one()
             seq, digest = head.seq, head.hash
-            view = graded.get(digest)
-            if view is None:
-                view = catalogue_leaderboard(entries, lambda sid: store.stored_files(session, sid))
-                graded.clear()  # one board kept: the newest
-                graded[digest] = view
+            with grading:
+                view = boards.get(digest)
+                if view is None:
+                    view = catalogue_leaderboard(
+                        entries, lambda sid: store.stored_files(session, sid), folders
+                    )
+                    boards.clear()  # one board kept: the newest
+                    boards[digest] = view
         return view, entries, (seq, digest)
 
     @app.get("/api/v1/catalogue", tags=["log"])

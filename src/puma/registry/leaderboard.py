@@ -80,26 +80,38 @@ class CatalogueView:
 
 
 def catalogue_leaderboard(
-    entries: list[dict[str, Any]], files: Callable[[str], Mapping[str, bytes]]
+    entries: list[dict[str, Any]],
+    files: Callable[[str], Mapping[str, bytes]],
+    graded: dict[str, CatalogueRun | BrokenFolder] | None = None,
 ) -> CatalogueView:
     """Grade every contributor folder the log accepted (and did not withdraw), from its stored
-    files (`files(submission_id)`), exactly as `puma catalogue build` grades a folder on disk."""
+    files (`files(submission_id)`), exactly as `puma catalogue build` grades a folder on disk.
+
+    `graded` keeps each folder's grading by submission id between calls: a stored folder never
+    changes (an id is accepted once), so a new log entry grades only the folders not graded
+    yet; folders no longer accepted are dropped from it."""
+    cache: dict[str, CatalogueRun | BrokenFolder] = {} if graded is None else graded
+    folders = [run for run in leaderboard_from_log(entries) if run.kind == FOLDER]
+    for gone in set(cache) - {run.submission_id for run in folders}:
+        del cache[gone]
+    missing = [run for run in folders if run.submission_id not in cache]
+    if missing:
+        with tempfile.TemporaryDirectory(prefix="puma-registry-catalogue-") as tmp:
+            for run in missing:
+                record = run.record
+                folder = Path(tmp, str(record["handle"]), str(record["device_tag"]), record["run"])
+                folder.mkdir(parents=True)
+                for name, content in files(run.submission_id).items():
+                    (folder / Path(name).name).write_bytes(content)
+                cache[run.submission_id] = read_contributor_folder(folder)
     runs: dict[str, CatalogueRun] = {}
     broken: list[BrokenFolder] = []
-    with tempfile.TemporaryDirectory(prefix="puma-registry-catalogue-") as tmp:
-        for run in leaderboard_from_log(entries):
-            if run.kind != FOLDER:
-                continue
-            record = run.record
-            folder = Path(tmp, str(record["handle"]), str(record["device_tag"]), record["run"])
-            folder.mkdir(parents=True)
-            for name, content in files(run.submission_id).items():
-                (folder / Path(name).name).write_bytes(content)
-            graded = read_contributor_folder(folder)
-            if isinstance(graded, BrokenFolder):
-                broken.append(graded)
-            else:
-                runs[run.submission_id] = graded
+    for run in folders:
+        result = cache[run.submission_id]
+        if isinstance(result, BrokenFolder):
+            broken.append(result)
+        else:
+            runs[run.submission_id] = result
     return CatalogueView(build_leaderboard(runs.values()), runs, broken)
 
 
