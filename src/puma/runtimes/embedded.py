@@ -294,7 +294,7 @@ def _decode(
     finally:
         if sampler is not None:
             llama_cpp.llama_sampler_free(sampler)
-    if cut:  # the answer ends inside a token: count the tokens of what is kept
+    if cut:  # less text is kept than was generated: count the tokens of what is kept
         generated = len(llm.tokenize(text.encode("utf-8"), add_bos=False)) if text else 0
     return text, finish_reason, ttft_ms, generated
 
